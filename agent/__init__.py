@@ -1,0 +1,1 @@
+"""The Fernwart agent: runs preventive checks on a customer host and reports them to a collector."""

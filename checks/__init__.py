@@ -1,0 +1,1 @@
+"""The check library shared by agent and collector: statuses, thresholds, perfdata, check types."""

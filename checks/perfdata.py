@@ -1,0 +1,178 @@
+"""Performance data in the Monitoring Plugins format: ``'label'=value[UOM];[warn];[crit];[min];[max]``.
+
+Labels may be quoted with single quotes (a literal quote is written ``''``); items are separated by
+whitespace; trailing fields may be empty or missing; the value ``U`` means "could not be determined".
+A malformed item never aborts parsing: it is returned as an error and the rest still parse.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+UOMS = ("", "s", "ms", "us", "%", "B", "KB", "MB", "GB", "TB", "c")
+
+_NUMBER = re.compile(r"^([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)(.*)$")
+
+
+@dataclass(frozen=True)
+class PerfDatum:
+    """One performance metric; `value` is None for ``U``. Thresholds keep their range text."""
+
+    label: str
+    value: float | None
+    uom: str = ""
+    warn: str = ""
+    crit: str = ""
+    min: float | None = None
+    max: float | None = None
+
+    def to_text(self) -> str:
+        """Render the datum back into perfdata syntax, quoting the label when needed."""
+        label = self.label
+        if re.search(r"[\s'=]", label):
+            label = "'" + label.replace("'", "''") + "'"
+        value = "U" if self.value is None else _fmt(self.value) + self.uom
+        fields = [value, self.warn, self.crit, _fmt(self.min), _fmt(self.max)]
+        while len(fields) > 1 and fields[-1] == "":
+            fields.pop()
+        return f"{label}=" + ";".join(fields)
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the JSON shape used on the wire and in storage."""
+        return {
+            "label": self.label, "value": self.value, "uom": self.uom, "warn": self.warn,
+            "crit": self.crit, "min": self.min, "max": self.max,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, object]) -> PerfDatum:
+        """Build a datum from its wire/storage dict (the inverse of `to_dict`)."""
+        def num(key: str) -> float | None:
+            v = raw.get(key)
+            return None if v is None else float(v)  # type: ignore[arg-type]
+
+        return cls(
+            label=str(raw["label"]), value=num("value"), uom=str(raw.get("uom") or ""),
+            warn=str(raw.get("warn") or ""), crit=str(raw.get("crit") or ""), min=num("min"), max=num("max"),
+        )
+
+
+@dataclass(frozen=True)
+class PerfParse:
+    """What parsing a perfdata string gave: the good items, and one message per malformed item."""
+
+    data: tuple[PerfDatum, ...]
+    errors: tuple[str, ...]
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return ""
+    if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
+def _split_items(text: str) -> list[str]:
+    """Split on whitespace outside single-quoted labels; '' inside quotes is an escaped quote."""
+    items: list[str] = []
+    current: list[str] = []
+    in_quote = False
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "'":
+            if in_quote and i + 1 < len(text) and text[i + 1] == "'":
+                current.append("''")
+                i += 2
+                continue
+            in_quote = not in_quote
+            current.append(ch)
+        elif ch.isspace() and not in_quote:
+            if current:
+                items.append("".join(current))
+                current = []
+        else:
+            current.append(ch)
+        i += 1
+    if current:
+        items.append("".join(current))
+    return items
+
+
+def _optional_number(field: str, what: str, item: str) -> float | None:
+    field = field.strip()
+    if field == "":
+        return None
+    try:
+        return float(field)
+    except ValueError:
+        raise ValueError(f"perfdata {item!r}: {what} {field!r} is not a number") from None
+
+
+def parse_item(item: str) -> PerfDatum:
+    """Parse one ``label=value...`` item; raise ValueError naming what is wrong."""
+    if item.startswith("'"):
+        end = 1
+        label_chars: list[str] = []
+        while True:
+            q = item.find("'", end)
+            if q < 0:
+                raise ValueError(f"perfdata {item!r}: unterminated quoted label")
+            label_chars.append(item[end:q])
+            if item[q + 1 : q + 2] == "'":
+                label_chars.append("'")
+                end = q + 2
+                continue
+            break
+        label = "".join(label_chars)
+        rest = item[q + 1 :]
+        if not rest.startswith("="):
+            raise ValueError(f"perfdata {item!r}: expected '=' after the label")
+        rest = rest[1:]
+    else:
+        label, eq, rest = item.partition("=")
+        if not eq:
+            raise ValueError(f"perfdata {item!r}: no '=' between label and value")
+    if label == "":
+        raise ValueError(f"perfdata {item!r}: empty label")
+    fields = rest.split(";")
+    if len(fields) > 5:
+        raise ValueError(f"perfdata {item!r}: more than 5 ';'-separated fields")
+    fields += [""] * (5 - len(fields))
+    value_text = fields[0].strip()
+    value: float | None
+    uom = ""
+    if value_text == "U":
+        value = None
+    else:
+        m = _NUMBER.match(value_text)
+        if not m:
+            raise ValueError(f"perfdata {item!r}: value {value_text!r} is not a number")
+        value = float(m.group(1))
+        uom = m.group(2)
+        if uom not in UOMS:
+            raise ValueError(f"perfdata {item!r}: unknown unit {uom!r}")
+    return PerfDatum(
+        label=label, value=value, uom=uom, warn=fields[1].strip(), crit=fields[2].strip(),
+        min=_optional_number(fields[3], "min", item), max=_optional_number(fields[4], "max", item),
+    )
+
+
+def parse(text: str) -> PerfParse:
+    """Parse a whole perfdata string; malformed items are reported in `errors`, never raised."""
+    data: list[PerfDatum] = []
+    errors: list[str] = []
+    for item in _split_items(text.strip()):
+        try:
+            data.append(parse_item(item))
+        except ValueError as exc:
+            errors.append(str(exc))
+    return PerfParse(tuple(data), tuple(errors))
+
+
+def render(data: tuple[PerfDatum, ...] | list[PerfDatum]) -> str:
+    """Render metrics as one perfdata string."""
+    return " ".join(d.to_text() for d in data)

@@ -1,0 +1,1 @@
+"""Fernwart technicians' command-line client of the collector API."""
