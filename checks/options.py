@@ -3,7 +3,9 @@
 Each check type declares a frozen dataclass of its options; `field(metadata={"help": ...})` documents a
 field. `build` turns a YAML mapping into that dataclass, refusing unknown keys and wrong types with a
 message that names the key and says what was expected. Supported field types: str, int, float, bool,
-list[str], list[int], Range, and any of these `| None`.
+list[str], list[int], dict[str, str], Range, and any of these `| None`. A single string is accepted
+where a list of strings is expected. A dataclass may validate across fields in ``__post_init__`` by
+raising OptionError itself.
 """
 
 from __future__ import annotations
@@ -51,7 +53,9 @@ def describe(options_cls: type[Any]) -> list[OptionInfo]:
             default = repr(f.default_factory())
         else:
             default = "(required)"
-        infos.append(OptionInfo(f.name, _type_name(hints[f.name]), default, f.metadata.get("help", ""), required))
+        infos.append(
+            OptionInfo(f.name, _type_name(hints[f.name]), default, f.metadata.get("help", ""), required)
+        )
     return infos
 
 
@@ -111,6 +115,11 @@ def coerce(key: str, value: Any, hint: Any) -> Any:
             raise OptionError(key, f"expected a list, got {value!r}")
         items = [coerce(f"{key}[{i}]", v, item_hint) for i, v in enumerate(value)]
         return tuple(items) if origin is tuple else items
+    if origin is dict:
+        key_hint, value_hint = typing.get_args(hint) or (str, str)
+        if not isinstance(value, Mapping):
+            raise OptionError(key, f"expected a mapping, got {value!r}")
+        return {coerce(f"{key}", k, key_hint): coerce(f"{key}.{k}", v, value_hint) for k, v in value.items()}
     raise OptionError(key, f"unsupported option type {hint!r}")  # a programming error in a check type
 
 
@@ -120,8 +129,11 @@ def _type_name(hint: Any) -> str:
         args = [a for a in typing.get_args(hint) if a is not type(None)]
         return _type_name(args[0]) + " (optional)"
     if origin in (list, tuple):
-        args = typing.get_args(hint)
-        return f"list of {_type_name(args[0]) if args else 'str'}"
+        items = typing.get_args(hint)
+        return f"list of {_type_name(items[0]) if items else 'str'}"
+    if origin is dict:
+        pair = typing.get_args(hint)
+        return f"mapping of {_type_name(pair[0])} to {_type_name(pair[1])}" if pair else "mapping"
     if hint is Range:
         return "range"
     return getattr(hint, "__name__", str(hint))

@@ -2,7 +2,9 @@
 
 Labels may be quoted with single quotes (a literal quote is written ``''``); items are separated by
 whitespace; trailing fields may be empty or missing; the value ``U`` means "could not be determined".
-A malformed item never aborts parsing: it is returned as an error and the rest still parse.
+A malformed item never aborts parsing: it is returned as an error and the rest still parse (an
+unterminated quote spoils only the word it starts). Rendering writes a non-finite value as ``U`` and
+leaves out non-finite min/max.
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ class PerfDatum:
         label = self.label
         if re.search(r"[\s'=]", label):
             label = "'" + label.replace("'", "''") + "'"
-        value = "U" if self.value is None else _fmt(self.value) + self.uom
+        # A non-finite value has no perfdata spelling; it is as undetermined as a missing one.
+        finite = self.value is not None and math.isfinite(self.value)
+        value = _fmt(self.value) + self.uom if finite else "U"
         fields = [value, self.warn, self.crit, _fmt(self.min), _fmt(self.max)]
         while len(fields) > 1 and fields[-1] == "":
             fields.pop()
@@ -42,20 +46,31 @@ class PerfDatum:
     def to_dict(self) -> dict[str, object]:
         """Return the JSON shape used on the wire and in storage."""
         return {
-            "label": self.label, "value": self.value, "uom": self.uom, "warn": self.warn,
-            "crit": self.crit, "min": self.min, "max": self.max,
+            "label": self.label,
+            "value": self.value,
+            "uom": self.uom,
+            "warn": self.warn,
+            "crit": self.crit,
+            "min": self.min,
+            "max": self.max,
         }
 
     @classmethod
     def from_dict(cls, raw: dict[str, object]) -> PerfDatum:
         """Build a datum from its wire/storage dict (the inverse of `to_dict`)."""
+
         def num(key: str) -> float | None:
             v = raw.get(key)
             return None if v is None else float(v)  # type: ignore[arg-type]
 
         return cls(
-            label=str(raw["label"]), value=num("value"), uom=str(raw.get("uom") or ""),
-            warn=str(raw.get("warn") or ""), crit=str(raw.get("crit") or ""), min=num("min"), max=num("max"),
+            label=str(raw["label"]),
+            value=num("value"),
+            uom=str(raw.get("uom") or ""),
+            warn=str(raw.get("warn") or ""),
+            crit=str(raw.get("crit") or ""),
+            min=num("min"),
+            max=num("max"),
         )
 
 
@@ -68,9 +83,9 @@ class PerfParse:
 
 
 def _fmt(value: float | None) -> str:
-    if value is None:
+    if value is None or not math.isfinite(value):
         return ""
-    if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
+    if value == int(value) and abs(value) < 1e15:
         return str(int(value))
     return repr(value)
 
@@ -98,7 +113,16 @@ def _split_items(text: str) -> list[str]:
             current.append(ch)
         i += 1
     if current:
-        items.append("".join(current))
+        tail = "".join(current)
+        if in_quote:
+            # An unterminated quote would swallow every later item: report only its first word as
+            # malformed and parse the rest normally.
+            head, *rest = tail.split(None, 1)
+            items.append(head)
+            if rest:
+                items.extend(_split_items(rest[0]))
+        else:
+            items.append(tail)
     return items
 
 
@@ -156,8 +180,13 @@ def parse_item(item: str) -> PerfDatum:
         if uom not in UOMS:
             raise ValueError(f"perfdata {item!r}: unknown unit {uom!r}")
     return PerfDatum(
-        label=label, value=value, uom=uom, warn=fields[1].strip(), crit=fields[2].strip(),
-        min=_optional_number(fields[3], "min", item), max=_optional_number(fields[4], "max", item),
+        label=label,
+        value=value,
+        uom=uom,
+        warn=fields[1].strip(),
+        crit=fields[2].strip(),
+        min=_optional_number(fields[3], "min", item),
+        max=_optional_number(fields[4], "max", item),
     )
 
 

@@ -1,6 +1,7 @@
 """The I/O a check may use, injected so that every check is tested against fixtures.
 
-A `Probe` bundles the system interfaces (psutil, subprocess, clock, sockets, HTTP, files) plus the
+A `Probe` bundles the system interfaces (psutil, subprocess, clock, sleep, sockets, name resolution,
+UDP, HTTP, files, statvfs, executable lookup) plus the
 run's `timeout`. The agent builds one real probe and hands each run a copy with that check's timeout;
 tests build probes whose members return canned data.
 """
@@ -8,6 +9,7 @@ tests build probes whose members return canned data.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,7 +27,8 @@ OUTPUT_LIMIT = 64 * 1024  # bytes kept from a command's stdout/stderr each
 class CommandResult:
     """What a finished (or killed) command left behind.
 
-    `returncode` is negative (-signal) when a signal ended it; `timed_out` is True when we killed it.
+    `returncode` is negative (-signal) when a signal ended it; `timed_out` is True when we killed it;
+    `start_error` says why the command could not be started at all (empty when it ran).
     """
 
     argv: tuple[str, ...]
@@ -33,6 +36,7 @@ class CommandResult:
     stdout: str
     stderr: str
     timed_out: bool = False
+    start_error: str = ""
 
 
 def run_command(argv: Sequence[str], timeout: float, env: Mapping[str, str] | None = None) -> CommandResult:
@@ -43,13 +47,21 @@ def run_command(argv: Sequence[str], timeout: float, env: Mapping[str, str] | No
     args = tuple(str(a) for a in argv)
     try:
         proc = subprocess.Popen(
-            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-            start_new_session=True, env=dict(env) if env is not None else None,
+            args,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=dict(env) if env is not None else None,
         )
     except FileNotFoundError:
-        return CommandResult(args, 127, "", f"{args[0]}: not found")
+        return CommandResult(args, 127, "", f"{args[0]}: not found", start_error=f"{args[0]}: not found")
     except PermissionError:
-        return CommandResult(args, 126, "", f"{args[0]}: permission denied")
+        message = f"{args[0]}: permission denied"
+        return CommandResult(args, 126, "", message, start_error=message)
+    except OSError as exc:  # e.g. ENOEXEC: a file without a #! line or for another architecture
+        message = f"{args[0]}: {exc.strerror or exc}"
+        return CommandResult(args, 126, "", message, start_error=message)
     try:
         out, err = proc.communicate(timeout=timeout)
         timed_out = False
@@ -58,7 +70,11 @@ def run_command(argv: Sequence[str], timeout: float, env: Mapping[str, str] | No
         out, err = proc.communicate()
         timed_out = True
     return CommandResult(
-        args, proc.returncode, _text(out), _text(err), timed_out,
+        args,
+        proc.returncode,
+        _text(out),
+        _text(err),
+        timed_out,
     )
 
 
@@ -71,6 +87,19 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 def _text(raw: bytes) -> str:
     return raw[:OUTPUT_LIMIT].decode("utf-8", errors="replace")
+
+
+def udp_exchange(address: str, port: int, payload: bytes, timeout: float) -> bytes:
+    """Send one datagram to `address` (a literal IP) and return the first reply.
+
+    Raise TimeoutError when nothing arrives within `timeout` seconds, OSError for network errors.
+    """
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect((address, port))  # a connected UDP socket only accepts replies from that peer
+        sock.send(payload)
+        return sock.recv(4096)
 
 
 def utc_now() -> datetime:
@@ -104,6 +133,11 @@ class Probe:
     http: Any = field(default_factory=_http_session)
     read_text: Callable[[Path], str] = lambda p: Path(p).read_text()
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    sleep: Callable[[float], None] = time.sleep
+    statvfs: Callable[[str], os.statvfs_result] = os.statvfs
+    resolve: Callable[..., list[Any]] = socket.getaddrinfo
+    udp_exchange: Callable[[str, int, bytes, float], bytes] = udp_exchange
+    which: Callable[[str], str | None] = lambda name: shutil.which(name)
 
     def with_timeout(self, timeout: float) -> Probe:
         """Return a copy of this probe for one run limited to `timeout` seconds."""

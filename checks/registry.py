@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from checks.base import Check
 
 CHECK_TYPES: dict[str, str] = {
     "cpu": "checks.cpu.CpuCheck",
@@ -14,6 +18,18 @@ CHECK_TYPES: dict[str, str] = {
     "tcp": "checks.tcp.TcpCheck",
     "http": "checks.http.HttpCheck",
     "plugin": "checks.plugin.PluginCheck",
+    "swap": "checks.swap.SwapCheck",
+    "service": "checks.service.ServiceCheck",
+    "tls_cert": "checks.tls_cert.TlsCertCheck",
+    "file_age": "checks.file_age.FileAgeCheck",
+    "log": "checks.log.LogCheck",
+    "updates": "checks.updates.UpdatesCheck",
+    "clock": "checks.clock.ClockCheck",
+    "raid": "checks.raid.RaidCheck",
+    "smart": "checks.smart.SmartCheck",
+    "uptime": "checks.uptime.UptimeCheck",
+    "dns": "checks.dns.DnsCheck",
+    "ping": "checks.ping.PingCheck",
 }
 
 
@@ -22,6 +38,18 @@ class UnknownCheckType(KeyError):
 
     def __str__(self) -> str:
         return f"unknown check type {self.args[0]!r}; known types: {', '.join(sorted(CHECK_TYPES))}"
+
+
+def create(
+    type_name: str, options: Mapping[str, Any] | None = None,
+    warning: str | float | None = None, critical: str | float | None = None,
+) -> Check:
+    """Build one configured check of `type_name` from its YAML options and threshold texts.
+
+    Raise UnknownCheckType for a type not in CHECK_TYPES, OptionError (naming the key) for bad options.
+    """
+    check: Check = load(type_name).from_config(options, warning, critical)
+    return check
 
 
 def load(type_name: str) -> Any:

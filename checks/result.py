@@ -29,8 +29,13 @@ class CheckResult:
         if observed_at.tzinfo is None:
             raise ValueError("observed_at must be timezone-aware (UTC)")
         return CheckResult(
-            self.status, self.summary, self.metrics, self.long_output,
-            observed_at.astimezone(UTC), duration, self.extra,
+            self.status,
+            self.summary,
+            self.metrics,
+            self.long_output,
+            observed_at.astimezone(UTC),
+            duration,
+            self.extra,
         )
 
     def plugin_text(self) -> str:

@@ -27,7 +27,9 @@ class Status(IntEnum):
         try:
             return cls[name.strip().upper()]
         except KeyError:
-            raise ValueError(f"unknown status {name!r}; expected one of OK, WARNING, CRITICAL, UNKNOWN") from None
+            raise ValueError(
+                f"unknown status {name!r}; expected one of OK, WARNING, CRITICAL, UNKNOWN"
+            ) from None
 
 
 def worst(statuses: list[Status] | tuple[Status, ...]) -> Status:
