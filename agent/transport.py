@@ -1,0 +1,124 @@
+"""The agent's one way out: every request to the collector goes through `Transport`.
+
+One place for the base URL, connect/read timeouts, TLS verification, the bearer token and the
+User-Agent. Answers are sorted into three exceptions, caught where the decision is made (the sender):
+
+- `TransportError`: try again later (connection refused, DNS, TLS, timeouts, 5xx, 408, 429);
+- `AuthError`: 401/403, the token is missing, revoked or for another host (keep results, back off);
+- `RejectedError`: any other 4xx; the collector will never accept this body (413 included, so the
+  sender can split the batch).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import requests
+
+from agent import __version__
+
+RETRYABLE_STATUSES = frozenset({408, 429})
+AUTH_STATUSES = frozenset({401, 403})
+DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read
+
+
+class CollectorError(Exception):
+    """Base of every error talking to the collector."""
+
+
+class TransportError(CollectorError):
+    """A failure worth retrying later; `status` is None when no HTTP answer came back."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class AuthError(CollectorError):
+    """The collector refused our credentials (401) or says they belong to another host (403)."""
+
+    def __init__(self, status: int, error: str) -> None:
+        super().__init__(f"HTTP {status}: {error}")
+        self.status = status
+        self.error = error
+
+
+class RejectedError(CollectorError):
+    """The collector refused this request for good (a 4xx other than 401/403/408/429)."""
+
+    def __init__(self, status: int, error: str) -> None:
+        super().__init__(f"HTTP {status}: {error}")
+        self.status = status
+        self.error = error
+
+
+class Transport:
+    """POSTs JSON to the collector at `base_url`; `token` None sends no Authorization (enrollment)."""
+
+    def __init__(
+        self, base_url: str, token: str | None = None, *, verify: bool | str = True,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT, session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self._verify = verify
+        self._timeout = timeout
+        self._session = session if session is not None else requests.Session()
+        self._session.headers["User-Agent"] = f"fernwart-agent/{__version__}"
+
+    def post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST `body` to `path` and return the JSON answer of a 2xx (an empty dict if it has none).
+
+        Raises TransportError, AuthError or RejectedError as the module docstring sorts them; a body
+        that is not JSON-serialisable (NaN included) raises ValueError before anything is sent.
+        """
+        data = json.dumps(body, allow_nan=False, separators=(",", ":")).encode("utf-8")
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        url = f"{self.base_url}{path}"
+        try:
+            response = self._session.post(
+                url, data=data, headers=headers, timeout=self._timeout, verify=self._verify,
+                allow_redirects=False,  # a redirected POST would turn into a GET
+            )
+        except requests.RequestException as exc:
+            raise TransportError(f"POST {url}: {_reason(exc)}") from exc
+        with response:
+            status = response.status_code
+            if 200 <= status < 300:
+                try:
+                    answer = response.json()
+                except ValueError:
+                    return {}
+                return answer if isinstance(answer, dict) else {}
+            error = _error_text(response)
+        if status in AUTH_STATUSES:
+            raise AuthError(status, error)
+        if status >= 500 or status in RETRYABLE_STATUSES or status < 400:
+            raise TransportError(f"POST {url}: HTTP {status}: {error}", status)
+        raise RejectedError(status, error)
+
+    def close(self) -> None:
+        """Close the pooled connections; the transport is unusable afterwards."""
+        self._session.close()
+
+
+def _error_text(response: requests.Response) -> str:
+    """Return the collector's ``{"error": ...}`` text, or the start of the body when it is not that shape."""
+    try:
+        answer = response.json()
+    except ValueError:
+        return response.text[:500].strip() or response.reason or "no error text"
+    if isinstance(answer, dict) and "error" in answer:
+        return str(answer["error"])
+    return json.dumps(answer)[:500]
+
+
+def _reason(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.Timeout):
+        return f"timed out ({exc})"
+    if isinstance(exc, requests.ConnectionError):
+        return f"cannot connect ({exc})"
+    return str(exc)
