@@ -66,7 +66,7 @@ def parse_days(text: str) -> frozenset[int]:
             continue
         first, _, last = item.partition("-")
         if first not in WEEKDAYS or (last and last not in WEEKDAYS):
-            raise SpecError(f"bad day {item!r} in {text!r}: expected mon..sun, a range like mon-fri, or daily")
+            raise SpecError(f"bad day {item!r} in {text!r}: expected mon..sun, a range (mon-fri) or daily")
         a = WEEKDAYS.index(first)
         b = WEEKDAYS.index(last) if last else a
         days.update((a + i) % 7 for i in range((b - a) % 7 + 1))
@@ -104,13 +104,7 @@ def parse_spans(value: object) -> Spans:
                     f"bad hours {part.strip()!r}: the end must be after the start (split spans at midnight)"
                 )
             spans.append((start, end))
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return tuple(merged)
+    return _unite(spans)
 
 
 def parse_holiday_region(text: object) -> tuple[str, str | None]:
@@ -158,7 +152,7 @@ class ServiceCalendar:
     @classmethod
     def always(cls, timezone: str = "UTC") -> ServiceCalendar:
         """Return the 24x7 calendar: every second counts, no holidays."""
-        return cls(timezone, ((0, DAY_SECONDS),) * 7)
+        return cls(timezone, tuple(((0, DAY_SECONDS),) for _ in range(7)))
 
     @classmethod
     def parse(cls, spec: object, timezone: str) -> ServiceCalendar:
@@ -183,13 +177,13 @@ class ServiceCalendar:
                 try:
                     days = parse_days(key)
                 except SpecError:
-                    raise SpecError(f"unknown key {key!r}: expected days (like mon-fri), holidays or closed") from None
+                    raise SpecError(f"unknown key {key!r}: expected days, holidays or closed") from None
                 spans = parse_spans(value)
                 for day in days:
                     weekly[day].extend(spans)
             else:
                 raise SpecError(f"unknown key {key!r}")
-        joined = tuple(parse_spans([f"{_hhmm(a)}-{_hhmm(b)}" for a, b in day]) if day else () for day in weekly)
+        joined = tuple(_unite(day) for day in weekly)
         return cls(timezone, joined, country, subdivision, frozenset(closed))
 
     @property
@@ -210,7 +204,9 @@ class ServiceCalendar:
             return False
         cached = self._holiday_cache.get(day.year)
         if cached is None:
-            found = holidays.country_holidays(self.holiday_country, subdiv=self.holiday_subdivision, years=day.year)
+            found = holidays.country_holidays(
+                self.holiday_country, subdiv=self.holiday_subdivision, years=day.year
+            )
             cached = frozenset(d for d in found if d.year == day.year)
             self._holiday_cache[day.year] = cached
         return day in cached
@@ -283,7 +279,7 @@ class ServiceCalendar:
         return out
 
     def business_time(self, start: datetime, end: datetime) -> timedelta:
-        """Return the service time between start and end (zero when end <= start), exact to the microsecond."""
+        """Return the service time between start and end (zero when end <= start), exact to the µs."""
         return sum((b - a for a, b in self.service_intervals(start, end)), timedelta())
 
     def business_seconds(self, start: datetime, end: datetime) -> float:
@@ -314,8 +310,14 @@ class ServiceCalendar:
         return next(self._intervals_from(require_aware(at, "at")))[0]
 
 
-def _hhmm(seconds: int) -> str:
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+def _unite(spans: list[tuple[int, int]]) -> Spans:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return tuple(merged)
 
 
 def _parse_dates(value: object) -> list[date]:

@@ -48,7 +48,7 @@ def parse_duration(text: object) -> Duration:
         raise SpecError(f"expected a duration like '30m', '4h' or '1d', got {text!r}")
     match = _DURATION.fullmatch(text.strip())
     if not text.strip() or match is None:
-        raise SpecError(f"bad duration {text!r}: expected digits with units d, h, m, s in that order, like '1h30m'")
+        raise SpecError(f"bad duration {text!r}: expected units d, h, m, s in order, like '1h30m'")
     days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
     return Duration(days=days, seconds=hours * 3600 + minutes * 60 + seconds)
 
