@@ -214,6 +214,8 @@ def _parse_check(entry: Any, index: int, where: str) -> CheckConfig:
         if value is None:
             thresholds[key] = None
             continue
+        if not getattr(check_class, "accepts_thresholds", True):
+            raise fail(key, f"check type {type_name!r} takes no thresholds (give them in its options)")
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise fail(key, f"expected a range like 10, 10:, ~:10, 10:20 or @10:20, got {value!r}")
         try:

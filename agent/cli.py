@@ -1,0 +1,204 @@
+"""`fernwart-agent`: enroll, run, check once, and list the check types.
+
+Exit codes: `check` exits with the worst status (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, ranked as
+checks.status.worst ranks them). A config that cannot be used exits 2 from every command with the
+ConfigError message on stderr; enrollment or collector failures exit 1; `run` exits 0 after SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from agent.config import AgentConfig, ConfigError, load_config
+from agent.enroll import EnrollError, enroll
+from agent.outbox import Outbox
+from agent.runner import CheckRunner
+from agent.scheduler import CheckScheduler
+from agent.sender import Sender
+from agent.transport import CollectorError, Transport
+from agent.wire import result_entry
+from checks.options import describe
+from checks.probe import Probe
+from checks.registry import CHECK_TYPES, load
+from checks.status import worst
+
+EXIT_CONFIG = 2
+EXIT_FAILURE = 1
+log = logging.getLogger("agent")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse `argv` (default: sys.argv[1:]), run the command and return its exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        code: int = args.func(args)
+    except ConfigError as exc:
+        print(f"fernwart-agent: bad config: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    return code
+
+
+def cmd_enroll(args: argparse.Namespace) -> int:
+    """Enroll this host; print where the config and token went."""
+    verify: bool | str = args.ca_file if args.ca_file else not args.insecure
+    try:
+        result = enroll(
+            args.collector, args.token, args.config, hostname=args.hostname, force=args.force,
+            tls_verify=verify,
+        )
+    except (EnrollError, CollectorError) as exc:
+        print(f"fernwart-agent: enrollment failed: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"enrolled as host {result.host_id}")
+    print(f"config: {result.config_path} (checks: {', '.join(result.checks) or 'none'})")
+    print(f"token:  {result.token_path} (mode 0600)")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the scheduler and the sender until SIGTERM or SIGINT, then shut down cleanly."""
+    config = load_config(args.config)
+    token = _read_token(config)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("received %s, shutting down", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    outbox = Outbox(config.outbox)
+    transport = Transport(config.collector, token, verify=config.tls_verify)
+    sender = Sender(
+        outbox, transport, host_id=config.host_id, heartbeat_interval=config.heartbeat_interval,
+        batch_size=config.batch_size,
+    )
+    scheduler = CheckScheduler(_runners(config), outbox, on_result=sender.notify)
+    try:
+        log.info("agent for host %s reporting to %s; %d result(s) waiting in the outbox",
+                 config.host_id, config.collector, outbox.count())
+        sender.start()
+        scheduler.start()
+        while not stop.wait(1.0):
+            pass
+    finally:
+        scheduler.shutdown(wait=True)
+        sender.stop(timeout=40)
+        transport.close()
+        outbox.close()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    log.info("stopped")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Run every configured check once, print the results and return the worst status."""
+    config = load_config(args.config)
+    results = []
+    for runner in _runners(config):
+        results.append((runner.config, runner.run()))
+    if args.json:
+        out = [
+            result_entry("", c.name, c.type, r, interval=c.interval, max_attempts=c.max_attempts)
+            | {"status_name": r.status.name}
+            for c, r in results
+        ]
+        for item in out:
+            del item["id"]
+        print(json.dumps(out, indent=2, allow_nan=False))
+    else:
+        for check, result in results:
+            perf = " ".join(m.to_text() for m in result.metrics)
+            print(f"{check.name} {result.status.name} {result.summary}" + (f" | {perf}" if perf else ""))
+    return int(worst([r.status for _, r in results]))
+
+
+def cmd_checks(args: argparse.Namespace) -> int:
+    """List every registered check type with its options and default thresholds."""
+    print(render_catalog(), end="")
+    return 0
+
+
+def render_catalog() -> str:
+    """Return a text listing of the registered check types; a type that cannot load says why."""
+    lines: list[str] = []
+    for name in sorted(CHECK_TYPES):
+        try:
+            cls: Any = load(name)
+        except (ImportError, AttributeError) as exc:
+            lines += [f"{name}: not available in this build ({exc})", ""]
+            continue
+        doc = (cls.__doc__ or "").strip().splitlines()
+        lines.append(f"{name}: {doc[0] if doc else ''}".rstrip())
+        if getattr(cls, "accepts_thresholds", True):
+            warning, critical = cls.default_warning or "(none)", cls.default_critical or "(none)"
+            lines.append(f"  warning: {warning}   critical: {critical}")
+        for option in describe(cls.Options):
+            help_text = f"  {option.help}" if option.help else ""
+            lines.append(f"  {option.name} ({option.type}, default {option.default}){help_text}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _runners(config: AgentConfig) -> list[CheckRunner]:
+    probe = Probe(state_dir=config.state_dir)
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    return [CheckRunner(check, probe) for check in config.checks]
+
+
+def _read_token(config: AgentConfig) -> str:
+    try:
+        token = config.token_file.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"{config.path}: token_file: cannot read {str(config.token_file)!r}: "
+                          f"{exc.strerror or exc}; enroll first") from None
+    if not token:
+        raise ConfigError(f"{config.path}: token_file: {str(config.token_file)!r} is empty; enroll again")
+    return token
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fernwart-agent", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("enroll", help="register this host with a collector and write the config")
+    p.add_argument("--collector", required=True, help="collector base URL, e.g. https://collector:8443")
+    p.add_argument("--token", required=True, help="enrollment token (fwe_...)")
+    p.add_argument("--config", required=True, type=Path, help="config file to write")
+    p.add_argument("--hostname", help="name to register (default: this host's name)")
+    p.add_argument("--force", action="store_true", help="replace an existing config")
+    p.add_argument("--ca-file", help="CA bundle to verify the collector's certificate")
+    p.add_argument("--insecure", action="store_true", help="do not verify the collector's certificate")
+    p.set_defaults(func=cmd_enroll)
+
+    p = commands.add_parser("run", help="run checks and report until SIGTERM/SIGINT")
+    p.add_argument("--config", required=True, type=Path)
+    p.set_defaults(func=cmd_run)
+
+    p = commands.add_parser("check", help="run every configured check once; exit with the worst status")
+    p.add_argument("--config", required=True, type=Path)
+    p.add_argument("--json", action="store_true", help="print a JSON list instead of text lines")
+    p.set_defaults(func=cmd_check)
+
+    p = commands.add_parser("checks", help="list the check types with their options and defaults")
+    p.set_defaults(func=cmd_checks)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())
