@@ -44,6 +44,19 @@ def require_aware(at: datetime, name: str = "datetime") -> datetime:
     return at.astimezone(UTC)
 
 
+def local_to_utc(day: date, seconds: int, zone: ZoneInfo) -> datetime:
+    """Return the UTC instant of local wall-clock time `seconds` after midnight of `day` in `zone`.
+
+    Seconds may reach or pass 86400 (into the next days). A wall time skipped by DST maps as if the old
+    offset still held (02:30 on the spring-forward night is 03:30 summer time); a wall time that occurs
+    twice means its first occurrence.
+    """
+    extra_days, seconds = divmod(seconds, DAY_SECONDS)
+    day += timedelta(days=extra_days)
+    hours, rest = divmod(seconds, 3600)
+    return datetime(day.year, day.month, day.day, hours, rest // 60, rest % 60, tzinfo=zone).astimezone(UTC)
+
+
 def load_zone(name: object) -> ZoneInfo:
     """Return the IANA zone `name` (like "Europe/Berlin"); raise SpecError for an unknown one."""
     if not isinstance(name, str) or not name.strip():
@@ -227,11 +240,7 @@ class ServiceCalendar:
         return out
 
     def _to_utc(self, day: date, seconds: int) -> datetime:
-        if seconds >= DAY_SECONDS:
-            day, seconds = day + timedelta(days=1), seconds - DAY_SECONDS
-        hours, rest = divmod(seconds, 3600)
-        local = datetime(day.year, day.month, day.day, hours, rest // 60, rest % 60, tzinfo=self._zone)
-        return local.astimezone(UTC)
+        return local_to_utc(day, seconds, self._zone)
 
     def _intervals_from(self, start: datetime) -> Iterator[Interval]:
         """Yield service intervals from `start` (UTC) on, clipped at start, adjacent ones joined, forever."""
