@@ -42,7 +42,7 @@ def parse(output: str) -> PluginOutput:
     for i, line in enumerate(rest):
         if "|" in line:
             before, _, after = line.partition("|")
-            long_lines.append(before)
+            long_lines.append(before.rstrip())
             perf_parts.append(after)
             perf_parts.extend(rest[i + 1 :])
             break
