@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from agent.config import ConfigError, load_config, parse_config
+from checks.ranges import Range
+
+HEAD = "collector: https://collector.example.net:8443/\nhost_id: host-1\n"
+
+
+def test_full_config_with_defaults(write_config: Callable[[str], Path], tmp_path: Path) -> None:
+    path = write_config(HEAD + """
+checks:
+  - name: cpu
+    type: t_value
+    interval: 60
+  - name: slow
+    type: t_value
+    interval: 10
+    timeout: 2.5
+    max_attempts: 5
+    warning: "~:10"
+    critical: 5
+    value: 42
+""")
+    config = load_config(path)
+    assert config.collector == "https://collector.example.net:8443"
+    assert config.token_file == tmp_path / "agent.token"
+    assert config.outbox == tmp_path / "outbox.sqlite"
+    assert config.state_dir == tmp_path / "state"
+    assert (config.heartbeat_interval, config.batch_size, config.tls_verify) == (60, 200, True)
+    cpu, slow = config.checks
+    assert (cpu.timeout, cpu.max_attempts, cpu.warning, cpu.critical) == (30.0, 3, None, None)
+    assert cpu.make().warning == Range.parse("80")  # the type's default
+    assert (slow.interval, slow.timeout, slow.max_attempts) == (10, 2.5, 5)
+    assert slow.warning == Range.parse("~:10") and slow.critical == Range.parse("5")
+    assert slow.options.value == 42.0
+    assert cpu.timeout == 30.0 and config.checks[1].timeout == 2.5
+
+
+def test_short_interval_caps_default_timeout() -> None:
+    config = parse_config(HEAD + "checks: [{name: a, type: t_value, interval: 7}]", "agent.yaml")
+    assert config.checks[0].timeout == 7.0
+
+
+def test_relative_paths_resolve_beside_config(tmp_path: Path) -> None:
+    (tmp_path / "ca.pem").write_text("")
+    config = parse_config(
+        HEAD + "token_file: secret/tok\noutbox: /var/lib/fw/out.db\ntls_verify: ca.pem\n", tmp_path / "a.yaml"
+    )
+    assert config.token_file == tmp_path / "secret" / "tok"
+    assert config.outbox == Path("/var/lib/fw/out.db")
+    assert config.tls_verify == str(tmp_path / "ca.pem")
+    assert config.checks == ()
+
+
+CHECK = "checks:\n  - {name: a, type: t_value, interval: 60}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (HEAD + "colector: x\n", "agent.yaml: colector: unknown setting; expected one of collector"),
+        ("host_id: h\n", "agent.yaml: collector: expected an http:// or https:// URL, got None"),
+        ("collector: ftp://x\nhost_id: h\n", "agent.yaml: collector: expected an http:// or https:// URL"),
+        ("collector: http://x\n", "agent.yaml: host_id: expected the host id given at enrollment"),
+        (HEAD + "heartbeat_interval: 0\n", "agent.yaml: heartbeat_interval: expected whole seconds >= 1, got 0"),
+        (HEAD + "batch_size: 1001\n", "agent.yaml: batch_size: expected a whole number from 1 to 1000"),
+        (HEAD + "tls_verify: nope.pem\n", "agent.yaml: tls_verify: CA bundle"),
+        (HEAD + "tls_verify: 3\n", "agent.yaml: tls_verify: expected true, false or the path of a CA bundle"),
+        (HEAD + "checks: {a: 1}\n", "agent.yaml: checks: expected a list of checks, got a mapping"),
+        (HEAD + "checks: [cpu]\n", "agent.yaml: checks[0]: expected a mapping with name, type, interval"),
+        ("- a\n", "agent.yaml: expected a mapping of settings at the top level, got a list"),
+        (HEAD + "checks: [\n", "agent.yaml: not valid YAML"),
+    ],
+)
+def test_top_level_errors(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, "agent.yaml")
+    assert str(caught.value).startswith(expected), str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ("{name: disk-root, type: t_value, interval: 60, warning: 9x}",
+         "agent.yaml: check 'disk-root' (checks[1]): warning: threshold '9x': '9x' is not a number; "
+         "expected a range like"),
+        ("{name: d, type: t_value, interval: 60, critical: '20:10'}",
+         "agent.yaml: check 'd' (checks[1]): critical: threshold '20:10' starts above its end"),
+        ("{name: d, type: nosuch, interval: 60}",
+         "agent.yaml: check 'd' (checks[1]): type: unknown check type 'nosuch'; known types:"),
+        ("{name: d, interval: 60}", "agent.yaml: check 'd' (checks[1]): type: expected a check type name"),
+        ("{name: d, type: t_value, interval: 60, colour: red}",
+         "agent.yaml: check 'd' (checks[1]): colour: unknown option; this check type takes: label, value"),
+        ("{name: d, type: t_value, interval: 60, value: high}",
+         "agent.yaml: check 'd' (checks[1]): value: expected a number, got 'high'"),
+        ("{name: d, type: t_command, interval: 60, command: 5}",
+         "agent.yaml: check 'd' (checks[1]): command: expected a list, got 5"),
+        ("{name: a, type: t_value, interval: 30}",
+         "agent.yaml: check 'a' (checks[1]): name: duplicate; checks[0] already uses it"),
+        ("{name: host, type: t_value, interval: 60}",
+         "agent.yaml: check 'host' (checks[1]): name: 'host' is reserved"),
+        ("{name: 'disk root', type: t_value, interval: 60}",
+         "agent.yaml: check 'disk root' (checks[1]): name: expected 1-128 characters of A-Z a-z 0-9"),
+        ("{type: t_value, interval: 60}", "agent.yaml: checks[1]: name: expected 1-128 characters"),
+        ("{name: d, type: t_value}", "agent.yaml: check 'd' (checks[1]): interval: expected whole seconds >= 1"),
+        ("{name: d, type: t_value, interval: 1.5}", "agent.yaml: check 'd' (checks[1]): interval: expected whole"),
+        ("{name: d, type: t_value, interval: 10, timeout: 11}",
+         "agent.yaml: check 'd' (checks[1]): timeout: expected seconds > 0 and <= interval (10), got 11"),
+        ("{name: d, type: t_value, interval: 10, timeout: 0}", "agent.yaml: check 'd' (checks[1]): timeout:"),
+        ("{name: d, type: t_value, interval: 10, max_attempts: 0}",
+         "agent.yaml: check 'd' (checks[1]): max_attempts: expected a whole number from 1 to 100, got 0"),
+        ("{name: d, type: t_status, interval: 10, warning: 5}",
+         "agent.yaml: check 'd' (checks[1]): warning: check type 't_status' takes no thresholds"),
+    ],
+)
+def test_check_errors_name_file_check_and_key(entry: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(HEAD + CHECK + f"  - {entry}\n", "agent.yaml")
+    assert str(caught.value).startswith(expected), str(caught.value)
+
+
+def test_type_that_cannot_load_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from checks import registry
+
+    monkeypatch.setitem(registry.CHECK_TYPES, "t_missing", "tests.agent.no_such_module.Check")
+    with pytest.raises(ConfigError, match=r"check 'd' \(checks\[0\]\): type: check type 't_missing' is "
+                       r"registered but cannot be loaded"):
+        parse_config(HEAD + "checks: [{name: d, type: t_missing, interval: 5}]", "agent.yaml")
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="nope.yaml: cannot read the config"):
+        load_config(tmp_path / "nope.yaml")
