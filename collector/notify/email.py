@@ -90,11 +90,18 @@ class EmailConfig(BaseModel):
 SmtpFactory = Callable[[EmailConfig, ssl.SSLContext], smtplib.SMTP]
 
 
-def new_smtp_client(config: EmailConfig, context: ssl.SSLContext) -> smtplib.SMTP:
-    """Return an unconnected smtplib client for `config` (SMTP_SSL for implicit TLS)."""
+def connect_smtp(config: EmailConfig, context: ssl.SSLContext) -> smtplib.SMTP:
+    """Return an smtplib client connected to the relay, greeting read (SMTP_SSL for implicit TLS).
+
+    Host and port go to the constructor on purpose: smtplib remembers the host for TLS certificate
+    checks only there, not in a later `connect()`.
+    """
+    host, port = config.host, config.effective_port
     if config.security == "tls":
-        return smtplib.SMTP_SSL(local_hostname=config.helo_name, timeout=config.timeout, context=context)
-    return smtplib.SMTP(local_hostname=config.helo_name, timeout=config.timeout)
+        return smtplib.SMTP_SSL(
+            host, port, local_hostname=config.helo_name, timeout=config.timeout, context=context
+        )
+    return smtplib.SMTP(host, port, local_hostname=config.helo_name, timeout=config.timeout)
 
 
 def build_message(notification: Notification, target: str, from_address: str, now: datetime) -> EmailMessage:
@@ -122,7 +129,7 @@ def build_message(notification: Notification, target: str, from_address: str, no
 class EmailTransport:
     """Sends each notification as one email through the configured relay, a new connection per send.
 
-    `smtp_factory` injects the (unconnected) SMTP client; `now` the clock for the Date header.
+    `smtp_factory` injects the connecting SMTP client; `now` the clock for the Date header.
     Raises OSError at construction when `ca_file` cannot be read.
     """
 
@@ -131,7 +138,7 @@ class EmailTransport:
 
     def __init__(
         self, config: EmailConfig, *, now: Callable[[], datetime] = utc_now,
-        smtp_factory: SmtpFactory = new_smtp_client,
+        smtp_factory: SmtpFactory = connect_smtp,
     ) -> None:
         self.config = config
         self.now = now
@@ -147,9 +154,9 @@ class EmailTransport:
             raise PermanentError(f"not a bare email address: {target!r}")
         config = self.config
         message = build_message(notification, target, config.from_address, self.now())
-        smtp = self.smtp_factory(config, self.tls_context)
+        smtp: smtplib.SMTP | None = None
         try:
-            smtp.connect(config.host, config.effective_port)
+            smtp = self.smtp_factory(config, self.tls_context)
             smtp.ehlo()
             if config.security == "starttls":
                 smtp.starttls(context=self.tls_context)
@@ -169,7 +176,8 @@ class EmailTransport:
         except (smtplib.SMTPException, OSError) as exc:
             raise classify(exc, config.host) from exc
         finally:
-            smtp.close()
+            if smtp is not None:
+                smtp.close()
 
 
 def classify(exc: smtplib.SMTPException | OSError, host: str) -> NotificationError:
