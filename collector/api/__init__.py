@@ -1,0 +1,1 @@
+"""The collector's HTTP API: thin handlers over the service layer."""

@@ -1,0 +1,146 @@
+"""Pydantic models of the JSON that crosses the wire (docs/protocol.md), validated and size-limited.
+
+Agent input is hostile input: every string has a length limit, every list a count limit. Unknown fields
+from agents are ignored (a newer agent may send more); technicians' bodies refuse unknown fields.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+CHECK_NAME = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
+
+
+class MetricIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    label: Annotated[str, Field(min_length=1, max_length=200)]
+    value: float | None = None
+    uom: Annotated[str, Field(max_length=4)] = ""
+    warn: Annotated[str, Field(max_length=64)] = ""
+    crit: Annotated[str, Field(max_length=64)] = ""
+    min: float | None = None
+    max: float | None = None
+
+
+class ResultIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: UUID
+    check: str
+    type: Annotated[str, Field(max_length=64)] = ""
+    status: Annotated[int, Field(ge=0, le=3)]
+    summary: Annotated[str, Field(max_length=4096)]
+    long_output: Annotated[str, Field(max_length=65536)] = ""
+    metrics: Annotated[list[MetricIn], Field(max_length=200)] = []
+    observed_at: AwareDatetime
+    duration: Annotated[float, Field(ge=0, le=86400)] = 0.0
+    interval: Annotated[int | None, Field(ge=1, le=86400 * 31)] = None
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = 3
+
+    @field_validator("check")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        if not CHECK_NAME.match(value):
+            raise ValueError("must be 1-128 characters of letters, digits and _.:@-")
+        if value == "host":
+            raise ValueError("'host' is reserved for the host's reachability")
+        return value
+
+
+class ReportIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    host_id: UUID
+    sent_at: AwareDatetime | None = None
+    heartbeat_interval: Annotated[int | None, Field(ge=1, le=86400)] = None
+    results: Annotated[list[ResultIn], Field(max_length=1000)] = []
+
+
+class ReportOut(BaseModel):
+    accepted: int
+    duplicates: int
+
+
+class EnrollIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    token: Annotated[str, Field(min_length=1, max_length=200)]
+    hostname: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9_.-]+$")]
+    os: Annotated[str, Field(max_length=200)] = ""
+    agent_version: Annotated[str, Field(max_length=50)] = ""
+
+
+class EnrollOut(BaseModel):
+    host_id: str
+    agent_token: str
+    heartbeat_interval: int
+
+
+class HostOut(BaseModel):
+    id: str
+    name: str
+    customer: str | None
+    state: str
+    criticality: str
+    os: str
+    agent_version: str
+    enrolled_at: datetime
+    last_seen_at: datetime | None
+    heartbeat_interval: int
+    checks: dict[str, int]  # status name -> count
+
+
+class CheckStateOut(BaseModel):
+    check: str
+    type: str
+    status: int
+    status_name: str
+    state_type: str
+    attempt: int
+    max_attempts: int
+    hard_status: str
+    interval: int | None
+    last_observed_at: datetime
+    last_change_at: datetime
+    last_hard_change_at: datetime
+    summary: str
+    last_result_id: str | None
+
+
+class TicketEventOut(BaseModel):
+    at: datetime
+    kind: str
+    actor: str
+    message: str
+    status: str | None
+
+
+class TicketOut(BaseModel):
+    id: int
+    host_id: str
+    host: str
+    check: str
+    state: str
+    title: str
+    status: str
+    priority: str | None
+    level: int
+    occurrences: int
+    opened_at: datetime
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    updated_at: datetime
+    events: list[TicketEventOut] | None = None
+
+
+class TicketActionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message: Annotated[str, Field(max_length=10000)] = ""

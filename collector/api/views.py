@@ -1,0 +1,219 @@
+"""Endpoints technicians call: hosts, their check states, tickets and ticket actions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from checks.status import Status
+from collector.api import deps
+from collector.api.schemas import CheckStateOut, HostOut, TicketActionIn, TicketEventOut, TicketOut
+from collector.domain.tickets import ALL_STATES, OPEN_STATES
+from collector.models import CheckState, Customer, Host, Ticket, TicketEvent, User
+from collector.services import tickets
+
+router = APIRouter(prefix="/api/v1", tags=["technicians"])
+DB = Annotated[Session, Depends(deps.session)]
+Now = Annotated[datetime, Depends(deps.now)]
+
+
+def _user(request: Request, db: DB) -> User:
+    return deps.technician(request, db)
+
+
+Tech = Annotated[User, Depends(_user)]
+
+
+@router.get("/hosts", response_model=list[HostOut])
+def hosts(db: DB, user: Tech) -> list[HostOut]:
+    """List the hosts this technician may see, with counts of their checks by status."""
+    rows = db.execute(
+        select(Host, Customer.name)
+        .outerjoin(Customer, Host.customer_id == Customer.id)
+        .where(deps.visible(user))
+        .order_by(Host.name)
+    ).all()
+    counts: dict[str, dict[str, int]] = {}
+    for host_id, status, n in db.execute(
+        select(CheckState.host_id, CheckState.status, func.count()).group_by(
+            CheckState.host_id, CheckState.status
+        )
+    ):
+        counts.setdefault(host_id, {})[Status(status).name] = n
+    return [
+        HostOut(
+            id=h.id,
+            name=h.name,
+            customer=c,
+            state=h.state,
+            criticality=h.criticality,
+            os=h.os,
+            agent_version=h.agent_version,
+            enrolled_at=h.enrolled_at,
+            last_seen_at=h.last_seen_at,
+            heartbeat_interval=h.heartbeat_interval,
+            checks=counts.get(h.id, {}),
+        )
+        for h, c in rows
+    ]
+
+
+def _visible_host(db: Session, user: User, host_id: str) -> Host:
+    host = db.scalar(select(Host).where(Host.id == host_id).where(deps.visible(user)))
+    if host is None:
+        raise HTTPException(404, f"host {host_id} not found")
+    return host
+
+
+@router.get("/hosts/{host_id}/checks", response_model=list[CheckStateOut])
+def host_checks(host_id: str, db: DB, user: Tech) -> list[CheckStateOut]:
+    """Return the current state of every check of a host, including its reachability ('host')."""
+    _visible_host(db, user, host_id)
+    states = db.scalars(
+        select(CheckState).where(CheckState.host_id == host_id).order_by(CheckState.check_name)
+    )
+    return [
+        CheckStateOut(
+            check=s.check_name,
+            type=s.check_type,
+            status=s.status,
+            status_name=Status(s.status).name,
+            state_type=s.state_type,
+            attempt=s.attempt,
+            max_attempts=s.max_attempts,
+            hard_status=Status(s.hard_status).name,
+            interval=s.interval,
+            last_observed_at=s.last_observed_at,
+            last_change_at=s.last_change_at,
+            last_hard_change_at=s.last_hard_change_at,
+            summary=s.last_summary,
+            last_result_id=s.last_result_id,
+        )
+        for s in states
+    ]
+
+
+def _ticket_out(ticket: Ticket, host_name: str, events: list[TicketEvent] | None = None) -> TicketOut:
+    return TicketOut(
+        id=ticket.id,
+        host_id=ticket.host_id,
+        host=host_name,
+        check=ticket.check_name,
+        state=ticket.state,
+        title=ticket.title,
+        status=Status(ticket.status).name,
+        priority=ticket.priority,
+        level=ticket.level,
+        occurrences=ticket.occurrences,
+        opened_at=ticket.opened_at,
+        acknowledged_at=ticket.acknowledged_at,
+        resolved_at=ticket.resolved_at,
+        closed_at=ticket.closed_at,
+        updated_at=ticket.updated_at,
+        events=None
+        if events is None
+        else [
+            TicketEventOut(
+                at=e.at,
+                kind=e.kind,
+                actor=e.actor,
+                message=e.message,
+                status=None if e.status is None else Status(e.status).name,
+            )
+            for e in events
+        ],
+    )
+
+
+@router.get("/tickets", response_model=list[TicketOut])
+def list_tickets(
+    db: DB,
+    user: Tech,
+    state: Annotated[str, Query(description="open, all, or one state")] = "open",
+    host: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[TicketOut]:
+    """List tickets, newest first; `state=open` (default) means any of the open states."""
+    query = select(Ticket, Host.name).join(Host, Ticket.host_id == Host.id).where(deps.visible(user))
+    if state == "open":
+        query = query.where(Ticket.state.in_(OPEN_STATES))
+    elif state in ALL_STATES:
+        query = query.where(Ticket.state == state)
+    elif state != "all":
+        raise HTTPException(422, f"state: expected open, all or one of {', '.join(sorted(ALL_STATES))}")
+    if host:
+        query = query.where((Host.id == host) | (Host.name == host))
+    rows = db.execute(query.order_by(Ticket.opened_at.desc()).limit(limit)).all()
+    return [_ticket_out(t, name) for t, name in rows]
+
+
+def _visible_ticket(db: Session, user: User, ticket_id: int) -> tuple[Ticket, str]:
+    row = db.execute(
+        select(Ticket, Host.name)
+        .join(Host, Ticket.host_id == Host.id)
+        .where(Ticket.id == ticket_id)
+        .where(deps.visible(user))
+    ).first()
+    if row is None:
+        raise HTTPException(404, f"ticket {ticket_id} not found")
+    return row[0], row[1]
+
+
+def _history(db: Session, ticket_id: int) -> list[TicketEvent]:
+    return list(
+        db.scalars(
+            select(TicketEvent)
+            .where(TicketEvent.ticket_id == ticket_id)
+            .order_by(TicketEvent.at, TicketEvent.id)
+        )
+    )
+
+
+@router.get("/tickets/{ticket_id}", response_model=TicketOut)
+def get_ticket(ticket_id: int, db: DB, user: Tech) -> TicketOut:
+    """Return one ticket with its whole history."""
+    ticket, host_name = _visible_ticket(db, user, ticket_id)
+    return _ticket_out(ticket, host_name, _history(db, ticket_id))
+
+
+def _act(
+    action: Callable[[Session, Ticket, str, datetime, str], None],
+    ticket_id: int,
+    body: TicketActionIn,
+    db: Session,
+    user: User,
+    now: datetime,
+) -> TicketOut:
+    ticket, host_name = _visible_ticket(db, user, ticket_id)
+    if user.customer_id is not None:
+        raise HTTPException(403, "customer accounts cannot change tickets")
+    try:
+        action(db, ticket, user.name, now, body.message)
+    except tickets.TicketError as exc:
+        db.rollback()
+        raise HTTPException(exc.status_code, str(exc)) from None
+    db.commit()
+    return _ticket_out(ticket, host_name, _history(db, ticket_id))
+
+
+@router.post("/tickets/{ticket_id}/acknowledge", response_model=TicketOut)
+def acknowledge(ticket_id: int, body: TicketActionIn, db: DB, user: Tech, now: Now) -> TicketOut:
+    """Acknowledge a ticket (the response clock stops)."""
+    return _act(tickets.acknowledge, ticket_id, body, db, user, now)
+
+
+@router.post("/tickets/{ticket_id}/comment", response_model=TicketOut)
+def comment(ticket_id: int, body: TicketActionIn, db: DB, user: Tech, now: Now) -> TicketOut:
+    """Append a comment to a ticket's history."""
+    return _act(tickets.comment, ticket_id, body, db, user, now)
+
+
+@router.post("/tickets/{ticket_id}/resolve", response_model=TicketOut)
+def resolve(ticket_id: int, body: TicketActionIn, db: DB, user: Tech, now: Now) -> TicketOut:
+    """Resolve a ticket by hand."""
+    return _act(tickets.resolve, ticket_id, body, db, user, now)

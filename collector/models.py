@@ -1,0 +1,215 @@
+"""SQLAlchemy models: the collector's storage, identical on SQLite and PostgreSQL.
+
+Uniqueness the domain relies on is enforced here, by the database: one stored result per client-made
+result id (primary key), one open ticket per (host, check) (`tickets.open_key` is unique and NULL once
+the ticket is resolved or closed).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores timezone-aware datetimes as UTC and always returns them aware (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use UTC-aware datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite needs INTEGER (not BIGINT) for autoincrementing primary keys.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime()}
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime]
+
+
+class Host(Base):
+    __tablename__ = "hosts"
+    __table_args__ = (Index("uq_hosts_customer_name", "customer_id", "name", unique=True),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    os: Mapped[str] = mapped_column(String(200), default="")
+    agent_version: Mapped[str] = mapped_column(String(50), default="")
+    agent_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    enrolled_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime | None]
+    heartbeat_interval: Mapped[int] = mapped_column(Integer, default=60)
+    stale_after: Mapped[int | None] = mapped_column(Integer)  # seconds; None: 3 heartbeat intervals
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | up | unreachable
+    criticality: Mapped[str] = mapped_column(String(16), default="normal")
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # admin | level1 | level2 | level3
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+
+
+class EnrollmentToken(Base):
+    __tablename__ = "enrollment_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    uses_left: Mapped[int | None] = mapped_column(Integer)
+
+
+class Result(Base):
+    __tablename__ = "results"
+    __table_args__ = (Index("ix_results_host_check_observed", "host_id", "check_name", "observed_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # made by the agent
+    host_id: Mapped[str] = mapped_column(ForeignKey("hosts.id"))
+    check_name: Mapped[str] = mapped_column(String(128))
+    status: Mapped[int] = mapped_column(SmallInteger)
+    summary: Mapped[str] = mapped_column(Text)
+    long_output: Mapped[str] = mapped_column(Text, default="")
+    metrics: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    observed_at: Mapped[datetime]
+    received_at: Mapped[datetime]
+    duration: Mapped[float]
+
+
+class CheckState(Base):
+    __tablename__ = "check_states"
+
+    host_id: Mapped[str] = mapped_column(ForeignKey("hosts.id"), primary_key=True)
+    check_name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    check_type: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[int] = mapped_column(SmallInteger)
+    state_type: Mapped[str] = mapped_column(String(4))  # SOFT | HARD
+    attempt: Mapped[int] = mapped_column(Integer)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    hard_status: Mapped[int] = mapped_column(SmallInteger)
+    interval: Mapped[int | None] = mapped_column(Integer)
+    last_result_id: Mapped[str | None] = mapped_column(String(36))
+    last_observed_at: Mapped[datetime]
+    last_summary: Mapped[str] = mapped_column(Text, default="")
+    last_change_at: Mapped[datetime]
+    last_hard_change_at: Mapped[datetime]
+
+
+class StateChange(Base):
+    __tablename__ = "state_changes"
+    __table_args__ = (Index("ix_state_changes_host_check_at", "host_id", "check_name", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    host_id: Mapped[str] = mapped_column(ForeignKey("hosts.id"))
+    check_name: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime]
+    status: Mapped[int] = mapped_column(SmallInteger)
+    previous_status: Mapped[int | None] = mapped_column(SmallInteger)
+    state_type: Mapped[str] = mapped_column(String(4))
+    hard: Mapped[bool] = mapped_column(Boolean)  # True when the HARD status changed
+    attempt: Mapped[int] = mapped_column(Integer)
+    result_id: Mapped[str | None] = mapped_column(String(36))
+    summary: Mapped[str] = mapped_column(Text, default="")
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (Index("ix_tickets_host_check", "host_id", "check_name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    host_id: Mapped[str] = mapped_column(ForeignKey("hosts.id"))
+    check_name: Mapped[str] = mapped_column(String(128))
+    # "<host_id>/<check_name>" while open; NULL once resolved/closed. Unique: one open ticket per pair.
+    open_key: Mapped[str | None] = mapped_column(String(170), unique=True)
+    state: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(Text)
+    status: Mapped[int] = mapped_column(SmallInteger)  # the check status that opened or last changed it
+    priority: Mapped[str | None] = mapped_column(String(16))
+    level: Mapped[int] = mapped_column(Integer, default=1)
+    occurrences: Mapped[int] = mapped_column(Integer, default=1)
+    opened_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class TicketEvent(Base):
+    """Append-only ticket history; never updated or deleted."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_ticket_at", "ticket_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(100))
+    message: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+class MetaValue(Base):
+    """Small key/value store for collector-wide bookkeeping (job ticks)."""
+
+    __tablename__ = "collector_meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+def utcnow() -> datetime:
+    """Return the current UTC time; only edges (handlers, jobs) call this, and pass it down."""
+    return datetime.now(UTC)

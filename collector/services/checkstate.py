@@ -1,0 +1,233 @@
+"""Apply observations to the per-(host, check) state machine and carry out the ticket rules.
+
+Both the ingest path (agent results) and the staleness sweep (the "host" reachability pseudo-check)
+go through `apply`, so soft/hard handling, state-change rows and tickets behave the same everywhere.
+The caller holds the host's row lock and the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from checks.status import Status
+from collector.domain.state import CheckStatus, StateType, advance
+from collector.domain.tickets import Action, TicketPolicy, decide
+from collector.models import CheckState, Host, StateChange, Ticket
+from collector.services import tickets
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One status observed for a check at `at` (a stored result, or the host's reachability)."""
+
+    check_name: str
+    status: Status
+    summary: str
+    at: datetime
+    max_attempts: int
+    check_type: str = ""
+    interval: int | None = None
+    result_id: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What applying a batch did, for metrics and the API answer."""
+
+    state_changes: int = 0
+    tickets_opened: int = 0
+    tickets_resolved: int = 0
+    out_of_order: int = 0
+    actions: list[tuple[str, Action]] = field(default_factory=list)
+
+
+def apply(
+    session: Session,
+    host: Host,
+    observations: Iterable[Observation],
+    now: datetime,
+    policy: TicketPolicy,
+) -> Outcome:
+    """Advance each observed check's state in time order and open/update/resolve tickets.
+
+    Observations older than the check's last applied one (late replays) are history only: they are
+    stored by the caller but do not move the state backwards.
+    """
+    ordered = sorted(observations, key=lambda o: o.at)
+    outcome = Outcome()
+    if not ordered:
+        return outcome
+    names = {o.check_name for o in ordered}
+    rows = {
+        s.check_name: s
+        for s in session.scalars(
+            select(CheckState).where(CheckState.host_id == host.id, CheckState.check_name.in_(names))
+        )
+    }
+    open_tickets = {
+        t.check_name: t
+        for t in session.scalars(
+            select(Ticket).where(Ticket.host_id == host.id, Ticket.open_key.is_not(None))
+        )
+    }
+    new_rows: dict[str, dict[str, object]] = {}
+    changes: list[dict[str, object]] = []
+    repeated: dict[int, int] = {}
+    current: dict[str, tuple[CheckStatus, datetime]] = {}
+    for obs in ordered:
+        row = rows.get(obs.check_name)
+        pending = new_rows.get(obs.check_name)
+        before, last_at = current.get(obs.check_name) or _status_of(row)
+        if last_at is not None and obs.at < last_at:
+            outcome.out_of_order += 1
+            continue
+        tr = advance(before, obs.status, obs.max_attempts)
+        current[obs.check_name] = (tr.after, obs.at)
+        values: dict[str, object] = {
+            "check_type": obs.check_type,
+            "status": int(tr.after.status),
+            "state_type": tr.after.state_type.value,
+            "attempt": tr.after.attempt,
+            "max_attempts": obs.max_attempts,
+            "hard_status": int(tr.after.hard_status),
+            "interval": obs.interval,
+            "last_result_id": obs.result_id,
+            "last_observed_at": obs.at,
+            "last_summary": obs.summary,
+        }
+        if tr.changed:
+            values["last_change_at"] = obs.at
+            changes.append(
+                {
+                    "host_id": host.id,
+                    "check_name": obs.check_name,
+                    "at": obs.at,
+                    "status": int(tr.after.status),
+                    "previous_status": int(tr.before.status) if tr.before else None,
+                    "state_type": tr.after.state_type.value,
+                    "hard": tr.hard_changed,
+                    "attempt": tr.after.attempt,
+                    "result_id": obs.result_id,
+                    "summary": obs.summary[:4096],
+                }
+            )
+        if tr.hard_changed:
+            values["last_hard_change_at"] = obs.at
+        if row is None and pending is None:
+            values.setdefault("last_change_at", obs.at)
+            values.setdefault("last_hard_change_at", obs.at)
+        new_rows[obs.check_name] = {**(pending or {}), **values}
+        open_ticket = open_tickets.get(obs.check_name)
+        if tr.hard_changed:
+            _ticket_step(
+                session,
+                host,
+                obs,
+                tr.before.hard_status if tr.before else None,
+                tr.after.hard_status,
+                open_tickets,
+                now,
+                policy,
+                outcome,
+            )
+        elif (
+            open_ticket is not None and obs.status is not Status.OK and tr.after.state_type is StateType.HARD
+        ):
+            repeated[open_ticket.id] = repeated.get(open_ticket.id, 0) + 1
+    _write_states(session, host.id, rows, new_rows)
+    if changes:
+        session.execute(insert(StateChange), changes)
+        outcome.state_changes = len(changes)
+    for ticket_id, count in repeated.items():
+        session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket_id)
+            .values(occurrences=Ticket.occurrences + count, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return outcome
+
+
+def _status_of(row: CheckState | None) -> tuple[CheckStatus | None, datetime | None]:
+    if row is None:
+        return None, None
+    status = CheckStatus(Status(row.status), StateType(row.state_type), row.attempt, Status(row.hard_status))
+    return status, row.last_observed_at
+
+
+def _ticket_step(
+    session: Session,
+    host: Host,
+    obs: Observation,
+    previous: Status | None,
+    current: Status,
+    open_tickets: dict[str, Ticket],
+    now: datetime,
+    policy: TicketPolicy,
+    outcome: Outcome,
+) -> None:
+    ticket = open_tickets.get(obs.check_name)
+    last_resolved: Ticket | None = None
+    if ticket is None and current is not Status.OK:
+        last_resolved = session.scalar(
+            select(Ticket)
+            .where(Ticket.host_id == host.id, Ticket.check_name == obs.check_name, Ticket.state == "resolved")
+            .order_by(Ticket.resolved_at.desc())
+            .limit(1)
+        )
+    action = decide(
+        current,
+        previous,
+        ticket is not None,
+        last_resolved.resolved_at if last_resolved else None,
+        obs.at,
+        policy,
+    )
+    outcome.actions.append((obs.check_name, action))
+    if action is Action.OPEN:
+        open_tickets[obs.check_name] = tickets.open_ticket(
+            session, host, obs.check_name, current, obs.summary, obs.at, now
+        )
+        outcome.tickets_opened += 1
+    elif action is Action.REOPEN and last_resolved is not None:
+        tickets.reopen(session, last_resolved, current, obs.summary, obs.at, now)
+        open_tickets[obs.check_name] = last_resolved
+        outcome.tickets_opened += 1
+    elif action is Action.UPDATE and ticket is not None:
+        tickets.add_failure(session, ticket, current, obs.summary, obs.at, now)
+    elif action is Action.RECOVER and ticket is not None:
+        tickets.recover(session, ticket, obs.summary, obs.at, now, policy.resolve_on_recovery)
+        if policy.resolve_on_recovery:
+            del open_tickets[obs.check_name]
+            outcome.tickets_resolved += 1
+
+
+def _write_states(
+    session: Session,
+    host_id: str,
+    rows: dict[str, CheckState],
+    new_rows: dict[str, dict[str, object]],
+) -> None:
+    inserts = [{"host_id": host_id, "check_name": n, **v} for n, v in new_rows.items() if n not in rows]
+    if inserts:
+        session.execute(insert(CheckState), inserts)
+    for name, values in new_rows.items():
+        if name in rows:
+            session.execute(
+                update(CheckState)
+                .where(CheckState.host_id == host_id, CheckState.check_name == name)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+
+
+def open_ticket_count(session: Session) -> int:
+    """Return how many tickets are open."""
+    return int(
+        session.scalar(select(func.count()).select_from(Ticket).where(Ticket.open_key.is_not(None))) or 0
+    )

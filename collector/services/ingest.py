@@ -1,0 +1,130 @@
+"""Ingest a batch of agent results: store each result id once, ever, then advance check states.
+
+One transaction per batch. The host row is locked first (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite
+holds its write lock from ``BEGIN IMMEDIATE``), so two collectors, or a retry racing its original, apply
+one host's results one after the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from checks.status import Status
+from collector.domain.tickets import TicketPolicy
+from collector.models import Host, Result
+from collector.services import checkstate
+from collector.services.checkstate import Observation
+
+HOST_CHECK = "host"  # the reachability pseudo-check of every host
+
+
+@dataclass(frozen=True)
+class IncomingResult:
+    """One validated result from an agent report."""
+
+    id: str
+    check: str
+    type: str
+    status: Status
+    summary: str
+    long_output: str
+    metrics: list[dict[str, Any]]
+    observed_at: datetime
+    duration: float
+    interval: int | None
+    max_attempts: int
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    accepted: int
+    duplicates: int
+    state_changes: int
+    tickets_opened: int
+    tickets_resolved: int
+
+
+def lock_host(session: Session, host_id: str) -> Host | None:
+    """Return the host with its row locked for this transaction (a no-op lock on SQLite)."""
+    return session.scalar(select(Host).where(Host.id == host_id).with_for_update())
+
+
+def ingest(
+    session: Session,
+    host_id: str,
+    results: Sequence[IncomingResult],
+    heartbeat_interval: int | None,
+    now: datetime,
+    policy: TicketPolicy,
+) -> IngestOutcome:
+    """Store new results, apply them in time order, mark the host seen; return what happened.
+
+    Results whose id is already stored (a retried batch) are counted as duplicates and ignored entirely.
+    The caller commits.
+    """
+    host = lock_host(session, host_id)
+    if host is None:
+        raise LookupError(f"host {host_id} not found")
+    unique = list({r.id: r for r in results}.values())
+    stored = _insert_new(session, host.id, unique, now)
+    fresh = [r for r in unique if r.id in stored]
+    observations = [
+        Observation(
+            r.check,
+            r.status,
+            r.summary,
+            r.observed_at,
+            r.max_attempts,
+            r.type,
+            r.interval,
+            r.id,
+        )
+        for r in fresh
+    ]
+    if host.state != "up":
+        summary = "agent reporting" if host.state == "pending" else "agent reporting again"
+        observations.append(Observation(HOST_CHECK, Status.OK, summary, now, 1, "host"))
+        host.state = "up"
+    outcome = checkstate.apply(session, host, observations, now, policy)
+    host.last_seen_at = now
+    if heartbeat_interval:
+        host.heartbeat_interval = heartbeat_interval
+    return IngestOutcome(
+        accepted=len(fresh),
+        duplicates=len(results) - len(fresh),
+        state_changes=outcome.state_changes,
+        tickets_opened=outcome.tickets_opened,
+        tickets_resolved=outcome.tickets_resolved,
+    )
+
+
+def _insert_new(session: Session, host_id: str, results: Sequence[IncomingResult], now: datetime) -> set[str]:
+    """Insert results, skipping ids already stored; return the ids this call stored."""
+    if not results:
+        return set()
+    rows = [
+        {
+            "id": r.id,
+            "host_id": host_id,
+            "check_name": r.check,
+            "status": int(r.status),
+            "summary": r.summary,
+            "long_output": r.long_output,
+            "metrics": r.metrics,
+            "observed_at": r.observed_at,
+            "received_at": now,
+            "duration": r.duration,
+        }
+        for r in results
+    ]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(Result).values(rows).on_conflict_do_nothing(index_elements=["id"]).returning(Result.id)
+    return set(session.scalars(statement))
