@@ -29,6 +29,7 @@ from agent.wire import report_body
 from checks.probe import utc_now
 
 REPORTS_PATH = "/api/v1/reports"
+GROW_AFTER = 10  # rounds without a 413 before a lowered batch size doubles again
 log = logging.getLogger(__name__)
 
 
@@ -51,7 +52,8 @@ class Sender:
         self._rand = rand
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
-        self._limit = batch_size
+        self._limit = batch_size  # lowered by a 413, grown back slowly
+        self._clean_rounds = 0
         self._last_post: float | None = None  # clock() of the last 2xx, results or heartbeat
         self.failures = 0  # consecutive failed rounds; > 0 means we are backing off
         self._wake = threading.Event()
@@ -66,9 +68,10 @@ class Sender:
         try:
             batch = self.outbox.peek(self._limit)
             if batch:
+                limit = self._limit
                 self._deliver(batch)
                 self._last_post = self._clock()
-                self._limit = min(self.batch_size, self._limit * 2)
+                self._grow_limit(split=self._limit < limit)
             elif self._heartbeat_due():
                 self._post([])
                 self._last_post = self._clock()
@@ -138,6 +141,13 @@ class Sender:
         answer = self.transport.post_json(REPORTS_PATH, body)
         if entries:
             log.debug("sent %d result(s): %s", len(entries), answer)
+
+    def _grow_limit(self, split: bool) -> None:
+        """Double a batch size lowered by a 413 again after GROW_AFTER rounds without one."""
+        self._clean_rounds = 0 if split else self._clean_rounds + 1
+        if self._clean_rounds >= GROW_AFTER and self._limit < self.batch_size:
+            self._limit = min(self.batch_size, self._limit * 2)
+            self._clean_rounds = 0
 
     def _heartbeat_due(self) -> bool:
         return self._last_post is None or self._clock() - self._last_post >= self.heartbeat_interval

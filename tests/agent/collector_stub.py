@@ -70,7 +70,9 @@ class CollectorStub:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="collector-stub", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.02,), name="collector-stub", daemon=True,
+        )
         self._thread.start()
 
     def stop(self) -> None:

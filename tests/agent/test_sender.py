@@ -1,0 +1,207 @@
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from agent.outbox import Outbox
+from agent.sender import Sender
+from agent.transport import Transport
+from checks.status import Status
+from tests.agent.collector_stub import CollectorStub, Request
+from tests.agent.helpers import T0, FakeClock, stamped
+from tests.support import free_port
+
+
+def fill(box: Outbox, n: int, summary: str = "r") -> list[str]:
+    return [
+        box.put(stamped(Status.CRITICAL, f"{summary}{i}", T0 + timedelta(seconds=i)),
+                check=f"c{i % 3}", check_type="t", interval=60, max_attempts=3)
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def transport(collector: CollectorStub) -> Iterator[Transport]:
+    client = Transport(collector.url, "fwa_tok", timeout=(2, 5))
+    yield client
+    client.close()
+
+
+def make_sender(box: Outbox, transport: Transport, clock: FakeClock, **kw: object) -> Sender:
+    options: dict[str, object] = {
+        "host_id": "host-1", "heartbeat_interval": 60, "batch_size": 4, "clock": clock,
+        "now": lambda: T0 + timedelta(hours=1), "rand": lambda: 1.0,
+    }
+    options.update(kw)
+    return Sender(box, transport, **options)  # type: ignore[arg-type]
+
+
+def posted_ids(collector: CollectorStub) -> list[list[str]]:
+    return [[r["id"] for r in req.body["results"]] for req in collector.reports()]
+
+
+def test_2xx_deletes_and_replays_with_own_timestamps(
+    outbox: Outbox, transport: Transport, collector: CollectorStub, clock: FakeClock,
+) -> None:
+    ids = fill(outbox, 6)
+    sender = make_sender(outbox, transport, clock)
+    assert sender.step() == 0.0  # more waiting: go on at once
+    assert sender.step() == 60.0  # drained: next heartbeat due in a full interval
+    assert outbox.count() == 0
+    assert posted_ids(collector) == [ids[:4], ids[4:]]
+    first = collector.reports()[0].body
+    assert first["host_id"] == "host-1" and first["heartbeat_interval"] == 60
+    assert first["sent_at"] == "2026-11-22T11:00:00Z"
+    assert [r["observed_at"] for r in first["results"]][:2] == ["2026-11-22T10:00:00Z", "2026-11-22T10:00:01Z"]
+    assert first["results"][0]["status"] == 2 and first["results"][0]["max_attempts"] == 3
+
+
+def test_5xx_keeps_everything_and_backs_off_exponentially(
+    outbox: Outbox, transport: Transport, collector: CollectorStub, clock: FakeClock,
+) -> None:
+    collector.responder = lambda r: (503, {"error": "database down"})
+    ids = fill(outbox, 3)
+    sender = make_sender(outbox, transport, clock)
+    delays = [sender.step() for _ in range(8)]
+    assert delays == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]  # rand()=1: the ceiling itself
+    assert [e.id for e in outbox.peek(10)] == ids
+    assert sender.failures == 8
+
+
+def test_backoff_is_full_jitter(outbox: Outbox, transport: Transport, collector: CollectorStub) -> None:
+    collector.responder = lambda r: (500, {"error": "x"})
+    draws = iter([0.5, 0.25, 0.0])
+    sender = make_sender(outbox, transport, FakeClock(), rand=lambda: next(draws))
+    assert [sender.step() for _ in range(3)] == [0.5 * 1, 0.25 * 2, 0.0]
+
+
+def test_connection_refused_keeps_everything(outbox: Outbox, clock: FakeClock) -> None:
+    ids = fill(outbox, 2)
+    client = Transport(f"http://127.0.0.1:{free_port()}", "t", timeout=(1, 1))
+    try:
+        sender = make_sender(outbox, client, clock)
+        assert sender.step() == 1.0
+        assert sender.step() == 2.0
+    finally:
+        client.close()
+    assert [e.id for e in outbox.peek(10)] == ids
+
+
+def test_retry_resends_the_same_ids(
+    outbox: Outbox, transport: Transport, collector: CollectorStub, clock: FakeClock,
+) -> None:
+    answers = iter([(500, {"error": "boom"}), (200, {"accepted": 3, "duplicates": 0})])
+    collector.responder = lambda r: next(answers)
+    ids = fill(outbox, 3)
+    sender = make_sender(outbox, transport, clock)
+    assert sender.step() == 1.0
+    assert sender.step() == 60.0
+    assert posted_ids(collector) == [ids, ids]
+    assert outbox.count() == 0 and sender.failures == 0
+
+
+def test_auth_error_keeps_results(
+    outbox: Outbox, transport: Transport, collector: CollectorStub, clock: FakeClock,
+) -> None:
+    collector.responder = lambda r: (401, {"error": "unknown token"})
+    ids = fill(outbox, 2)
+    sender = make_sender(outbox, transport, clock)
+    assert sender.step() == 1.0
+    assert [e.id for e in outbox.peek(10)] == ids and outbox.rejected() == []
+
+
+def test_422_isolates_the_bad_result_and_moves_it_to_rejected(
+    outbox: Outbox, transport: Transport, collector: CollectorStub, clock: FakeClock,
+) -> None:
+    def refuse_bad(request: Request) -> tuple[int, object]:
+        if any(r["summary"] == "r2" for r in request.body["results"]):
+            return 422, {"error": "results[2].metrics: bad"}
+        return 200, {"accepted": len(request.body["results"]), "duplicates": 0}
+
+    collector.responder = refuse_bad
+    ids = fill(outbox, 4)
+    sender = make_sender(outbox, transport, clock)
+    assert sender.step() == 60.0
+    assert outbox.count() == 0
+    (rejected,) = outbox.rejected()
+    assert (rejected.id, rejected.status, rejected.error) == (ids[2], 422, "results[2].metrics: bad")
+    assert posted_ids(collector) == [ids, ids[:2], ids[2:], [ids[2]], [ids[3]]]
+    assert sender.failures == 0
+
+
+def test_413_splits_the_batch_in_halves(
+    outbox: Outbox, transport: Transport, collector: CollectorStub, clock: FakeClock,
+) -> None:
+    def limit(request: Request) -> tuple[int, object]:
+        if len(request.body["results"]) > 1:
+            return 413, {"error": "body over 1 MiB"}
+        return 200, {"accepted": 1, "duplicates": 0}
+
+    collector.responder = limit
+    ids = fill(outbox, 6)
+    sender = make_sender(outbox, transport, clock)
+    while outbox.count():
+        sender.step()
+    assert outbox.rejected() == []
+    delivered = [batch[0] for batch in posted_ids(collector) if len(batch) == 1]
+    assert delivered == ids
+    assert all(len(batch) <= 4 for batch in posted_ids(collector))
+    assert sender._limit == 1  # the smaller batch size is remembered, not rediscovered every round
+
+
+def test_heartbeat_only_when_nothing_else_was_posted_in_the_interval(
+    outbox: Outbox, transport: Transport, collector: CollectorStub, clock: FakeClock,
+) -> None:
+    sender = make_sender(outbox, transport, clock)
+    assert sender.step() == 60.0  # at start: a heartbeat announces the agent
+    assert [r.body["results"] for r in collector.reports()] == [[]]
+    clock.advance(30)
+    assert sender.step() == 30.0  # nothing due yet
+    assert len(collector.reports()) == 1
+    fill(outbox, 1)
+    assert sender.step() == 60.0  # results went out at t=30; they count as the sign of life
+    clock.advance(59)
+    assert sender.step() == 1.0
+    assert len(collector.reports()) == 2
+    clock.advance(1)
+    assert sender.step() == 60.0
+    assert [len(r.body["results"]) for r in collector.reports()] == [0, 1, 0]
+
+
+def test_failed_heartbeat_backs_off_and_retries(
+    outbox: Outbox, transport: Transport, collector: CollectorStub, clock: FakeClock,
+) -> None:
+    answers = iter([(503, {"error": "x"}), (200, {"accepted": 0, "duplicates": 0})])
+    collector.responder = lambda r: next(answers)
+    sender = make_sender(outbox, transport, clock)
+    assert sender.step() == 1.0
+    clock.advance(1)
+    assert sender.step() == 60.0
+    assert len(collector.reports()) == 2
+
+
+def test_thread_sends_promptly_on_notify_and_stops(
+    outbox: Outbox, transport: Transport, collector: CollectorStub,
+) -> None:
+    sender = Sender(outbox, transport, host_id="host-1", heartbeat_interval=3600)
+    sender.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not collector.reports() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        (result_id,) = fill(outbox, 1)
+        sender.notify()
+        while outbox.count() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        sender.stop(timeout=5)
+    assert sender._thread is not None and not sender._thread.is_alive()
+    assert posted_ids(collector) == [[], [result_id]]
