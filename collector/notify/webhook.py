@@ -39,7 +39,7 @@ from types import TracebackType
 from urllib.parse import urlsplit
 
 import requests
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from collector.notify.base import Notification, PermanentError, Receipt, TransportError, utc_now
 from collector.notify.http import HttpClient, HttpResponse
@@ -54,9 +54,16 @@ class WebhookConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    secret: SecretStr = Field(min_length=16)
+    secret: SecretStr
     timeout: float = Field(default=10.0, gt=0, le=120)
     ca_file: str | None = None
+
+    @field_validator("secret")
+    @classmethod
+    def _secret_is_long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters")
+        return value
 
 
 def encode_body(notification: Notification) -> bytes:
