@@ -110,7 +110,9 @@ def test_check_swap_is_parsed_with_or_without_swap() -> None:
         assert result.status in (Status.OK, Status.WARNING)
 
 
-@pytest.mark.parametrize(("offset", "status"), [(0.0, Status.OK), (0.8, Status.WARNING), (3.0, Status.CRITICAL)])
+@pytest.mark.parametrize(
+    ("offset", "status"), [(0.0, Status.OK), (0.8, Status.WARNING), (3.0, Status.CRITICAL)],
+)
 def test_check_ntp_time_against_a_local_sntp_responder(offset: float, status: Status) -> None:
     with sntp_server(offset) as port:
         result = run_plugin("check_ntp_time", "-H", "127.0.0.1", "-p", str(port), "-w", "0.5", "-c", "1")
