@@ -179,6 +179,9 @@ class EmailTransport:
             if smtp is not None:
                 smtp.close()
 
+    def close(self) -> None:
+        """Release nothing: every send opens and closes its own connection; here so all transports close."""
+
 
 def classify(exc: smtplib.SMTPException | OSError, host: str) -> NotificationError:
     """Return the PermanentError or TransportError that `exc`, raised while talking to `host`, means."""

@@ -48,7 +48,7 @@ def build(config: Mapping[str, Any], *, now: Callable[[], datetime] = utc_now) -
 
     Raises UnknownTransport for a missing or unknown `type` and TransportConfigError for unknown keys,
     missing or invalid values, or a `ca_file` that cannot be read. Error messages never echo values,
-    so a password cannot end up in a log.
+    so a password cannot end up in a log. Every built transport has `close()`; call it when done.
     """
     options = dict(config)
     name = options.pop("type", None)

@@ -50,7 +50,7 @@ class MaildirHandler:
         meta = {
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
-            "tls": server.transport.get_extra_info("ssl_object") is not None,
+            "tls": server.transport is not None and server.transport.get_extra_info("ssl_object") is not None,
             "auth_user": auth.login.decode() if auth else None,
             "auth_mechanism": getattr(session, "fernwart_mechanism", None),
         }
@@ -78,7 +78,7 @@ def make_authenticator(user: str, password: str) -> Any:
             and auth_data.password == password.encode()
         )
         if ok:
-            session.fernwart_mechanism = mechanism
+            setattr(session, "fernwart_mechanism", mechanism)  # noqa: B010 - Session has no such field
         return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
     return authenticate

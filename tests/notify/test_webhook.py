@@ -8,6 +8,7 @@ import hmac
 from collections.abc import Iterator
 
 import pytest
+from pydantic import SecretStr
 
 from collector.notify.base import Notification, NotificationPayload, Outcome, PermanentError, TransportError
 from collector.notify.dispatch import Backoff, deliver
@@ -30,7 +31,7 @@ SECRET = "correct horse battery staple"
 
 @pytest.fixture
 def webhook() -> Iterator[WebhookTransport]:
-    with WebhookTransport(WebhookConfig(secret=SECRET, timeout=5), now=lambda: NOW) as transport:
+    with WebhookTransport(WebhookConfig(secret=SecretStr(SECRET), timeout=5), now=lambda: NOW) as transport:
         yield transport
 
 
@@ -94,7 +95,7 @@ def test_non_http_target_is_permanent(
 
 
 def test_secret_is_not_in_repr() -> None:
-    assert SECRET not in repr(WebhookConfig(secret=SECRET))
+    assert SECRET not in repr(WebhookConfig.model_validate({"secret": SECRET}))
 
 
 # --- against a real HTTP receiver ------------------------------------------------------------------
