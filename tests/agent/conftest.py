@@ -11,6 +11,7 @@ from tests.agent import fakes
 from tests.agent.collector_stub import CollectorStub
 from tests.agent.helpers import T0
 
+
 @pytest.fixture(autouse=True)
 def fake_types(monkeypatch: pytest.MonkeyPatch) -> None:
     """Register the test-local check types (the plugin mechanism: an entry in CHECK_TYPES)."""

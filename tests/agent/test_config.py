@@ -7,6 +7,7 @@ import pytest
 
 from agent.config import ConfigError, load_config, parse_config
 from checks.ranges import Range
+from tests.agent.fakes import ValueCheck
 
 HEAD = "collector: https://collector.example.net:8443/\nhost_id: host-1\n"
 
@@ -34,7 +35,8 @@ checks:
     assert (config.heartbeat_interval, config.batch_size, config.tls_verify) == (60, 200, True)
     cpu, slow = config.checks
     assert (cpu.timeout, cpu.max_attempts, cpu.warning, cpu.critical) == (30.0, 3, None, None)
-    assert cpu.make().warning == Range.parse("80")  # the type's default
+    made = cpu.make()
+    assert isinstance(made, ValueCheck) and made.warning == Range.parse("80")  # the type's default
     assert (slow.interval, slow.timeout, slow.max_attempts) == (10, 2.5, 5)
     assert slow.warning == Range.parse("~:10") and slow.critical == Range.parse("5")
     assert slow.options.value == 42.0
@@ -67,7 +69,8 @@ CHECK = "checks:\n  - {name: a, type: t_value, interval: 60}\n"
         ("host_id: h\n", "agent.yaml: collector: expected an http:// or https:// URL, got None"),
         ("collector: ftp://x\nhost_id: h\n", "agent.yaml: collector: expected an http:// or https:// URL"),
         ("collector: http://x\n", "agent.yaml: host_id: expected the host id given at enrollment"),
-        (HEAD + "heartbeat_interval: 0\n", "agent.yaml: heartbeat_interval: expected whole seconds >= 1, got 0"),
+        (HEAD + "heartbeat_interval: 0\n",
+         "agent.yaml: heartbeat_interval: expected whole seconds >= 1, got 0"),
         (HEAD + "batch_size: 1001\n", "agent.yaml: batch_size: expected a whole number from 1 to 1000"),
         (HEAD + "tls_verify: nope.pem\n", "agent.yaml: tls_verify: CA bundle"),
         (HEAD + "tls_verify: 3\n", "agent.yaml: tls_verify: expected true, false or the path of a CA bundle"),
@@ -107,8 +110,10 @@ def test_top_level_errors(text: str, expected: str) -> None:
         ("{name: 'disk root', type: t_value, interval: 60}",
          "agent.yaml: check 'disk root' (checks[1]): name: expected 1-128 characters of A-Z a-z 0-9"),
         ("{type: t_value, interval: 60}", "agent.yaml: checks[1]: name: expected 1-128 characters"),
-        ("{name: d, type: t_value}", "agent.yaml: check 'd' (checks[1]): interval: expected whole seconds >= 1"),
-        ("{name: d, type: t_value, interval: 1.5}", "agent.yaml: check 'd' (checks[1]): interval: expected whole"),
+        ("{name: d, type: t_value}",
+         "agent.yaml: check 'd' (checks[1]): interval: expected whole seconds >= 1"),
+        ("{name: d, type: t_value, interval: 1.5}",
+         "agent.yaml: check 'd' (checks[1]): interval: expected whole"),
         ("{name: d, type: t_value, interval: 10, timeout: 11}",
          "agent.yaml: check 'd' (checks[1]): timeout: expected seconds > 0 and <= interval (10), got 11"),
         ("{name: d, type: t_value, interval: 10, timeout: 0}", "agent.yaml: check 'd' (checks[1]): timeout:"),

@@ -60,7 +60,8 @@ def test_2xx_deletes_and_replays_with_own_timestamps(
     first = collector.reports()[0].body
     assert first["host_id"] == "host-1" and first["heartbeat_interval"] == 60
     assert first["sent_at"] == "2026-11-22T11:00:00Z"
-    assert [r["observed_at"] for r in first["results"]][:2] == ["2026-11-22T10:00:00Z", "2026-11-22T10:00:01Z"]
+    observed = [r["observed_at"] for r in first["results"]]
+    assert observed[:2] == ["2026-11-22T10:00:00Z", "2026-11-22T10:00:01Z"]
     assert first["results"][0]["status"] == 2 and first["results"][0]["max_attempts"] == 3
 
 

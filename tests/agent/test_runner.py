@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from agent.config import CheckConfig, parse_config
+from agent.runner import CheckRunner
+from checks.probe import Probe
+from checks.status import Status
+from tests.agent.helpers import T0, FakeClock
+
+HEAD = "collector: http://c\nhost_id: h\n"
+
+
+def configured(entry: str) -> CheckConfig:
+    return parse_config(HEAD + f"checks: [{entry}]", "agent.yaml").checks[0]
+
+
+@pytest.fixture
+def probe(tmp_path: Path) -> Probe:
+    return Probe(state_dir=tmp_path, psutil=None, http=None)
+
+
+def test_result_is_stamped_with_utc_finish_time_and_duration(probe: Probe) -> None:
+    clock = FakeClock()
+    times = iter([T0, T0 + timedelta(seconds=2)])
+
+    class SlowMonotonic:
+        def __call__(self) -> float:
+            value = clock()
+            clock.advance(0.25)
+            return value
+
+    runner = CheckRunner(
+        configured("{name: v, type: t_value, interval: 60, value: 85}"), probe,
+        now=lambda: next(times), monotonic=SlowMonotonic(),
+    )
+    result = runner.run()
+    assert result.status == Status.WARNING and result.summary == "value is 85"
+    assert result.observed_at == T0 + timedelta(seconds=2) and result.observed_at.tzinfo == UTC
+    assert result.duration == 0.25
+
+
+def test_exception_becomes_unknown_with_the_error(probe: Probe) -> None:
+    result = CheckRunner(configured("{name: r, type: t_raise, interval: 60}"), probe).run()
+    assert result.status == Status.UNKNOWN
+    assert result.summary == "check failed: RuntimeError: sensor exploded"
+    assert isinstance(result.observed_at, datetime)
+
+
+def test_non_result_return_becomes_unknown(probe: Probe) -> None:
+    runner = CheckRunner(configured("{name: v, type: t_value, interval: 60}"), probe)
+    runner.check.run = lambda p: "OK"  # type: ignore[method-assign, assignment, return-value]
+    result = runner.run()
+    assert (result.status, result.summary) == (Status.UNKNOWN, "check returned str, not a CheckResult")
+
+
+def test_hung_check_times_out_and_later_runs_are_skipped_while_it_hangs(
+    probe: Probe, hang_release: None,
+) -> None:
+    runner = CheckRunner(configured("{name: h, type: t_hang, interval: 5, timeout: 0.2}"), probe, grace=0.05)
+    started = time.monotonic()
+    first = runner.run()
+    assert time.monotonic() - started < 2
+    assert (first.status, first.summary) == (Status.UNKNOWN, "check timed out after 0.2s")
+    assert first.duration >= 0.2
+    second = runner.run()
+    assert second.status == Status.UNKNOWN and second.summary.startswith("check skipped: its run from ")
+    assert "still hangs" in second.summary
+    from tests.agent import fakes
+
+    fakes.RELEASE.set()
+    assert runner._hung is not None
+    runner._hung.join(5)
+    third = runner.run()
+    assert (third.status, third.summary) == (Status.OK, "released")
+
+
+def test_plugin_process_is_killed_at_the_timeout(probe: Probe) -> None:
+    """Runs a real `sleep` process; the probe's command runner kills it at the check's timeout."""
+    config = configured("{name: p, type: t_command, interval: 5, timeout: 0.3, command: [sleep, '30']}")
+    started = time.monotonic()
+    result = CheckRunner(config, probe).run()
+    assert time.monotonic() - started < 3
+    assert (result.status, result.summary) == (Status.UNKNOWN, "command killed after 0.3s")
+
+
+def test_probe_carries_the_check_timeout(probe: Probe) -> None:
+    config = configured("{name: p, type: t_command, interval: 60, timeout: 7, command: [sh, -c, 'exit 1']}")
+    runner = CheckRunner(config, probe)
+    assert runner._probe.timeout == 7.0
+    assert runner.run().status == Status.WARNING
