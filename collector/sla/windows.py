@@ -146,9 +146,10 @@ class MaintenanceWindow:
                 raise SpecError("a one-off window needs both 'from' and 'to'")
             object.__setattr__(self, "starts_at", require_aware(self.starts_at, "from"))
             object.__setattr__(self, "ends_at", require_aware(self.ends_at, "to"))
-            if self.ends_at <= self.starts_at:
-                raise SpecError(f"window ends ({self.ends_at:%Y-%m-%d %H:%M}Z) before it starts "
-                                f"({self.starts_at:%Y-%m-%d %H:%M}Z)")
+            if self.ends_at <= self.starts_at:  # an empty window is refused too
+                ends, starts = self.ends_at.astimezone(self._zone), self.starts_at.astimezone(self._zone)
+                raise SpecError(f"window ends ({ends:%Y-%m-%d %H:%M %Z}) before it starts "
+                                f"({starts:%Y-%m-%d %H:%M %Z})")
 
     @classmethod
     def parse(cls, spec: object, timezone: str) -> MaintenanceWindow:
