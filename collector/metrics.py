@@ -25,7 +25,9 @@ class _DatabaseGauges(Collector):
             open_tickets = db.scalar(
                 select(func.count()).select_from(Ticket).where(Ticket.open_key.is_not(None))
             )
-            by_state = {state: n for state, n in db.execute(select(Host.state, func.count()).group_by(Host.state))}
+            by_state = {
+                state: n for state, n in db.execute(select(Host.state, func.count()).group_by(Host.state))
+            }
         yield GaugeMetricFamily(
             "fernwart_open_tickets", "Repair tickets currently open", value=open_tickets or 0
         )

@@ -72,8 +72,18 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-TABLES = ("ticket_events", "tickets", "state_changes", "check_states", "results", "enrollment_tokens",
-          "users", "hosts", "customers", "collector_meta")
+TABLES = (
+    "ticket_events",
+    "tickets",
+    "state_changes",
+    "check_states",
+    "results",
+    "enrollment_tokens",
+    "users",
+    "hosts",
+    "customers",
+    "collector_meta",
+)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

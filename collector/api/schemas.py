@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
@@ -111,6 +111,19 @@ class CheckStateOut(BaseModel):
     last_hard_change_at: datetime
     summary: str
     last_result_id: str | None
+
+
+class ResultOut(BaseModel):
+    id: str
+    check: str
+    status: int
+    status_name: str
+    summary: str
+    long_output: str
+    metrics: list[dict[str, Any]]
+    observed_at: datetime
+    received_at: datetime
+    duration: float
 
 
 class TicketEventOut(BaseModel):

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from checks.status import Status
 from collector.api import deps
-from collector.api.schemas import CheckStateOut, HostOut, TicketActionIn, TicketEventOut, TicketOut
+from collector.api.schemas import CheckStateOut, HostOut, ResultOut, TicketActionIn, TicketEventOut, TicketOut
 from collector.domain.tickets import ALL_STATES, OPEN_STATES
-from collector.models import CheckState, Customer, Host, Ticket, TicketEvent, User
+from collector.models import CheckState, Customer, Host, Result, Ticket, TicketEvent, User
 from collector.services import tickets
 
 router = APIRouter(prefix="/api/v1", tags=["technicians"])
@@ -95,6 +95,42 @@ def host_checks(host_id: str, db: DB, user: Tech) -> list[CheckStateOut]:
             last_result_id=s.last_result_id,
         )
         for s in states
+    ]
+
+
+@router.get("/hosts/{host_id}/results", response_model=list[ResultOut])
+def host_results(
+    host_id: str,
+    db: DB,
+    user: Tech,
+    check: str | None = None,
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> list[ResultOut]:
+    """Return a host's stored results, newest observation first, optionally for one check and since a time."""
+    _visible_host(db, user, host_id)
+    query = select(Result).where(Result.host_id == host_id)
+    if check:
+        query = query.where(Result.check_name == check)
+    if since is not None:
+        if since.tzinfo is None:
+            raise HTTPException(422, "since: give a time with a UTC offset, e.g. 2026-11-22T10:00:00Z")
+        query = query.where(Result.observed_at >= since)
+    rows = db.scalars(query.order_by(Result.observed_at.desc(), Result.id).limit(limit))
+    return [
+        ResultOut(
+            id=r.id,
+            check=r.check_name,
+            status=r.status,
+            status_name=Status(r.status).name,
+            summary=r.summary,
+            long_output=r.long_output,
+            metrics=r.metrics,
+            observed_at=r.observed_at,
+            received_at=r.received_at,
+            duration=r.duration,
+        )
+        for r in rows
     ]
 
 

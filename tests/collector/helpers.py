@@ -59,15 +59,23 @@ class Harness:
         return r.json()
 
     def post(self, path: str, json: dict[str, Any] | None = None) -> Any:
-        return self.client.post(path, json=json or {}, headers={"Authorization": f"Bearer {self.admin_token}"})
+        return self.client.post(
+            path, json=json or {}, headers={"Authorization": f"Bearer {self.admin_token}"}
+        )
 
 
-def result(check: str, status: int, at: datetime, summary: str = "", max_attempts: int = 3,
-           rid: str | None = None) -> dict[str, Any]:
+def result(
+    check: str, status: int, at: datetime, summary: str = "", max_attempts: int = 3, rid: str | None = None
+) -> dict[str, Any]:
     return {
-        "id": rid or str(uuid.uuid4()), "check": check, "type": "plugin", "status": status,
-        "summary": summary or f"{check} status {status}", "observed_at": at.isoformat(),
-        "max_attempts": max_attempts, "metrics": [{"label": "v", "value": status, "uom": ""}],
+        "id": rid or str(uuid.uuid4()),
+        "check": check,
+        "type": "plugin",
+        "status": status,
+        "summary": summary or f"{check} status {status}",
+        "observed_at": at.isoformat(),
+        "max_attempts": max_attempts,
+        "metrics": [{"label": "v", "value": status, "uom": ""}],
     }
 
 

@@ -89,8 +89,12 @@ def test_technician_acknowledges_comments_and_resolves(database_url: str) -> Non
         done = h.post(f"/api/v1/tickets/{tid}/resolve", {"message": "fixed"})
         assert done.json()["state"] == "resolved"
         kinds = [(e["kind"], e["actor"]) for e in done.json()["events"]]
-        assert kinds == [("opened", "system"), ("acknowledged", "admin"), ("comment", "admin"),
-                         ("resolved", "admin")]
+        assert kinds == [
+            ("opened", "system"),
+            ("acknowledged", "admin"),
+            ("comment", "admin"),
+            ("resolved", "admin"),
+        ]
         assert h.post(f"/api/v1/tickets/{tid}/resolve").status_code == 409
         assert h.post("/api/v1/tickets/999999/resolve").status_code == 404
 
@@ -107,7 +111,9 @@ def test_bad_input_answers(database_url: str) -> None:
         assert r.status_code == 401
         r = h.client.post("/api/v1/reports", json=ok, headers={"Authorization": f"Bearer {other_token}"})
         assert r.status_code == 403 and r.json() == {"error": "this agent token belongs to another host"}
-        r = h.client.post("/api/v1/reports", content=b"{not json", headers={**auth, "content-type": "application/json"})
+        r = h.client.post(
+            "/api/v1/reports", content=b"{not json", headers={**auth, "content-type": "application/json"}
+        )
         assert r.status_code == 422 and r.json()["error"].startswith("malformed JSON")
         bad = {"host_id": host_id, "results": [{**result("disk", 7, h.clock.now)}]}
         r = h.client.post("/api/v1/reports", json=bad, headers=auth)
@@ -119,8 +125,14 @@ def test_bad_input_answers(database_url: str) -> None:
         assert r.status_code == 413 and "limit" in r.json()["error"]
         assert h.client.get("/api/v1/hosts").status_code == 401
         assert h.get("/api/v1/tickets", state="all") == []
-        assert h.client.get("/api/v1/tickets", params={"state": "bogus"},
-                            headers={"Authorization": f"Bearer {h.admin_token}"}).status_code == 422
+        assert (
+            h.client.get(
+                "/api/v1/tickets",
+                params={"state": "bogus"},
+                headers={"Authorization": f"Bearer {h.admin_token}"},
+            ).status_code
+            == 422
+        )
 
 
 def test_enrollment_token_limits(database_url: str) -> None:
@@ -138,7 +150,9 @@ def test_enrollment_token_limits(database_url: str) -> None:
         bad = h.client.post("/api/v1/enroll", json={"token": "fwe_x", "hostname": "a"})
         assert bad.status_code == 401
         hosts = h.get("/api/v1/hosts")
-        assert [(x["name"], x["customer"], x["state"]) for x in hosts] == [("erp01", "Muster GmbH", "pending")]
+        assert [(x["name"], x["customer"], x["state"]) for x in hosts] == [
+            ("erp01", "Muster GmbH", "pending")
+        ]
 
 
 def test_customer_account_sees_only_its_hosts(database_url: str) -> None:
@@ -184,3 +198,17 @@ def test_heartbeat_marks_host_up(database_url: str) -> None:
         assert host["state"] == "up" and host["heartbeat_interval"] == 30
         assert checks_of(h, "web01")["host"]["status_name"] == "OK"
         assert uuid.UUID(host["id"])
+
+
+def test_results_history_filters_by_check_and_time(database_url: str) -> None:
+    with harness(database_url) as h:
+        host_id, _ = h.enroll("web01")
+        t1, t2 = h.clock.advance(seconds=1), h.clock.advance(seconds=1)
+        h.report("web01", [result("disk", 0, t1), result("load", 1, t1), result("disk", 2, t2, "full")])
+        rows = h.get(f"/api/v1/hosts/{host_id}/results", check="disk")
+        assert [(r["status_name"], r["summary"]) for r in rows] == [
+            ("CRITICAL", "full"),
+            ("OK", "disk status 0"),
+        ]
+        assert len(h.get(f"/api/v1/hosts/{host_id}/results", since=t2.isoformat())) == 1
+        assert rows[0]["metrics"][0]["label"] == "v"

@@ -14,8 +14,15 @@ def run(statuses: list[Status], max_attempts: int = 3) -> list[tuple[str, str, i
     for s in statuses:
         tr = advance(state, s, max_attempts)
         state = tr.after
-        seen.append((state.status.name, state.state_type.value, state.attempt, state.hard_status.name,
-                     tr.hard_changed))
+        seen.append(
+            (
+                state.status.name,
+                state.state_type.value,
+                state.attempt,
+                state.hard_status.name,
+                tr.hard_changed,
+            )
+        )
     return seen
 
 
