@@ -1,14 +1,17 @@
-"""Tiny loopback servers the check tests talk to: HTTP, a plain TCP listener, and SNTP."""
+"""Tiny loopback servers the check tests talk to: HTTP(S), a plain TCP listener, SNTP; test certificates."""
 
 from __future__ import annotations
 
 import http.server
 import socket
+import ssl
 import struct
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900-01-01 to 1970-01-01
 
@@ -100,3 +103,32 @@ def sntp_server(offset: float = 0.0) -> Iterator[int]:
         stop.set()
         thread.join()
         sock.close()
+
+
+@contextmanager
+def https_server(certfile: str, keyfile: str) -> Iterator[int]:
+    """Serve the same routes as `http_server` over TLS with the given certificate; yield the port."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certfile, keyfile)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def make_certificate(directory: Path, name: str, days: int = 30) -> tuple[str, str]:
+    """Create a self-signed certificate for `name` (SAN: name, 127.0.0.1) with openssl; return paths."""
+    cert, key = directory / f"{name}.pem", directory / f"{name}.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(key), "-out", str(cert), "-days", str(days), "-subj", f"/CN={name}",
+         "-addext", f"subjectAltName=DNS:{name},IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )
+    return str(cert), str(key)
