@@ -24,7 +24,7 @@ from tests.support import free_port, require_executable
 def probe() -> Iterator[Probe]:
     with requests.Session() as session:
         yield make_probe(
-            http=session, monotonic=time.monotonic, connect=socket.create_connection, timeout=5.0, now=utc_now,
+            http=session, monotonic=time.monotonic, connect=socket.create_connection, timeout=5, now=utc_now,
         )
 
 
