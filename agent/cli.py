@@ -11,9 +11,11 @@ import argparse
 import json
 import logging
 import signal
+import sqlite3
 import sys
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -73,6 +75,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run the scheduler and the sender until SIGTERM or SIGINT, then shut down cleanly."""
     config = load_config(args.config)
     token = _read_token(config)
+    try:
+        outbox = Outbox(config.outbox)
+    except (OSError, sqlite3.Error) as exc:
+        print(f"fernwart-agent: cannot open the outbox {config.outbox}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -80,24 +87,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         stop.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
-    outbox = Outbox(config.outbox)
+    probe = _probe(config)
     transport = Transport(config.collector, token, verify=config.tls_verify)
     sender = Sender(
         outbox, transport, host_id=config.host_id, heartbeat_interval=config.heartbeat_interval,
         batch_size=config.batch_size,
     )
-    scheduler = CheckScheduler(_runners(config), outbox, on_result=sender.notify)
+    scheduler = CheckScheduler(
+        [CheckRunner(check, probe) for check in config.checks], outbox, on_result=sender.notify,
+    )
     try:
-        log.info("agent for host %s reporting to %s; %d result(s) waiting in the outbox",
-                 config.host_id, config.collector, outbox.count())
+        log.info("agent for host %s reporting to %s; %d check(s), %d result(s) waiting in the outbox",
+                 config.host_id, config.collector, len(config.checks), outbox.count())
         sender.start()
         scheduler.start()
         while not stop.wait(1.0):
             pass
     finally:
-        scheduler.shutdown(wait=True)
+        scheduler.shutdown(wait=True)  # running checks end by their timeouts; their results are queued
         sender.stop(timeout=40)
         transport.close()
+        _close_probe(probe)
         outbox.close()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -106,20 +116,23 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Run every configured check once, print the results and return the worst status."""
+    """Run every configured check once (concurrently), print the results and return the worst status."""
     config = load_config(args.config)
-    results = []
-    for runner in _runners(config):
-        results.append((runner.config, runner.run()))
+    probe = _probe(config)
+    try:
+        runners = [CheckRunner(check, probe) for check in config.checks]
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="check") as pool:
+            results = list(zip(config.checks, pool.map(CheckRunner.run, runners), strict=True))
+    finally:
+        _close_probe(probe)
     if args.json:
-        out = [
-            result_entry("", c.name, c.type, r, interval=c.interval, max_attempts=c.max_attempts)
-            | {"status_name": r.status.name}
-            for c, r in results
-        ]
-        for item in out:
-            del item["id"]
-        print(json.dumps(out, indent=2, allow_nan=False))
+        items = []
+        for check, result in results:
+            item = result_entry("", check.name, check.type, result,
+                                interval=check.interval, max_attempts=check.max_attempts)
+            del item["id"]  # nothing was queued: there is no result id
+            items.append(item | {"status_name": result.status.name})
+        print(json.dumps(items, indent=2, allow_nan=False))
     else:
         for check, result in results:
             perf = " ".join(m.to_text() for m in result.metrics)
@@ -146,7 +159,11 @@ def render_catalog() -> str:
         lines.append(f"{name}: {doc[0] if doc else ''}".rstrip())
         if getattr(cls, "accepts_thresholds", True):
             warning, critical = cls.default_warning or "(none)", cls.default_critical or "(none)"
-            lines.append(f"  warning: {warning}   critical: {critical}")
+            compared = getattr(cls, "threshold_help", "")
+            suffix = f"  ({compared})" if compared else ""
+            lines.append(f"  warning: {warning}   critical: {critical}{suffix}")
+        else:
+            lines.append("  no warning/critical: thresholds go into its options")
         for option in describe(cls.Options):
             help_text = f"  {option.help}" if option.help else ""
             lines.append(f"  {option.name} ({option.type}, default {option.default}){help_text}")
@@ -154,10 +171,15 @@ def render_catalog() -> str:
     return "\n".join(lines)
 
 
-def _runners(config: AgentConfig) -> list[CheckRunner]:
-    probe = Probe(state_dir=config.state_dir)
+def _probe(config: AgentConfig) -> Probe:
     config.state_dir.mkdir(parents=True, exist_ok=True)
-    return [CheckRunner(check, probe) for check in config.checks]
+    return Probe(state_dir=config.state_dir)
+
+
+def _close_probe(probe: Probe) -> None:
+    close = getattr(probe.http, "close", None)
+    if close is not None:
+        close()
 
 
 def _read_token(config: AgentConfig) -> str:

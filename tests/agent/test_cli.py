@@ -157,3 +157,13 @@ def test_run_process_reports_and_stops_cleanly_on_sigterm(collector: CollectorSt
     assert len({r["id"] for r in sent}) == len(sent)
     with Outbox(tmp_path / "outbox.sqlite") as box:
         assert not {e.id for e in box.peek(1000)} & {r["id"] for r in sent}  # sent means deleted
+
+
+def test_check_with_the_real_plugin_type(
+    write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Runs a real `sh` process through the registered `plugin` check type."""
+    path = write_config(HEAD + "checks:\n  - name: plug\n    type: plugin\n    interval: 60\n"
+                        "    command: [sh, -c, 'echo \"DISK CRITICAL - / full | root=99%;80;90\"; exit 2']\n")
+    assert main(["check", "--config", str(path)]) == 2
+    assert capsys.readouterr().out == "plug CRITICAL DISK CRITICAL - / full | root=99%;80;90\n"
