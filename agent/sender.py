@@ -77,6 +77,10 @@ class Sender:
                 self._last_post = self._clock()
         except (TransportError, AuthError) as exc:
             return self._backoff(exc)
+        except RejectedError as exc:  # only a heartbeat gets here: the envelope itself is refused
+            log.error("collector refused our heartbeat (HTTP %d: %s); check host_id in the config",
+                      exc.status, exc.error)
+            return self._backoff(exc)
         if self.failures:
             log.info("collector reachable again after %d failed attempt(s)", self.failures)
         self.failures = 0

@@ -206,3 +206,12 @@ def test_thread_sends_promptly_on_notify_and_stops(
         sender.stop(timeout=5)
     assert sender._thread is not None and not sender._thread.is_alive()
     assert posted_ids(collector) == [[], [result_id]]
+
+
+def test_refused_heartbeat_backs_off_instead_of_raising(
+    outbox: Outbox, transport: Transport, collector: CollectorStub, clock: FakeClock,
+) -> None:
+    collector.responder = lambda r: (422, {"error": "host_id: not a uuid"})
+    sender = make_sender(outbox, transport, clock)
+    assert [sender.step(), sender.step()] == [1.0, 2.0]
+    assert len(collector.reports()) == 2
