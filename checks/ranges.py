@@ -66,9 +66,14 @@ def _number(part: str, raw: str) -> float:
     return value
 
 
+def _number_text(value: float) -> str:
+    # repr, not :g, so that a formatted range parses back to exactly the same bounds
+    return str(int(value)) if value == int(value) and abs(value) < 1e15 else repr(value)
+
+
 def _format(r: Range) -> str:
-    start = "~" if r.start == -math.inf else f"{r.start:g}"
-    end = "" if r.end == math.inf else f"{r.end:g}"
+    start = "~" if r.start == -math.inf else _number_text(r.start)
+    end = "" if r.end == math.inf else _number_text(r.end)
     text = end if start == "0" and end else f"{start}:{end}"
     return ("@" if r.inside else "") + text
 
