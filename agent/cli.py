@@ -46,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job run is noise
     try:
         code: int = args.func(args)
     except ConfigError as exc:

@@ -12,6 +12,7 @@ User-Agent. Answers are sorted into three exceptions, caught where the decision 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import requests
@@ -21,6 +22,7 @@ from agent import __version__
 RETRYABLE_STATUSES = frozenset({408, 429})
 AUTH_STATUSES = frozenset({401, 403})
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read
+_ERRNO = re.compile(r"\[Errno -?\d+\][^'\")]*")
 
 
 class CollectorError(Exception):
@@ -117,8 +119,13 @@ def _error_text(response: requests.Response) -> str:
 
 
 def _reason(exc: requests.RequestException) -> str:
+    """Return a one-line cause: urllib3 nests the OS error deep inside a long repr."""
+    text = str(exc)
+    errno = _ERRNO.search(text)
     if isinstance(exc, requests.Timeout):
-        return f"timed out ({exc})"
+        return "timed out"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return f"TLS failed ({text})"
     if isinstance(exc, requests.ConnectionError):
-        return f"cannot connect ({exc})"
-    return str(exc)
+        return f"cannot connect ({errno.group(0) if errno else text})"
+    return text

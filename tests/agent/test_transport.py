@@ -70,7 +70,8 @@ def test_permanent_refusals_carry_status_and_error(
 def test_connection_refused_is_retryable() -> None:
     client = Transport(f"http://127.0.0.1:{free_port()}", "t", timeout=(1, 1))
     try:
-        with pytest.raises(TransportError, match="cannot connect") as caught:
+        refused = r"cannot connect \(\[Errno 111\] Connection refused\)"
+        with pytest.raises(TransportError, match=refused) as caught:
             client.post_json("/api/v1/reports", {})
     finally:
         client.close()
