@@ -48,15 +48,19 @@ def describe(options_cls: type[Any]) -> list[OptionInfo]:
     for f in dataclasses.fields(options_cls):
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         if f.default is not dataclasses.MISSING:
-            default = repr(f.default)
+            default = _default_text(f.default)
         elif f.default_factory is not dataclasses.MISSING:
-            default = repr(f.default_factory())
+            default = _default_text(f.default_factory())
         else:
             default = "(required)"
         infos.append(
             OptionInfo(f.name, _type_name(hints[f.name]), default, f.metadata.get("help", ""), required)
         )
     return infos
+
+
+def _default_text(value: Any) -> str:
+    return repr(str(value)) if isinstance(value, Range) else repr(value)
 
 
 def build(options_cls: type[T], raw: Mapping[str, Any]) -> T:
