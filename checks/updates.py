@@ -77,8 +77,8 @@ def parse_dnf_check_update(text: str) -> tuple[str, ...]:
         if not line or line[0].isspace():
             continue  # blank lines and continuation lines of long names
         parts = line.split()
-        if len(parts) >= 3 and "." in parts[0]:
-            names.append(parts[0])
+        if (len(parts) >= 3 or len(parts) == 1) and "." in parts[0]:
+            names.append(parts[0])  # one part: a long name whose version wrapped onto the next line
     return tuple(names)
 
 
