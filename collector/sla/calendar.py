@@ -243,9 +243,11 @@ class ServiceCalendar:
         return local_to_utc(day, seconds, self._zone)
 
     def _intervals_from(self, start: datetime) -> Iterator[Interval]:
-        """Yield service intervals from `start` (UTC) on, clipped at start, adjacent ones joined, forever."""
+        """Yield service intervals from `start` (UTC) on, clipped at start, day by day, without end.
+
+        Intervals of consecutive days are not joined (a 24x7 calendar would never yield otherwise).
+        """
         day = start.astimezone(self._zone).date()
-        pending: Interval | None = None
         closed_run = 0
         while True:
             found = self.day_intervals(day)
@@ -253,15 +255,8 @@ class ServiceCalendar:
             if closed_run > _MAX_CLOSED_RUN:
                 raise ValueError(f"calendar has no service time for {_MAX_CLOSED_RUN} days after {day}")
             for a, b in found:
-                if b <= start:
-                    continue
-                a = max(a, start)
-                if pending is not None and pending[1] == a:
-                    pending = (pending[0], b)
-                    continue
-                if pending is not None:
-                    yield pending
-                pending = (a, b)
+                if b > start:
+                    yield max(a, start), b
             day += timedelta(days=1)
 
     def service_intervals(self, start: datetime, end: datetime) -> list[Interval]:
