@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
@@ -59,9 +60,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from collector.api.app import create_app
 
+    if args.workers < 1:
+        raise CliError("--workers must be at least 1")
     settings = _settings(args)
     engine = _engine(settings)
-    app = create_app(settings, engine=engine, migrate=False)
     url = f"http://{args.host}:{args.port}"
     print(
         f"Fernwart collector on {url}  (API {url}/api/v1/, docs {url}/docs, "
@@ -69,6 +71,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
+    if args.workers > 1:  # worker processes rebuild the app from the environment
+        engine.dispose()
+        os.environ["FERNWART_DATABASE_URL"] = settings.effective_database_url
+        os.environ["FERNWART_HOME"] = str(settings.home)
+        uvicorn.run(
+            "collector.api.app:app_from_env",
+            factory=True,
+            workers=args.workers,
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            access_log=args.access_log,
+        )
+        return 0
+    app = create_app(settings, engine=engine, migrate=False)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=args.access_log)
     return 0
 
@@ -135,6 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
     serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (default 1); more use more cores, metrics are then per worker",
+    )
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", parents=[db_flag], help="create or upgrade the database schema").set_defaults(

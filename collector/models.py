@@ -8,7 +8,7 @@ the ticket is resolved or closed).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -21,6 +21,7 @@ from sqlalchemy import (
     MetaData,
     SmallInteger,
     String,
+    Table,
     Text,
     TypeDecorator,
 )
@@ -208,6 +209,12 @@ class MetaValue(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+# Core tables for the ingest hot path (executemany of cached statements, no ORM unit of work).
+RESULTS = cast(Table, Result.__table__)
+CHECK_STATES = cast(Table, CheckState.__table__)
+STATE_CHANGES = cast(Table, StateChange.__table__)
 
 
 def utcnow() -> datetime:

@@ -150,3 +150,13 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
     app.include_router(views.router)
     app.add_middleware(BodyLimit, limit=settings.body_limit)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """Build the application from FERNWART_* variables: the factory each uvicorn worker process calls.
+
+    The schema is migrated once by `fernwart-collector serve` before the workers start.
+    """
+    from collector.settings import from_env
+
+    return create_app(from_env(), migrate=False)

@@ -11,13 +11,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from checks.status import Status
 from collector.domain.state import CheckStatus, StateType, advance
 from collector.domain.tickets import Action, TicketPolicy, decide
-from collector.models import CheckState, Host, StateChange, Ticket
+from collector.models import CHECK_STATES, STATE_CHANGES, CheckState, Host, Ticket
 from collector.services import tickets
 
 
@@ -141,7 +141,7 @@ def apply(
             repeated[open_ticket.id] = repeated.get(open_ticket.id, 0) + 1
     _write_states(session, host.id, rows, new_rows)
     if changes:
-        session.execute(insert(StateChange), changes)
+        session.connection().execute(insert(STATE_CHANGES), changes)
         outcome.state_changes = len(changes)
     for ticket_id, count in repeated.items():
         session.execute(
@@ -207,23 +207,48 @@ def _ticket_step(
             outcome.tickets_resolved += 1
 
 
+STATE_FIELDS = (
+    "check_type",
+    "status",
+    "state_type",
+    "attempt",
+    "max_attempts",
+    "hard_status",
+    "interval",
+    "last_result_id",
+    "last_observed_at",
+    "last_summary",
+    "last_change_at",
+    "last_hard_change_at",
+)
+
+
 def _write_states(
     session: Session,
     host_id: str,
     rows: dict[str, CheckState],
     new_rows: dict[str, dict[str, object]],
 ) -> None:
+    """Insert new check states and update changed ones, each as one executemany."""
+    table = CHECK_STATES
+    conn = session.connection()
     inserts = [{"host_id": host_id, "check_name": n, **v} for n, v in new_rows.items() if n not in rows]
     if inserts:
-        session.execute(insert(CheckState), inserts)
+        conn.execute(insert(table), inserts)
+    updates = []
     for name, values in new_rows.items():
-        if name in rows:
-            session.execute(
-                update(CheckState)
-                .where(CheckState.host_id == host_id, CheckState.check_name == name)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
+        row = rows.get(name)
+        if row is None:
+            continue
+        merged = {f: values.get(f, getattr(row, f)) for f in STATE_FIELDS}
+        updates.append({"b_host": host_id, "b_check": name, **merged})
+    if updates:
+        statement = (
+            update(table)
+            .where(table.c.host_id == bindparam("b_host"), table.c.check_name == bindparam("b_check"))
+            .values({f: bindparam(f) for f in STATE_FIELDS})
+        )
+        conn.execute(statement, updates)
 
 
 def open_ticket_count(session: Session) -> int:
