@@ -29,9 +29,8 @@ def require(available: bool, reason: str) -> None:
 
 def require_executable(name: str, hint: str = "") -> str:
     """Return the path of executable `name`, or skip/fail as `require` does."""
-    path = shutil.which(name) or next(
-        (str(p) for p in (Path("/usr/lib/nagios/plugins") / name, Path("/usr/sbin") / name) if p.exists()), None
-    )
+    places = (Path("/usr/lib/nagios/plugins") / name, Path("/usr/sbin") / name)
+    path = shutil.which(name) or next((str(p) for p in places if p.exists()), None)
     require(path is not None, f"{name} not installed{': ' + hint if hint else ''}")
     assert path is not None
     return path
