@@ -1,0 +1,359 @@
+"""Hand-computed availability scenarios and hypothesis properties."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from checks.status import Status
+from collector.sla.availability import (
+    NO_DATA,
+    AvailabilityReport,
+    AvailabilityRules,
+    StateChange,
+    availability_report,
+    month_period,
+)
+from collector.sla.calendar import ServiceCalendar
+from collector.sla.windows import MaintenanceWindow, Scope
+from tests.sla.conftest import berlin, utc
+
+OK, WARN, CRIT, UNKNOWN = Status.OK, Status.WARNING, Status.CRITICAL, Status.UNKNOWN
+DAY = (utc(2026, 3, 2), utc(2026, 3, 3))  # a Monday
+RULES = AvailabilityRules(99.5, ("host", "check:http-*"))
+Histories = Mapping[str, Mapping[str, Sequence[StateChange]]]
+
+
+def changes(*pairs: tuple[datetime, Status | None]) -> list[StateChange]:
+    return [StateChange(at, status) for at, status in pairs]
+
+
+def shop_history() -> dict[str, dict[str, list[StateChange]]]:
+    return {
+        "web1": {
+            "host": changes((utc(2026, 3, 1), OK)),
+            "http-shop": changes(
+                (utc(2026, 3, 1), OK),
+                (utc(2026, 3, 2, 10), CRIT),
+                (utc(2026, 3, 2, 11), OK),
+                (utc(2026, 3, 2, 12), WARN),
+                (utc(2026, 3, 2, 13), OK),
+            ),
+            "disk": changes((utc(2026, 3, 1), CRIT)),  # not counted
+        }
+    }
+
+
+def test_one_hour_outage_in_a_24x7_day() -> None:
+    report = availability_report(shop_history(), *DAY, RULES)
+    (host,) = report.hosts
+    assert [o.name for o in host.objects] == ["host", "http-shop"]
+    shop = host.objects[1].figures
+    assert shop.counted_seconds == 86400 and shop.downtime_seconds == 3600
+    assert shop.sli == pytest.approx(100 * 82800 / 86400)
+    assert shop.error_budget_seconds == pytest.approx(86400 * 0.005 - 3600)  # -3168: breached
+    assert shop.met is False
+    assert host.figures.downtime_seconds == 3600 and host.figures.counted_seconds == 86400
+    assert [(o.start, o.end, o.worst, o.objects) for o in report.outages] == [
+        (utc(2026, 3, 2, 10), utc(2026, 3, 2, 11), CRIT, ("http-shop",))
+    ]
+
+
+def test_warning_counts_as_down_when_the_contract_says_so() -> None:
+    rules = AvailabilityRules(99.5, ("host", "check:http-*"), warning_counts_as_down=True)
+    report = availability_report(shop_history(), *DAY, rules)
+    assert report.figures.downtime_seconds == 7200
+    assert [o.worst for o in report.outages] == [CRIT, WARN]
+
+
+def test_unknown_counts_as_down_and_adjacent_outages_merge_with_worst_status() -> None:
+    history = {
+        "db1": {
+            "host": changes((utc(2026, 3, 2, 9), UNKNOWN), (utc(2026, 3, 2, 9, 30), OK)),
+            "http-api": changes(
+                (utc(2026, 3, 1), OK), (utc(2026, 3, 2, 9, 30), CRIT), (utc(2026, 3, 2, 10), OK)
+            ),
+        }
+    }
+    report = availability_report(history, *DAY, RULES)
+    (outage,) = report.outages
+    assert (outage.start, outage.end, outage.worst, outage.objects) == (
+        utc(2026, 3, 2, 9),
+        utc(2026, 3, 2, 10),
+        CRIT,
+        ("host", "http-api"),
+    )
+    assert report.hosts[0].figures.downtime_seconds == 3600
+
+
+def test_no_data_is_excluded_or_down() -> None:
+    # Reachability only known from 06:00: six hours of no data.
+    history = {"web1": {"host": changes((utc(2026, 3, 2, 6), OK))}}
+    excluded = availability_report(history, *DAY, AvailabilityRules(99.0)).figures
+    assert excluded.no_data_seconds == 6 * 3600 and excluded.counted_seconds == 18 * 3600
+    assert excluded.sli == 100
+    down = availability_report(history, *DAY, AvailabilityRules(99.0, no_data_counts_as_down=True)).figures
+    assert down.counted_seconds == 86400 and down.downtime_seconds == 6 * 3600 and down.no_data_seconds == 0
+
+
+def test_host_is_counted_while_any_object_is() -> None:
+    history = {
+        "web1": {
+            "host": changes((utc(2026, 3, 1), OK)),
+            "http-shop": changes((utc(2026, 3, 2, 6), OK), (utc(2026, 3, 2, 7), NO_DATA)),
+        }
+    }
+    host = availability_report(history, *DAY, RULES).hosts[0]
+    assert host.objects[1].figures.counted_seconds == 3600
+    assert host.figures.counted_seconds == 86400 and host.figures.no_data_seconds == 0
+
+
+def test_maintenance_window_excludes_only_its_scope_unless_sla_relevant() -> None:
+    spec = {
+        "name": "deploy",
+        "from": "2026-03-02T11:30",
+        "to": "2026-03-02T12:30",
+        "scope": "check:http-shop",
+    }
+    window = MaintenanceWindow.parse(spec, "Europe/Berlin")  # 10:30-11:30 UTC
+    host = availability_report(shop_history(), *DAY, RULES, None, [window]).hosts[0]
+    shop = host.objects[1].figures
+    assert shop.maintenance_seconds == 3600 and shop.downtime_seconds == 1800
+    assert shop.counted_seconds == 86400 - 3600
+    assert host.figures.maintenance_seconds == 0  # reachability was counted meanwhile
+    assert host.figures.downtime_seconds == 1800
+    relevant = MaintenanceWindow.parse({**spec, "sla_relevant": True}, "Europe/Berlin")
+    assert availability_report(shop_history(), *DAY, RULES, None, [relevant]).figures.downtime_seconds == 3600
+    whole_host = MaintenanceWindow.parse({**spec, "scope": "host:web1"}, "Europe/Berlin")
+    figures = availability_report(shop_history(), *DAY, RULES, None, [whole_host]).hosts[0].figures
+    assert figures.maintenance_seconds == 3600 and figures.counted_seconds == 86400 - 3600
+
+
+def test_business_hours_month_with_dst_and_night_split_outage(office: ServiceCalendar) -> None:
+    start, end = month_period("2026-03", "Europe/Berlin")
+    assert (start, end) == (utc(2026, 2, 28, 23), utc(2026, 3, 31, 22))
+    history = {
+        "erp01": {
+            "host": changes(
+                (utc(2026, 2, 1), OK),
+                (berlin(2026, 3, 7, 10), CRIT),  # Saturday: not counted
+                (berlin(2026, 3, 7, 11), OK),
+                (berlin(2026, 3, 9, 7), CRIT),  # Monday 07:00-09:00: one counted hour
+                (berlin(2026, 3, 9, 9), OK),
+                (berlin(2026, 3, 30, 17), CRIT),  # after the DST switch, through the night
+                (berlin(2026, 3, 31, 9), OK),
+            )
+        }
+    }
+    report = availability_report(history, start, end, AvailabilityRules(99.5), office)
+    figures = report.figures
+    assert figures.counted_seconds == 22 * 10 * 3600  # 22 weekdays, no RP holiday in March 2026
+    assert figures.outside_hours_seconds == (743 - 220) * 3600  # the month has 743 real hours
+    assert figures.downtime_seconds == 3 * 3600
+    assert [(o.start, o.end) for o in report.outages] == [
+        (berlin(2026, 3, 9, 8), berlin(2026, 3, 9, 9)),
+        (berlin(2026, 3, 30, 17), berlin(2026, 3, 30, 18)),
+        (berlin(2026, 3, 31, 8), berlin(2026, 3, 31, 9)),
+    ]
+    assert figures.error_budget_seconds == pytest.approx(220 * 3600 * 0.005 - 3 * 3600)
+
+
+def test_customer_sums_over_hosts() -> None:
+    history = {
+        "a": {"host": changes((utc(2026, 3, 1), OK))},
+        "b": {"host": changes((utc(2026, 3, 1), OK), (utc(2026, 3, 2, 12), CRIT))},
+    }
+    report = availability_report(history, *DAY, AvailabilityRules(99.0))
+    assert [h.figures.sli for h in report.hosts] == [100, 50]
+    assert report.figures.sli == 75
+    assert report.figures.counted_seconds == 2 * 86400
+
+
+def test_no_counted_time_gives_no_sli() -> None:
+    sunday = (berlin(2026, 3, 8), berlin(2026, 3, 9))
+    office = ServiceCalendar.parse({"mon-fri": "08:00-18:00"}, "Europe/Berlin")
+    report = availability_report(shop_history(), *sunday, RULES, office)
+    assert (
+        report.figures.sli is None and report.figures.error_budget_seconds == 0 and report.figures.met is None
+    )
+    assert report.figures.excluded_seconds == 86400
+
+
+def test_hosts_without_counted_objects_are_left_out_and_bad_input_refused() -> None:
+    assert availability_report({"x": {"disk": changes()}}, *DAY, RULES).hosts == ()
+    with pytest.raises(ValueError, match="empty period"):
+        availability_report({}, DAY[1], DAY[0], RULES)
+    unsorted = {"x": {"host": changes((utc(2026, 3, 2, 12), OK), (utc(2026, 3, 2, 11), CRIT))}}
+    with pytest.raises(ValueError, match="not sorted"):
+        availability_report(unsorted, *DAY, RULES)
+
+
+def test_excluding_healthy_time_can_lower_the_sli() -> None:
+    """The documented consequence of excluding maintenance from the counted time."""
+    history = {"h": {"host": changes((utc(2026, 3, 2), OK), (utc(2026, 3, 2, 9), CRIT))}}
+    period = (utc(2026, 3, 2), utc(2026, 3, 2, 10))
+    window = MaintenanceWindow.parse(
+        {"name": "m", "from": "2026-03-02T00:00Z", "to": "2026-03-02T05:00Z"}, "UTC"
+    )
+    assert availability_report(history, *period, RULES).figures.sli == 90
+    assert availability_report(history, *period, RULES, None, [window]).figures.sli == 80
+
+
+# --- properties ---------------------------------------------------------------------------------------
+
+PERIOD = (utc(2026, 3, 20), utc(2026, 4, 3))  # holds the spring DST switch
+SPAN = int((PERIOD[1] - PERIOD[0]).total_seconds())
+STATUSES = st.sampled_from([OK, OK, OK, WARN, CRIT, UNKNOWN, NO_DATA])
+CALENDARS = [None, ServiceCalendar.parse({"mon-fri": "08:00-18:00", "holidays": "DE-RP"}, "Europe/Berlin")]
+ALL_RULES = [
+    AvailabilityRules(99.5, ("host", "check:*")),
+    AvailabilityRules(99.0, ("host", "check:*"), warning_counts_as_down=True, no_data_counts_as_down=True),
+]
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> dict[str, dict[str, list[StateChange]]]:
+    out: dict[str, dict[str, list[StateChange]]] = {}
+    for host in draw(st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=3, unique=True)):
+        out[host] = {}
+        for name in draw(
+            st.lists(st.sampled_from(["host", "http", "db"]), min_size=1, max_size=3, unique=True)
+        ):
+            offsets = sorted(draw(st.lists(st.integers(-86400, SPAN + 86400), max_size=12)))
+            out[host][name] = [StateChange(PERIOD[0] + timedelta(seconds=o), draw(STATUSES)) for o in offsets]
+    return out
+
+
+@st.composite
+def windows(draw: st.DrawFn) -> MaintenanceWindow:
+    start = draw(st.integers(-3600, SPAN))
+    length = draw(st.integers(1, 3 * 86400))
+    scope = draw(st.sampled_from(["all", "host:a", "check:http", "host:b/check:db"]))
+    begin = PERIOD[0] + timedelta(seconds=start)
+    return MaintenanceWindow(
+        "m",
+        "Europe/Berlin",
+        starts_at=begin,
+        ends_at=begin + timedelta(seconds=length),
+        scope=Scope.parse(scope),
+    )
+
+
+def all_figures(report: AvailabilityReport) -> list[tuple[str, float | None, float, float]]:
+    rows = [("total", report.figures.sli, report.figures.counted_seconds, report.figures.downtime_seconds)]
+    for host in report.hosts:
+        rows.append(
+            (host.host, host.figures.sli, host.figures.counted_seconds, host.figures.downtime_seconds)
+        )
+        for obj in host.objects:
+            f = obj.figures
+            rows.append((f"{host.host}/{obj.name}", f.sli, f.counted_seconds, f.downtime_seconds))
+    return rows
+
+
+@settings(max_examples=120, deadline=None)
+@given(histories(), st.lists(windows(), max_size=2), st.sampled_from(CALENDARS), st.sampled_from(ALL_RULES))
+def test_sli_stays_within_0_and_100(
+    history: Histories,
+    extra: list[MaintenanceWindow],
+    calendar: ServiceCalendar | None,
+    rules: AvailabilityRules,
+) -> None:
+    report = availability_report(history, *PERIOD, rules, calendar, extra)
+    for _, sli, counted, down in all_figures(report):
+        assert sli is None or 0 <= sli <= 100
+        assert 0 <= down <= counted
+    f = report.figures
+    total = (PERIOD[1] - PERIOD[0]).total_seconds() * len(report.hosts)
+    assert f.counted_seconds + f.excluded_seconds == pytest.approx(total)
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    histories(),
+    st.lists(windows(), max_size=2),
+    st.sampled_from(CALENDARS),
+    st.sampled_from(ALL_RULES),
+    st.integers(0, SPAN),
+)
+def test_splitting_a_period_keeps_downtime_and_counted_time(
+    history: Histories,
+    extra: list[MaintenanceWindow],
+    calendar: ServiceCalendar | None,
+    rules: AvailabilityRules,
+    cut: int,
+) -> None:
+    split = PERIOD[0] + timedelta(seconds=cut)
+    whole = availability_report(history, *PERIOD, rules, calendar, extra)
+    parts = [
+        availability_report(history, a, b, rules, calendar, extra)
+        for a, b in ((PERIOD[0], split), (split, PERIOD[1]))
+        if b > a
+    ]
+    for field in ("counted_seconds", "downtime_seconds", "maintenance_seconds", "no_data_seconds"):
+        assert getattr(whole.figures, field) == pytest.approx(sum(getattr(p.figures, field) for p in parts))
+    outage_time = sum(o.seconds for p in parts for o in p.outages)
+    assert sum(o.seconds for o in whole.outages) == pytest.approx(outage_time)
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    histories(),
+    st.lists(windows(), max_size=2),
+    windows(),
+    st.sampled_from(CALENDARS),
+    st.sampled_from(ALL_RULES),
+)
+def test_adding_a_window_never_adds_downtime_or_counted_time(
+    history: Histories,
+    extra: list[MaintenanceWindow],
+    added: MaintenanceWindow,
+    calendar: ServiceCalendar | None,
+    rules: AvailabilityRules,
+) -> None:
+    before = all_figures(availability_report(history, *PERIOD, rules, calendar, extra))
+    after = all_figures(availability_report(history, *PERIOD, rules, calendar, [*extra, added]))
+    for (name, _, counted_before, down_before), (same, _, counted_after, down_after) in zip(
+        before, after, strict=True
+    ):
+        assert name == same
+        assert down_after <= down_before + 1e-6
+        assert counted_after <= counted_before + 1e-6
+        if "/" in name:  # per object, the window removes no more downtime than counted time
+            assert down_before - down_after <= counted_before - counted_after + 1e-6
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    histories(),
+    st.sampled_from(CALENDARS),
+    st.sampled_from(ALL_RULES),
+    st.integers(0, SPAN),
+    st.integers(1, SPAN),
+)
+def test_a_window_over_downtime_only_never_lowers_availability(
+    history: Histories, calendar: ServiceCalendar | None, rules: AvailabilityRules, at: int, length: int
+) -> None:
+    before = availability_report(history, *PERIOD, rules, calendar)
+    # Lay windows exactly over each host's outages inside a random stretch: they cover downtime only.
+    begin = PERIOD[0] + timedelta(seconds=at)
+    stretch_end = begin + timedelta(seconds=length)
+    laid = [
+        MaintenanceWindow(
+            "m",
+            "UTC",
+            starts_at=max(o.start, begin),
+            ends_at=min(o.end, stretch_end),
+            scope=Scope(host=o.host),
+        )
+        for o in before.outages
+        if max(o.start, begin) < min(o.end, stretch_end)
+    ]
+    after = availability_report(history, *PERIOD, rules, calendar, laid)
+    for host_before, host_after in zip(before.hosts, after.hosts, strict=True):
+        if host_before.figures.sli is not None and host_after.figures.sli is not None:
+            assert host_after.figures.sli >= host_before.figures.sli - 1e-9
