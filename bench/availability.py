@@ -50,6 +50,7 @@ def object_history(rng: random.Random) -> list[StateChange]:
         if t >= YEAR_SECONDS:
             break
         kind = rng.random()
+        spells: list[tuple[Status | None, float]]
         if kind < 0.45:  # short WARNING spell
             spells = [(Status.WARNING, rng.uniform(300, 3600))]
         elif kind < 0.75:  # outage, minutes to hours
@@ -116,7 +117,7 @@ def main() -> None:
     worst = min((r.figures.sli for r in reports if r.figures.sli is not None), default=None)
     runs = ", ".join(f"{t:.3f}" for t in timings)
     print(f"month report (2026-03), {args.hosts} hosts, 50 customers: best {min(timings):.3f} s of {runs}; "
-          f"{outages:,} outages; worst customer SLI {worst:.3f} %")
+          f"{outages:,} outages; worst customer SLI " + ("n/a" if worst is None else f"{worst:.3f} %"))
 
 
 if __name__ == "__main__":
