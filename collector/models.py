@@ -167,7 +167,10 @@ class StateChange(Base):
 
 class Ticket(Base):
     __tablename__ = "tickets"
-    __table_args__ = (Index("ix_tickets_host_check", "host_id", "check_name"),)
+    __table_args__ = (
+        Index("ix_tickets_host_check", "host_id", "check_name"),
+        Index("ix_tickets_customer_id", "customer_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     host_id: Mapped[str] = mapped_column(ForeignKey("hosts.id"))
@@ -185,6 +188,18 @@ class Ticket(Base):
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+    # SLA (set when the host's customer has a contract; clocks follow the ticket's history)
+    customer_id: Mapped[int | None] = mapped_column(Integer)  # no FK: SQLite can't add one in place
+    impact: Mapped[str | None] = mapped_column(String(16))
+    urgency: Mapped[str | None] = mapped_column(String(16))
+    response_due: Mapped[datetime | None]
+    resolution_due: Mapped[datetime | None]
+    response_warned_at: Mapped[datetime | None]
+    resolution_warned_at: Mapped[datetime | None]
+    response_breached_at: Mapped[datetime | None]
+    resolution_breached_at: Mapped[datetime | None]
+    response_attainment: Mapped[float | None]  # target minus actual, business minutes; fixed once stopped
+    resolution_attainment: Mapped[float | None]
 
 
 class TicketEvent(Base):
@@ -200,6 +215,91 @@ class TicketEvent(Base):
     actor: Mapped[str] = mapped_column(String(100))
     message: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+class Contract(Base):
+    """A customer's maintenance contract as applied: the validated document, kept verbatim."""
+
+    __tablename__ = "contracts"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    revision: Mapped[int] = mapped_column(Integer)
+    applied_at: Mapped[datetime]
+    applied_by: Mapped[str] = mapped_column(String(100))
+
+
+class AdHocWindow(Base):
+    """A maintenance window a technician added by hand (contract windows live in the contract)."""
+
+    __tablename__ = "maintenance_windows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    scope: Mapped[str] = mapped_column(String(300))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    sla_relevant: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+
+class MaintenanceLog(Base):
+    """Evidence of maintenance windows: created, and what each one held back (tickets, pages)."""
+
+    __tablename__ = "maintenance_log"
+    __table_args__ = (Index("ix_maintenance_log_customer_at", "customer_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    window: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))  # created | ticket_suppressed | page_suppressed
+    host_id: Mapped[str | None] = mapped_column(String(36))
+    check_name: Mapped[str | None] = mapped_column(String(128))
+    message: Mapped[str] = mapped_column(Text, default="")
+
+
+class Notification(Base):
+    """One message to one contact. `dedupe_key` is unique: two collectors cannot queue it twice."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_state_next", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    level: Mapped[int | None] = mapped_column(Integer)
+    target: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16))  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class Delivery(Base):
+    """Every attempt to deliver a notification, successful or not."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_notification", "notification_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    transport: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(500))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(16))  # delivered | retryable | permanent
+    error: Mapped[str] = mapped_column(Text, default="")
+    response_code: Mapped[int | None] = mapped_column(Integer)
 
 
 class MetaValue(Base):

@@ -11,9 +11,11 @@ Time in [start, end) falls into exactly one bucket per object:
 - counted: up (OK; WARNING when `warning_counts_as` is "up") or down (CRITICAL, UNKNOWN, WARNING when it
   counts as down, no data when it counts as down).
 
-Figures: SLI = 100 * (counted - down) / counted; with no counted time at all the SLI is None (no
-statement possible), the error budget 0 and the target neither met nor missed. The error budget left is
-counted * (1 - target/100) - down seconds, negative once breached.
+Figures: time inside a maintenance window is never downtime and stays in the total as time the contract
+was kept ("planned maintenance does not count against the provider"), so
+SLI = 100 * (counted + maintenance - down) / (counted + maintenance). With neither counted nor maintenance
+time the SLI is None (no statement possible), the error budget 0 and the target neither met nor missed.
+The error budget left is (counted + maintenance) * (1 - target/100) - down seconds, negative once breached.
 
 Aggregation: a host is down while any of its counted objects is down, and counted while any of its objects
 is counted (so a check-scoped window excludes only that check, a host-scoped window the whole host). The
@@ -22,9 +24,10 @@ customer sums over hosts: SLI = sum of host uptime / sum of host counted time.
 Outages are the counted downtime intervals, joined where they touch; an outage running through the night on
 a business-hours calendar shows up as one outage per service day. Each carries its worst status.
 
-Excluding time removes it from numerator and denominator. So a maintenance window never increases
-downtime or counted time, but one laid over healthy time can lower the SLI (9 h up of 10 h is 90 %; exclude
-5 up hours and it is 4 of 5, 80 %). That is the usual contract reading ("maintenance does not count").
+No data (when excluded) and time outside service hours leave numerator and denominator alike. Maintenance
+does not: removing it from both would let a window laid over healthy time lower the SLI (9 h up of 10 h is
+90 %; drop 5 up hours and it would be 4 of 5, 80 %), punishing the provider for announcing maintenance.
+Keeping it in the total makes "adding a window never lowers availability" hold.
 """
 
 from __future__ import annotations
@@ -163,8 +166,9 @@ class _Tally:
         self.outside += other.outside
 
     def figures(self, target: float | None) -> Figures:
-        sli = 100.0 * (self.counted - self.down) / self.counted if self.counted else None
-        budget = None if target is None else (self.counted * (1 - target / 100) - self.down) / 1e6
+        kept = self.counted + self.maintenance  # maintenance counts as kept, never as down
+        sli = 100.0 * (kept - self.down) / kept if kept else None
+        budget = None if target is None else (kept * (1 - target / 100) - self.down) / 1e6
         return Figures(self.counted / 1e6, self.down / 1e6, self.maintenance / 1e6, self.no_data / 1e6,
                        self.outside / 1e6, target, sli, budget)
 

@@ -192,15 +192,17 @@ def test_hosts_without_counted_objects_are_left_out_and_bad_input_refused() -> N
         availability_report(unsorted, *DAY, RULES)
 
 
-def test_excluding_healthy_time_can_lower_the_sli() -> None:
-    """The documented consequence of excluding maintenance from the counted time."""
+def test_a_window_over_healthy_time_does_not_lower_the_sli() -> None:
+    """Maintenance stays in the total as kept time, so announcing it never costs the provider."""
     history = {"h": {"host": changes((utc(2026, 3, 2), OK), (utc(2026, 3, 2, 9), CRIT))}}
     period = (utc(2026, 3, 2), utc(2026, 3, 2, 10))
     window = MaintenanceWindow.parse(
         {"name": "m", "from": "2026-03-02T00:00Z", "to": "2026-03-02T05:00Z"}, "UTC"
     )
     assert availability_report(history, *period, RULES).figures.sli == 90
-    assert availability_report(history, *period, RULES, None, [window]).figures.sli == 80
+    with_window = availability_report(history, *period, RULES, None, [window]).figures
+    assert with_window.sli == 90
+    assert (with_window.counted_seconds, with_window.maintenance_seconds) == (5 * 3600, 5 * 3600)
 
 
 # --- properties ---------------------------------------------------------------------------------------
@@ -357,3 +359,35 @@ def test_a_window_over_downtime_only_never_lowers_availability(
     for host_before, host_after in zip(before.hosts, after.hosts, strict=True):
         if host_before.figures.sli is not None and host_after.figures.sli is not None:
             assert host_after.figures.sli >= host_before.figures.sli - 1e-9
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    histories(),
+    st.lists(windows(), max_size=2),
+    windows(),
+    st.sampled_from(CALENDARS),
+    st.sampled_from(ALL_RULES),
+)
+def test_adding_a_window_never_lowers_availability(
+    history: Histories,
+    extra: list[MaintenanceWindow],
+    added: MaintenanceWindow,
+    calendar: ServiceCalendar | None,
+    rules: AvailabilityRules,
+) -> None:
+    before = availability_report(history, *PERIOD, rules, calendar, extra)
+    after = availability_report(history, *PERIOD, rules, calendar, [*extra, added])
+    pairs = (
+        [(before.figures, after.figures)]
+        + [(hb.figures, ha.figures) for hb, ha in zip(before.hosts, after.hosts, strict=True)]
+        + [
+            (ob.figures, oa.figures)
+            for hb, ha in zip(before.hosts, after.hosts, strict=True)
+            for ob, oa in zip(hb.objects, ha.objects, strict=True)
+        ]
+    )
+    for fig_before, fig_after in pairs:
+        if fig_before.sli is not None:
+            assert fig_after.sli is not None
+            assert fig_after.sli >= fig_before.sli - 1e-9
