@@ -134,6 +134,33 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_apply(args: argparse.Namespace) -> int:
+    from collector.services import contracts
+    from collector.sla.contract import ContractError
+
+    try:
+        text = open(args.file, encoding="utf-8").read()
+    except OSError as exc:
+        raise CliError(f"cannot read {args.file}: {exc.strerror}") from None
+    try:
+        document, parsed = contracts.parse_document(text)
+    except ContractError as exc:
+        raise CliError(
+            f"{args.file}: contract refused, nothing changed:\n  " + "\n  ".join(exc.problems)
+        ) from None
+    names = ", ".join(c.name for c in parsed.customers)
+    if args.dry_run:
+        print(f"{args.file}: valid ({names}); nothing applied (--dry-run)")
+        return 0
+    engine = _engine(_settings(args))
+    with database.session_factory(engine)() as db:
+        applied = contracts.apply(db, document, f"cli:{os.environ.get('USER', 'unknown')}", utcnow())
+        db.commit()
+    engine.dispose()
+    print(f"applied contracts for {names}; {applied.hosts_updated} host criticalities updated")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fernwart-collector",
@@ -181,6 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--ttl", type=_ttl, help="validity, e.g. 1h, 30m, 7d (default: no expiry)")
     create.add_argument("--uses", type=int, help="how many hosts may enroll with it (default: unlimited)")
     create.set_defaults(func=cmd_token_create)
+    apply = sub.add_parser("apply", parents=[db_flag], help="apply a contracts YAML file (all or nothing)")
+    apply.add_argument("file", help="YAML file with a top-level 'customers:' list")
+    apply.add_argument("--dry-run", action="store_true", help="only validate")
+    apply.set_defaults(func=cmd_apply)
     return parser
 
 
