@@ -5,7 +5,7 @@
   type: dns
   interval: 300
   timeout: 10
-  name: www.example.net
+  query: www.example.net    # the name to resolve (`name` is the check's own name)
   expected_addresses: [192.0.2.10, 2001:db8::10]   # optional: every one must be among the answers
   family: any              # any, ipv4 or ipv6
   warning: 0.5             # seconds to resolve (defaults: 1 / 5)
@@ -38,7 +38,7 @@ FAMILIES = {"any": socket.AF_UNSPEC, "ipv4": socket.AF_INET, "ipv6": socket.AF_I
 class DnsOptions:
     """Configure the dns check: the name, expected answers and address family."""
 
-    name: str = field(metadata={"help": "name to resolve"})
+    query: str = field(metadata={"help": "name to resolve"})
     expected_addresses: list[str] = field(default_factory=list, metadata={"help": "addresses required"})
     family: str = field(default="any", metadata={"help": "any, ipv4 or ipv6"})
 
@@ -67,25 +67,25 @@ class DnsCheck(BaseCheck[DnsOptions]):
 
         def resolve() -> None:
             try:
-                outcome["answers"] = probe.resolve(o.name, None, FAMILIES[o.family], socket.SOCK_STREAM)
+                outcome["answers"] = probe.resolve(o.query, None, FAMILIES[o.family], socket.SOCK_STREAM)
             except Exception as exc:  # any failure is handed to the checking thread and reported there
                 outcome["error"] = exc
 
         started = probe.monotonic()
         # getaddrinfo cannot be interrupted: it runs in a daemon thread that is abandoned at the timeout.
-        worker = threading.Thread(target=resolve, name=f"dns-{o.name}", daemon=True)
+        worker = threading.Thread(target=resolve, name=f"dns-{o.query}", daemon=True)
         worker.start()
         worker.join(probe.timeout)
         elapsed = probe.monotonic() - started
         if worker.is_alive():
-            return CheckResult(Status.CRITICAL, f"{o.name} did not resolve within {probe.timeout:g}s")
+            return CheckResult(Status.CRITICAL, f"{o.query} did not resolve within {probe.timeout:g}s")
         error = outcome.get("error")
         if isinstance(error, socket.gaierror):
-            return CheckResult(Status.CRITICAL, f"{o.name} does not resolve: {error.strerror or error}")
+            return CheckResult(Status.CRITICAL, f"{o.query} does not resolve: {error.strerror or error}")
         if error is not None:
-            return CheckResult(Status.CRITICAL, f"{o.name}: {error}")
+            return CheckResult(Status.CRITICAL, f"{o.query}: {error}")
         addresses = sorted({str(ipaddress.ip_address(a[4][0].split("%")[0])) for a in outcome["answers"]})
-        findings = [Finding(self.classify(elapsed), f"{o.name} resolves to {', '.join(addresses)} in "
+        findings = [Finding(self.classify(elapsed), f"{o.query} resolves to {', '.join(addresses)} in "
                                                     f"{elapsed * 1000:.0f} ms")]
         wanted = {str(ipaddress.ip_address(a)) for a in o.expected_addresses}
         missing = sorted(wanted - set(addresses))

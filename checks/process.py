@@ -4,7 +4,7 @@
 - name: nginx-running
   type: process
   interval: 60
-  name: nginx              # exact process name (as in ps -e); optional
+  process_name: nginx      # exact process name (as in ps -e); optional
   cmdline: "master process"  # regular expression searched in the joined command line; optional
   user: www-data           # owner; optional
   min_count: 1             # fewer is CRITICAL (default 1)
@@ -33,7 +33,7 @@ from checks.status import Status
 class ProcessOptions:
     """Configure the process check: match criteria and count limits."""
 
-    name: str | None = field(default=None, metadata={"help": "exact process name"})
+    process_name: str | None = field(default=None, metadata={"help": "exact process name (as in ps -e)"})
     cmdline: str | None = field(default=None, metadata={"help": "regex searched in the command line"})
     user: str | None = field(default=None, metadata={"help": "owning user name"})
     min_count: int = field(default=1, metadata={"help": "fewer matching processes is CRITICAL"})
@@ -58,9 +58,9 @@ class ProcessCheck(BaseCheck[ProcessOptions]):
     threshold_help = "number of matching processes (optional; min_count/max_count are CRITICAL limits)"
 
     def describe_match(self) -> str:
-        """Return the criteria as text, e.g. ``name=nginx user=www-data``."""
+        """Return the criteria as text, e.g. ``process_name=nginx user=www-data``."""
         o = self.options
-        parts = [f"{k}={v}" for k, v in (("name", o.name), ("cmdline", o.cmdline), ("user", o.user)) if v]
+        parts = [f"{k}={v}" for k, v in (("process_name", o.process_name), ("cmdline", o.cmdline), ("user", o.user)) if v]
         return " ".join(parts) or "all"
 
     def run(self, probe: Probe) -> CheckResult:
@@ -72,7 +72,7 @@ class ProcessCheck(BaseCheck[ProcessOptions]):
             info = proc.info
             if info.get("pid") == own_pid:
                 continue
-            if o.name is not None and info.get("name") != o.name:
+            if o.process_name is not None and info.get("name") != o.process_name:
                 continue
             if o.user is not None and info.get("username") != o.user:
                 continue

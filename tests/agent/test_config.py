@@ -141,3 +141,27 @@ def test_type_that_cannot_load_is_a_config_error(monkeypatch: pytest.MonkeyPatch
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="nope.yaml: cannot read the config"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_no_check_option_is_shadowed_by_a_common_key() -> None:
+    """An option named like a common key (name, type, ...) could never be set from the YAML."""
+    from dataclasses import fields
+
+    from agent.config import COMMON_CHECK_KEYS
+    from checks.registry import CHECK_TYPES, load
+
+    for type_name in CHECK_TYPES:
+        clashes = {f.name for f in fields(load(type_name).Options)} & set(COMMON_CHECK_KEYS)
+        assert not clashes, f"check type {type_name!r}: options {sorted(clashes)} clash with common keys"
+
+
+def test_dns_check_configures_its_query(write_config: Callable[[str], Path]) -> None:
+    config = load_config(write_config(HEAD + """
+checks:
+  - name: dns-www
+    type: dns
+    interval: 60
+    query: www.example.net
+"""))
+    (check,) = config.checks
+    assert check.name == "dns-www" and check.options.query == "www.example.net"

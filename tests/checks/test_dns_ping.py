@@ -27,12 +27,12 @@ def clock(*values: float) -> object:
 def test_dns_resolves_and_checks_expected_addresses() -> None:
     probe = make_probe(resolve=lambda *a: answers("192.0.2.10", "2001:db8::10", "192.0.2.10"),
                        monotonic=clock(0.0, 0.25))
-    ok = DnsCheck.from_config({"name": "www.example", "expected_addresses": ["2001:0db8::10"]}).run(probe)
+    ok = DnsCheck.from_config({"query": "www.example", "expected_addresses": ["2001:0db8::10"]}).run(probe)
     assert ok.status is Status.OK
     assert ok.summary == "www.example resolves to 192.0.2.10, 2001:db8::10 in 250 ms"
     assert [m.to_text() for m in ok.metrics] == ["time=0.25s;1;5;0", "addresses=2;;;0"]
     probe = make_probe(resolve=lambda *a: answers("192.0.2.99"), monotonic=clock(0.0, 2.0))
-    bad = DnsCheck.from_config({"name": "www.example", "expected_addresses": ["192.0.2.10"]}).run(probe)
+    bad = DnsCheck.from_config({"query": "www.example", "expected_addresses": ["192.0.2.10"]}).run(probe)
     assert bad.status is Status.CRITICAL
     assert bad.summary.startswith("expected 192.0.2.10 not among the answers; www.example resolves")
 
@@ -42,7 +42,7 @@ def test_dns_failure_and_timeout_are_critical() -> None:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     probe = make_probe(resolve=nxdomain, monotonic=clock(0.0, 0.1))
-    result = DnsCheck.from_config({"name": "nope.example"}).run(probe)
+    result = DnsCheck.from_config({"query": "nope.example"}).run(probe)
     assert (result.status, result.summary) == (Status.CRITICAL,
                                                "nope.example does not resolve: Name or service not known")
     release = threading.Event()
@@ -52,14 +52,14 @@ def test_dns_failure_and_timeout_are_critical() -> None:
         return []
 
     probe = make_probe(resolve=hang, monotonic=clock(0.0, 0.2), timeout=0.2)
-    slow = DnsCheck.from_config({"name": "slow.example"}).run(probe)
+    slow = DnsCheck.from_config({"query": "slow.example"}).run(probe)
     release.set()
     assert (slow.status, slow.summary) == (Status.CRITICAL, "slow.example did not resolve within 0.2s")
 
 
 def test_dns_bad_expected_address_names_the_item() -> None:
     with pytest.raises(OptionError) as caught:
-        DnsCheck.from_config({"name": "x", "expected_addresses": ["192.0.2.1", "www"]})
+        DnsCheck.from_config({"query": "x", "expected_addresses": ["192.0.2.1", "www"]})
     assert caught.value.key == "expected_addresses[1]"
 
 

@@ -30,12 +30,12 @@ def probe() -> object:
 @pytest.mark.parametrize(
     ("options", "count", "status"),
     [
-        ({"name": "nginx"}, 3, Status.OK),
-        ({"name": "nginx", "user": "www-data"}, 2, Status.OK),
+        ({"process_name": "nginx"}, 3, Status.OK),
+        ({"process_name": "nginx", "user": "www-data"}, 2, Status.OK),
         ({"cmdline": "master process"}, 1, Status.OK),
-        ({"name": "nginx", "max_count": 2}, 3, Status.CRITICAL),
-        ({"name": "postgres"}, 0, Status.CRITICAL),
-        ({"name": "postgres", "min_count": 0}, 0, Status.OK),
+        ({"process_name": "nginx", "max_count": 2}, 3, Status.CRITICAL),
+        ({"process_name": "postgres"}, 0, Status.CRITICAL),
+        ({"process_name": "postgres", "min_count": 0}, 0, Status.OK),
         ({}, 5, Status.OK),
     ],
 )
@@ -45,12 +45,12 @@ def test_counts_and_limits(options: dict[str, object], count: int, status: Statu
 
 
 def test_summary_says_what_matched_and_the_limits() -> None:
-    result = ProcessCheck.from_config({"name": "postgres", "user": "postgres"}).run(probe())  # type: ignore[arg-type]
-    assert result.summary == "0 processes matching name=postgres user=postgres (min 1)"
+    result = ProcessCheck.from_config({"process_name": "postgres", "user": "postgres"}).run(probe())  # type: ignore[arg-type]
+    assert result.summary == "0 processes matching process_name=postgres user=postgres (min 1)"
 
 
 def test_warning_range_on_the_count() -> None:
-    result = ProcessCheck.from_config({"name": "nginx"}, warning="4:").run(probe())  # type: ignore[arg-type]
+    result = ProcessCheck.from_config({"process_name": "nginx"}, warning="4:").run(probe())  # type: ignore[arg-type]
     assert result.status is Status.WARNING
     assert result.metrics[0].to_text() == "procs=3;4:;;0"
 
@@ -58,7 +58,7 @@ def test_warning_range_on_the_count() -> None:
 @pytest.mark.parametrize(
     ("options", "key"),
     [({"cmdline": "("}, "cmdline"), ({"min_count": -1}, "min_count"),
-     ({"min_count": 3, "max_count": 1}, "max_count"), ({"name": ["a"]}, "name")],
+     ({"min_count": 3, "max_count": 1}, "max_count"), ({"process_name": ["a"]}, "process_name")],
 )
 def test_bad_options(options: dict[str, object], key: str) -> None:
     with pytest.raises(OptionError) as caught:

@@ -61,7 +61,7 @@ def test_disk_sees_the_root_filesystem(probe: Probe) -> None:
 
 def test_process_finds_pid_1(probe: Probe) -> None:
     init = psutil.Process(1).name()
-    result = run(probe, "process", {"name": init, "min_count": 1})
+    result = run(probe, "process", {"process_name": init, "min_count": 1})
     assert result.status is Status.OK and (result.metrics[0].value or 0) >= 1
 
 
@@ -131,7 +131,7 @@ def test_raid_smart_updates(probe: Probe) -> None:
 
 
 def test_dns_and_ping_localhost(probe: Probe) -> None:
-    dns = run(probe, "dns", {"name": "localhost"})
+    dns = run(probe, "dns", {"query": "localhost"})
     assert dns.status is Status.OK
     require_executable("ping")
     ping = run(probe, "ping", {"host": "127.0.0.1", "count": 2})
