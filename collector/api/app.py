@@ -144,10 +144,13 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
         """Expose Prometheus metrics as text."""
         return Response(app.state.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
+    from collector import dashboard
     from collector.api import agents, views
 
     app.include_router(agents.router)
     app.include_router(views.router)
+    app.include_router(dashboard.router)
+    app.mount(dashboard.STATIC_PATH, dashboard.static_files(), name="dashboard-static")
     app.add_middleware(BodyLimit, limit=settings.body_limit)
     return app
 
