@@ -315,6 +315,7 @@ class MetaValue(Base):
 RESULTS = cast(Table, Result.__table__)
 CHECK_STATES = cast(Table, CheckState.__table__)
 STATE_CHANGES = cast(Table, StateChange.__table__)
+NOTIFICATIONS = cast(Table, Notification.__table__)
 
 
 def utcnow() -> datetime:

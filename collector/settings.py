@@ -29,6 +29,7 @@ class Settings:
     job_interval: float = 10.0  # seconds between periodic job runs (staleness sweep)
     run_jobs: bool = True
     public_url: str = ""
+    notify_config: Path | None = None  # transports YAML; default: home / "notify.yaml"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -81,5 +82,6 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         resolve_on_recovery=_bool(env, "FERNWART_RESOLVE_ON_RECOVERY", True),
         reopen_window=timedelta(seconds=_number(env, "FERNWART_REOPEN_WINDOW", 3600)),
         job_interval=_number(env, "FERNWART_JOB_INTERVAL", 10.0),
-        public_url=env.get("FERNWART_PUBLIC_URL", ""),
+        public_url=env.get("FERNWART_PUBLIC_URL", "").rstrip("/"),
+        notify_config=Path(env["FERNWART_NOTIFY_CONFIG"]) if env.get("FERNWART_NOTIFY_CONFIG") else None,
     )

@@ -20,6 +20,7 @@ from collector.domain.tickets import TicketPolicy
 from collector.jobs import JobRunner
 from collector.metrics import Metrics
 from collector.models import utcnow
+from collector.services.notifications import load_transports
 from collector.settings import Settings
 
 log = logging.getLogger("fernwart.collector")
@@ -93,11 +94,12 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if migrate:
             database.migrate(engine)
-        runner = (
-            JobRunner(sessions, settings.job_interval, app.state.policy, utcnow)
-            if settings.run_jobs
-            else None
-        )
+        runner = None
+        if settings.run_jobs:
+            transports = load_transports(settings.notify_config or settings.home / "notify.yaml")
+            runner = JobRunner(
+                sessions, settings.job_interval, app.state.policy, utcnow, transports, settings.public_url
+            )
         if runner:
             runner.start()
         try:
@@ -145,10 +147,11 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
         return Response(app.state.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     from collector import dashboard
-    from collector.api import agents, views
+    from collector.api import agents, sla, views
 
     app.include_router(agents.router)
     app.include_router(views.router)
+    app.include_router(sla.router)
     app.include_router(dashboard.router)
     app.mount(dashboard.STATIC_PATH, dashboard.static_files(), name="dashboard-static")
     app.add_middleware(BodyLimit, limit=settings.body_limit)

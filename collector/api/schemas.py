@@ -150,7 +150,29 @@ class TicketOut(BaseModel):
     resolved_at: datetime | None
     closed_at: datetime | None
     updated_at: datetime
+    impact: str | None = None
+    urgency: str | None = None
+    response_due: datetime | None = None
+    resolution_due: datetime | None = None
+    response_breached_at: datetime | None = None
+    resolution_breached_at: datetime | None = None
+    response_attainment_minutes: float | None = None
+    resolution_attainment_minutes: float | None = None
     events: list[TicketEventOut] | None = None
+
+
+class DeliveryOut(BaseModel):
+    notification_id: int
+    kind: str
+    level: int | None
+    target: str
+    state: str
+    attempt: int
+    transport: str
+    started_at: datetime
+    outcome: str
+    error: str
+    response_code: int | None
 
 
 class TicketActionIn(BaseModel):

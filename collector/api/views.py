@@ -12,9 +12,27 @@ from sqlalchemy.orm import Session
 
 from checks.status import Status
 from collector.api import deps
-from collector.api.schemas import CheckStateOut, HostOut, ResultOut, TicketActionIn, TicketEventOut, TicketOut
+from collector.api.schemas import (
+    CheckStateOut,
+    DeliveryOut,
+    HostOut,
+    ResultOut,
+    TicketActionIn,
+    TicketEventOut,
+    TicketOut,
+)
 from collector.domain.tickets import ALL_STATES, OPEN_STATES
-from collector.models import CheckState, Customer, Host, Result, Ticket, TicketEvent, User
+from collector.models import (
+    CheckState,
+    Customer,
+    Delivery,
+    Host,
+    Notification,
+    Result,
+    Ticket,
+    TicketEvent,
+    User,
+)
 from collector.services import tickets
 
 router = APIRouter(prefix="/api/v1", tags=["technicians"])
@@ -151,6 +169,14 @@ def _ticket_out(ticket: Ticket, host_name: str, events: list[TicketEvent] | None
         resolved_at=ticket.resolved_at,
         closed_at=ticket.closed_at,
         updated_at=ticket.updated_at,
+        impact=ticket.impact,
+        urgency=ticket.urgency,
+        response_due=ticket.response_due,
+        resolution_due=ticket.resolution_due,
+        response_breached_at=ticket.response_breached_at,
+        resolution_breached_at=ticket.resolution_breached_at,
+        response_attainment_minutes=ticket.response_attainment,
+        resolution_attainment_minutes=ticket.resolution_attainment,
         events=None
         if events is None
         else [
@@ -253,3 +279,61 @@ def comment(ticket_id: int, body: TicketActionIn, db: DB, user: Tech, now: Now) 
 def resolve(ticket_id: int, body: TicketActionIn, db: DB, user: Tech, now: Now) -> TicketOut:
     """Resolve a ticket by hand."""
     return _act(tickets.resolve, ticket_id, body, db, user, now)
+
+
+ACTIONS: dict[str, tuple[Callable[[Session, Ticket, str, datetime, str], None], str]] = {
+    "start": (tickets.start, "Start work on a ticket (in_progress); acknowledges it if nobody has."),
+    "wait": (tickets.wait, "Wait for the customer: both SLA clocks pause."),
+    "resume": (tickets.resume, "Stop waiting for the customer: the SLA clocks run again."),
+    "close": (tickets.close, "Close a resolved ticket for good."),
+    "reopen": (tickets.reopen_by_hand, "Reopen a resolved ticket; its resolution clock resumes."),
+    "escalate": (tickets.escalate, "Raise a ticket one support level and page that level."),
+    "handback": (tickets.hand_back, "Hand a ticket back one support level."),
+}
+
+
+def _register(name: str, action: Callable[[Session, Ticket, str, datetime, str], None], doc: str) -> None:
+    def handler(ticket_id: int, body: TicketActionIn, db: DB, user: Tech, now: Now) -> TicketOut:
+        return _act(action, ticket_id, body, db, user, now)
+
+    handler.__doc__ = doc
+    router.add_api_route(
+        f"/tickets/{{ticket_id}}/{name}",
+        handler,
+        methods=["POST"],
+        response_model=TicketOut,
+        name=f"ticket_{name}",
+        summary=doc,
+    )
+
+
+for _name, (_action, _doc) in ACTIONS.items():
+    _register(_name, _action, _doc)
+
+
+@router.get("/tickets/{ticket_id}/notifications", response_model=list[DeliveryOut])
+def ticket_notifications(ticket_id: int, db: DB, user: Tech) -> list[DeliveryOut]:
+    """Return every delivery attempt of the notifications about a ticket, oldest first."""
+    _visible_ticket(db, user, ticket_id)
+    rows = db.execute(
+        select(Notification, Delivery)
+        .join(Delivery, Delivery.notification_id == Notification.id)
+        .where(Notification.ticket_id == ticket_id)
+        .order_by(Delivery.started_at, Delivery.id)
+    ).all()
+    return [
+        DeliveryOut(
+            notification_id=n.id,
+            kind=n.kind,
+            level=n.level,
+            target=n.target,
+            state=n.state,
+            attempt=d.attempt,
+            transport=d.transport,
+            started_at=d.started_at,
+            outcome=d.outcome,
+            error=d.error,
+            response_code=d.response_code,
+        )
+        for n, d in rows
+    ]

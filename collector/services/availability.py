@@ -99,8 +99,9 @@ def month_bounds(session: Session, customer_id: int, month: str) -> tuple[dateti
         raise AvailabilityError(f"month: {exc}") from None
 
 
-def report(session: Session, customer_name: str, start: datetime, end: datetime,
-           now: datetime) -> CustomerAvailability:
+def report(
+    session: Session, customer_name: str, start: datetime, end: datetime, now: datetime
+) -> CustomerAvailability:
     """Return the availability of the customer's hosts over [start, end), cut at `now`.
 
     Raise AvailabilityError: 404 for an unknown customer, 422 when end <= start or start >= now. A host
@@ -122,8 +123,9 @@ def report(session: Session, customer_name: str, start: datetime, end: datetime,
     histories = _histories(session, customer.id, hosts, start, measured_to)
     rules = contract.availability if contract else NO_CONTRACT_RULES
     calendar = _calendar(contract)
-    result = availability_report(histories, start, measured_to, rules, calendar,
-                                 windows_of(session, customer.id))
+    result = availability_report(
+        histories, start, measured_to, rules, calendar, windows_of(session, customer.id)
+    )
     tickets = _tickets(session, customer.id, hosts, result.outages, start, measured_to)
     timezone = contract.timezone if contract else NO_CONTRACT_TIMEZONE
     return CustomerAvailability(customer.name, contract, timezone, start, end, result, tickets)
@@ -140,8 +142,9 @@ def _calendar(contract: Contract | None) -> ServiceCalendar | None:
     return hours
 
 
-def _histories(session: Session, customer_id: int, hosts: dict[str, str], start: datetime,
-               end: datetime) -> dict[str, dict[str, list[Change]]]:
+def _histories(
+    session: Session, customer_id: int, hosts: dict[str, str], start: datetime, end: datetime
+) -> dict[str, dict[str, list[Change]]]:
     """Return host name -> object -> hard changes before `end`, of the time before `start` only the last.
 
     One statement for all hosts: the rows inside the period plus, per object, the rows at its last
@@ -155,10 +158,21 @@ def _histories(session: Session, customer_id: int, hosts: dict[str, str], start:
         .subquery()
     )
     rows = session.execute(
-        select(StateChange.host_id, StateChange.check_name, StateChange.at, StateChange.status,
-               StateChange.state_type)
-        .outerjoin(prior, and_(prior.c.host_id == StateChange.host_id,
-                               prior.c.check_name == StateChange.check_name, prior.c.at == StateChange.at))
+        select(
+            StateChange.host_id,
+            StateChange.check_name,
+            StateChange.at,
+            StateChange.status,
+            StateChange.state_type,
+        )
+        .outerjoin(
+            prior,
+            and_(
+                prior.c.host_id == StateChange.host_id,
+                prior.c.check_name == StateChange.check_name,
+                prior.c.at == StateChange.at,
+            ),
+        )
         .where(of_customer, StateChange.hard.is_(True), StateChange.at < end)
         .where(or_(StateChange.at >= start, prior.c.at.is_not(None)))
         .order_by(StateChange.host_id, StateChange.check_name, StateChange.at, StateChange.id)
@@ -170,8 +184,14 @@ def _histories(session: Session, customer_id: int, hosts: dict[str, str], start:
     return histories
 
 
-def _tickets(session: Session, customer_id: int, hosts: dict[str, str], outages: tuple[Outage, ...],
-             start: datetime, end: datetime) -> tuple[tuple[TicketRef, ...], ...]:
+def _tickets(
+    session: Session,
+    customer_id: int,
+    hosts: dict[str, str],
+    outages: tuple[Outage, ...],
+    start: datetime,
+    end: datetime,
+) -> tuple[tuple[TicketRef, ...], ...]:
     """Return, per outage, the tickets of its host and objects open at some moment during it.
 
     A ticket is open from `opened_at` until `resolved_at` (else `closed_at`, else still open).
@@ -191,7 +211,9 @@ def _tickets(session: Session, customer_id: int, hosts: dict[str, str], outages:
     attached: list[tuple[TicketRef, ...]] = []
     for outage in outages:
         found = [
-            t for name in outage.objects for t in by_object.get((outage.host, name), ())
+            t
+            for name in outage.objects
+            for t in by_object.get((outage.host, name), ())
             if t.opened_at < outage.end and _ends_after(t, outage.start)
         ]
         attached.append(tuple(_ref(t) for t in sorted(found, key=lambda t: (t.opened_at, t.id))))
@@ -204,5 +226,6 @@ def _ends_after(ticket: Ticket, at: datetime) -> bool:
 
 
 def _ref(ticket: Ticket) -> TicketRef:
-    return TicketRef(ticket.id, ticket.check_name, ticket.priority, ticket.state, ticket.opened_at,
-                     ticket.resolved_at)
+    return TicketRef(
+        ticket.id, ticket.check_name, ticket.priority, ticket.state, ticket.opened_at, ticket.resolved_at
+    )

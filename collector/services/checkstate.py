@@ -18,7 +18,7 @@ from checks.status import Status
 from collector.domain.state import CheckStatus, StateType, advance
 from collector.domain.tickets import Action, TicketPolicy, decide
 from collector.models import CHECK_STATES, STATE_CHANGES, CheckState, Host, Ticket
-from collector.services import tickets
+from collector.services import tickets, windows
 
 
 @dataclass(frozen=True)
@@ -188,6 +188,20 @@ def _ticket_step(
         obs.at,
         policy,
     )
+    if action in (Action.OPEN, Action.REOPEN):
+        window = windows.covering(session, host.customer_id, host.name, obs.check_name, obs.at)
+        if window is not None:  # inside maintenance: no ticket, no page; the result is stored all the same
+            windows.log(
+                session,
+                obs.at,
+                host.customer_id,
+                window.name,
+                "ticket_suppressed",
+                host.id,
+                obs.check_name,
+                f"{current.name}: {obs.summary}"[:1000],
+            )
+            action = Action.NONE
     outcome.actions.append((obs.check_name, action))
     if action is Action.OPEN:
         open_tickets[obs.check_name] = tickets.open_ticket(

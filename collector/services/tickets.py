@@ -13,6 +13,10 @@ from sqlalchemy.orm import Session
 from checks.status import Status
 from collector.domain.tickets import OPEN_STATES, open_key
 from collector.models import Host, Ticket, TicketEvent
+from collector.notify.base import EventKind
+from collector.services import sla
+from collector.services.contracts import contract_of
+from collector.services.escalation import page
 
 SYSTEM = "system"
 
@@ -71,6 +75,7 @@ def open_ticket(
         opened_at=at,
         updated_at=now,
     )
+    contract = sla.assign(session, ticket, host)
     try:
         with session.begin_nested():
             session.add(ticket)
@@ -82,6 +87,9 @@ def open_ticket(
         add_failure(session, existing, status, summary, at, now)
         return existing
     _event(session, ticket, "opened", at, SYSTEM, summary, int(status))
+    if contract is not None:
+        sla.refresh(session, ticket, now)
+        page(session, ticket, contract, EventKind.TICKET_OPENED, ticket.level, now)
     return ticket
 
 
@@ -107,6 +115,7 @@ def reopen(
     ticket.updated_at = now
     session.flush()
     _event(session, ticket, "reopened", at, SYSTEM, summary, int(status))
+    _after(session, ticket, now, EventKind.REOPENED)
 
 
 def recover(
@@ -124,6 +133,17 @@ def _resolve(session: Session, ticket: Ticket, at: datetime, actor: str, message
     ticket.resolved_at = at
     ticket.open_key = None
     _event(session, ticket, "resolved", at, actor, message)
+    _after(session, ticket, at, EventKind.RESOLVED)
+
+
+def _after(session: Session, ticket: Ticket, now: datetime, kind: EventKind | None = None) -> None:
+    """Bring the SLA clocks up to date after an event, and page the ticket's level for `kind`."""
+    if ticket.priority is None:
+        return
+    sla.refresh(session, ticket, now)
+    contract = contract_of(session, ticket.customer_id)
+    if kind is not None and contract is not None:
+        page(session, ticket, contract, kind, ticket.level, now)
 
 
 def acknowledge(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
@@ -136,6 +156,7 @@ def acknowledge(session: Session, ticket: Ticket, actor: str, now: datetime, mes
     ticket.acknowledged_at = now
     ticket.updated_at = now
     _event(session, ticket, "acknowledged", now, actor, message)
+    _after(session, ticket, now)
 
 
 def comment(session: Session, ticket: Ticket, actor: str, now: datetime, message: str) -> None:
@@ -152,3 +173,92 @@ def resolve(session: Session, ticket: Ticket, actor: str, now: datetime, message
         raise TicketError(f"ticket {ticket.id} is {ticket.state} already")
     ticket.updated_at = now
     _resolve(session, ticket, now, actor, message or "resolved by technician")
+
+
+def start(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
+    """Mark work as started (in_progress); acknowledges the ticket first if nobody has."""
+    if ticket.state not in ("new", "acknowledged"):
+        raise TicketError(f"ticket {ticket.id} is {ticket.state}; work starts on new or acknowledged tickets")
+    if ticket.acknowledged_at is None:
+        acknowledge(session, ticket, actor, now, "acknowledged by starting work")
+    ticket.state = "in_progress"
+    ticket.updated_at = now
+    _event(session, ticket, "started", now, actor, message)
+
+
+def wait(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
+    """Put the ticket on hold waiting for the customer: both SLA clocks pause."""
+    if ticket.state not in ("new", "acknowledged", "in_progress"):
+        raise TicketError(
+            f"ticket {ticket.id} is {ticket.state}; only active tickets can wait for the customer"
+        )
+    ticket.state = "waiting"
+    ticket.updated_at = now
+    _event(session, ticket, "waiting", now, actor, message or "waiting for the customer")
+    _after(session, ticket, now)
+
+
+def resume(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
+    """End the wait for the customer: the SLA clocks run again."""
+    if ticket.state != "waiting":
+        raise TicketError(f"ticket {ticket.id} is {ticket.state}, not waiting")
+    ticket.state = "in_progress" if ticket.acknowledged_at else "new"
+    ticket.updated_at = now
+    _event(session, ticket, "resumed", now, actor, message)
+    _after(session, ticket, now)
+
+
+def close(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
+    """Close a resolved ticket for good (it can no longer be reopened)."""
+    if ticket.state != "resolved":
+        raise TicketError(f"ticket {ticket.id} is {ticket.state}; only resolved tickets can be closed")
+    ticket.state = "closed"
+    ticket.closed_at = now
+    ticket.updated_at = now
+    _event(session, ticket, "closed", now, actor, message)
+
+
+def reopen_by_hand(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
+    """Reopen a resolved ticket by hand; the resolution clock resumes where it stopped."""
+    if ticket.state != "resolved":
+        raise TicketError(f"ticket {ticket.id} is {ticket.state}; only resolved tickets can be reopened")
+    if session.scalar(
+        select(Ticket.id).where(Ticket.open_key == open_key(ticket.host_id, ticket.check_name))
+    ):
+        raise TicketError(f"another ticket is open for {ticket.check_name} on this host")
+    ticket.state = "acknowledged" if ticket.acknowledged_at else "new"
+    ticket.open_key = open_key(ticket.host_id, ticket.check_name)
+    ticket.resolved_at = None
+    ticket.updated_at = now
+    session.flush()
+    _event(session, ticket, "reopened", now, actor, message)
+    _after(session, ticket, now, EventKind.REOPENED)
+
+
+def _top_level(session: Session, ticket: Ticket) -> int:
+    contract = contract_of(session, ticket.customer_id) if ticket.priority else None
+    return max((e.level for e in contract.contract.escalation), default=3) if contract else 3
+
+
+def escalate(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
+    """Raise an open ticket one support level by hand and page that level's contacts."""
+    if ticket.state not in OPEN_STATES:
+        raise TicketError(f"ticket {ticket.id} is {ticket.state}; only open tickets escalate")
+    if ticket.level >= _top_level(session, ticket):
+        raise TicketError(f"ticket {ticket.id} is at the highest level ({ticket.level}) already")
+    ticket.level += 1
+    ticket.updated_at = now
+    _event(session, ticket, "escalated", now, actor, message or f"to level {ticket.level} by hand")
+    _after(session, ticket, now, EventKind.ESCALATED)
+
+
+def hand_back(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
+    """Hand an open ticket back one support level."""
+    if ticket.state not in OPEN_STATES:
+        raise TicketError(f"ticket {ticket.id} is {ticket.state}; only open tickets can be handed back")
+    if ticket.level <= 1:
+        raise TicketError(f"ticket {ticket.id} is at level 1 already")
+    ticket.level -= 1
+    ticket.updated_at = now
+    _event(session, ticket, "handed_back", now, actor, message or f"to level {ticket.level}")
+    _after(session, ticket, now, EventKind.HANDED_BACK)
