@@ -119,7 +119,7 @@ def report(
     measured_to = min(end, now)
     parsed = contract_of(session, customer.id)
     contract = parsed.contract if parsed else None
-    hosts = dict(session.execute(select(Host.id, Host.name).where(Host.customer_id == customer.id)).tuples())
+    hosts = dict(session.execute(select(Host.id, Host.name).where(Host.customer_id == customer.id)).all())
     histories = _histories(session, customer.id, hosts, start, measured_to)
     rules = contract.availability if contract else NO_CONTRACT_RULES
     calendar = _calendar(contract)
@@ -176,7 +176,7 @@ def _histories(
         .where(of_customer, StateChange.hard.is_(True), StateChange.at < end)
         .where(or_(StateChange.at >= start, prior.c.at.is_not(None)))
         .order_by(StateChange.host_id, StateChange.check_name, StateChange.at, StateChange.id)
-    ).tuples()
+    ).all()
     histories: dict[str, dict[str, list[Change]]] = defaultdict(lambda: defaultdict(list))
     for host_id, check_name, at, status, state_type in rows:
         hard_status = Status(status) if state_type == "HARD" else Status.OK
