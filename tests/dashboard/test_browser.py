@@ -1,0 +1,135 @@
+"""The dashboard in real headless Chromium against a real `fernwart-collector serve` process.
+
+Screenshots go to /tmp/fernwart-dashboard-*.png for a person to look at.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.collector.helpers import result
+from tests.dashboard.conftest import HOSTILE
+from tests.e2e.processes import Api, Collector
+from tests.support import require
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path("/tmp")
+
+
+@pytest.fixture
+def collector(database_url: str, tmp_path: Path) -> Iterator[Collector]:
+    """Yield a running collector process on the test database."""
+    process = Collector(tmp_path / "collector", database_url)
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def _failing_host(collector: Collector) -> str:
+    """Enroll a host over HTTP and report a HARD CRITICAL whose summary is markup; return its agent token."""
+    enrollment = collector.cli("token", "create", "--customer", "Muster GmbH")
+    r = requests.post(
+        f"{collector.url}/api/v1/enroll",
+        json={"token": enrollment, "hostname": "web01", "os": "Linux"},
+        timeout=5,
+    )
+    assert r.status_code == 201, r.text
+    host: dict[str, Any] = r.json()
+    for _ in range(2):
+        report = {
+            "host_id": host["host_id"],
+            "results": [result("app", 2, datetime.now(UTC), summary=HOSTILE, max_attempts=2)],
+        }
+        sent = requests.post(
+            f"{collector.url}/api/v1/reports",
+            json=report,
+            headers={"Authorization": f"Bearer {host['agent_token']}"},
+            timeout=5,
+        )
+        assert sent.status_code == 200, sent.text
+    return str(host["host_id"])
+
+
+@pytest.mark.browser
+def test_a_technician_signs_in_and_acknowledges_a_ticket_in_chromium(collector: Collector) -> None:
+    require(
+        CHROMIUM.exists(), f"{CHROMIUM} not installed (Debian package chromium, scripts/install-system-deps)"
+    )
+    require(importlib.util.find_spec("playwright") is not None, "Python package playwright not installed")
+    from playwright.sync_api import Dialog, sync_playwright
+
+    token = collector.cli("user", "add", "alice", "--role", "admin")
+    _failing_host(collector)
+    api = Api(collector.url, token)
+    [ticket] = api.get("/api/v1/tickets")
+    dialogs: list[str] = []
+
+    def refuse(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = chromium.new_context(viewport={"width": 1280, "height": 800}).new_page()
+            page.on("dialog", refuse)
+
+            page.goto(f"{collector.url}/tickets/{ticket['id']}")
+            assert page.url == f"{collector.url}/login?next=%2Ftickets%2F{ticket['id']}"
+            page.fill("#token", token)
+            page.click("button:has-text('Sign in')")
+            page.wait_for_url(f"{collector.url}/tickets/{ticket['id']}")
+            cookie = next(c for c in page.context.cookies() if c["name"] == "fernwart_session")
+            assert cookie.get("httpOnly") is True and cookie.get("sameSite") == "Strict"
+            assert page.evaluate("document.cookie") == ""  # scripts cannot read the session
+
+            page.goto(f"{collector.url}/")
+            assert page.locator("td.summary").first.inner_text() == HOSTILE  # shown as text
+            assert page.locator("body script").count() == 0 and page.locator("img").count() == 0
+            page.screenshot(path=str(SCREENSHOTS / "fernwart-dashboard-overview.png"), full_page=True)
+
+            page.click("td >> text=web01")
+            assert page.locator(".perf .label").first.inner_text() == "v"
+            assert page.locator("body script").count() == 0 and page.locator("img").count() == 0
+            page.screenshot(path=str(SCREENSHOTS / "fernwart-dashboard-host.png"), full_page=True)
+
+            page.click("nav >> text=Tickets")
+            page.click(f"td a[href='/tickets/{ticket['id']}'] >> nth=0")
+            page.fill("#message", "On it: restarting the app service.")
+            page.click("button:has-text('Acknowledge')")
+            page.wait_for_load_state()
+            assert page.locator("h1 .tstate").inner_text() == "acknowledged"
+            history = page.locator("ol.history").inner_text()
+            assert "acknowledged by alice" in history and "On it: restarting the app service." in history
+            assert page.locator("button:has-text('Acknowledge')").count() == 0
+            assert page.locator("main script").count() == 0 and page.locator("main img").count() == 0
+            page.screenshot(path=str(SCREENSHOTS / "fernwart-dashboard-ticket.png"), full_page=True)
+
+            page.click("button:has-text('Sign out')")
+            page.wait_for_url(f"{collector.url}/login")
+            page.goto(f"{collector.url}/")
+            assert page.url == f"{collector.url}/login"
+        finally:
+            chromium.close()
+
+    assert dialogs == []
+    assert api.get(f"/api/v1/tickets/{ticket['id']}")["state"] == "acknowledged"
