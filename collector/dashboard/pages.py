@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from checks.status import Status
 from collector.api import views
+from collector.api.schemas import TicketOut
 from collector.dashboard import queries
 from collector.dashboard.web import DB, Now, SignedIn, Viewer, error_page, redirect, render, to_login
 from collector.domain.tickets import ALL_STATES, OPEN_STATES
@@ -27,10 +28,23 @@ router = APIRouter(include_in_schema=False)
 REFRESH_SECONDS = 60
 HOST_STATES = ("up", "unreachable", "pending")
 TICKET_STATES = ("new", "acknowledged", "in_progress", "waiting", "resolved", "closed")
+# The API's own ticket actions (views.ACTIONS: start, wait, escalate, ...) plus the three basic ones.
 ACTIONS: dict[str, Callable[[Session, Ticket, str, datetime, str], None]] = {
     "acknowledge": tickets.acknowledge,
     "comment": tickets.comment,
     "resolve": tickets.resolve,
+    **{name: action for name, (action, _doc) in views.ACTIONS.items()},
+}
+LABELS = {
+    "acknowledge": "Acknowledge",
+    "start": "Start work",
+    "wait": "Wait for customer",
+    "resume": "Resume",
+    "escalate": "Escalate",
+    "handback": "Hand back",
+    "resolve": "Resolve",
+    "reopen": "Reopen",
+    "close": "Close",
 }
 MESSAGE_LIMIT = 10000
 
@@ -112,6 +126,27 @@ def ticket_list(request: Request, db: DB, signed_in: SignedIn, state: str = "ope
     )
 
 
+def offered_actions(ticket: TicketOut) -> list[tuple[str, str]]:
+    """Return the (action, button label) pairs that fit the ticket's state, besides commenting.
+
+    The service layer decides in the end (a stale page may offer what no longer fits: that answers 409);
+    this only keeps buttons that cannot work off the page.
+    """
+    state, is_open = ticket.state, ticket.state in OPEN_STATES
+    wanted = {
+        "acknowledge": is_open and ticket.acknowledged_at is None,
+        "start": state in ("new", "acknowledged"),
+        "wait": state in ("new", "acknowledged", "in_progress"),
+        "resume": state == "waiting",
+        "escalate": is_open,
+        "handback": is_open and ticket.level > 1,
+        "resolve": is_open,
+        "reopen": state == "resolved",
+        "close": state == "resolved",
+    }
+    return [(name, label) for name, label in LABELS.items() if wanted[name] and name in ACTIONS]
+
+
 def _ticket_page(
     request: Request,
     db: Session,
@@ -130,7 +165,7 @@ def _ticket_page(
         signed_in,
         status_code,
         ticket=ticket,
-        is_open=ticket.state in OPEN_STATES,
+        actions=offered_actions(ticket),
         message=message,
     )
 

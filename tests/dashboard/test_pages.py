@@ -219,3 +219,26 @@ def test_pages_carry_security_headers_and_stay_out_of_the_api_description(site: 
 def test_the_api_still_answers_json_errors(site: Harness) -> None:
     r = site.client.get("/api/v1/tickets", headers={"Authorization": f"Bearer {uuid.uuid4()}"})
     assert r.status_code == 401 and r.json() == {"error": "unknown API token"}
+
+
+def test_the_ticket_page_offers_only_actions_that_fit_the_state(site: Harness) -> None:
+    _, ticket_id = failing_host(site)
+    client = sign_in(site.client, site.admin_token)
+
+    def offered() -> set[str]:
+        page = client.get(f"/tickets/{ticket_id}").text
+        return set(re.findall(rf'formaction="/tickets/{ticket_id}/(\w+)"', page))
+
+    assert offered() == {"acknowledge", "start", "wait", "escalate", "resolve"}
+    csrf = _form_csrf(client, ticket_id)
+    for action, then in (
+        ("start", {"wait", "escalate", "resolve"}),
+        ("wait", {"resume", "escalate", "resolve"}),
+        ("resume", {"wait", "escalate", "resolve"}),
+        ("resolve", {"reopen", "close"}),
+        ("close", set()),
+    ):
+        r = client.post(f"/tickets/{ticket_id}/{action}", data={"csrf": csrf}, follow_redirects=False)
+        assert r.status_code == 303, (action, r.text)
+        assert offered() == then, action
+    assert site.get(f"/api/v1/tickets/{ticket_id}")["state"] == "closed"
