@@ -7,6 +7,7 @@ back into `collector.sla.contract.Customer` objects (cached per revision).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,7 +21,9 @@ from collector.services.auth import customer_by_name
 from collector.sla.contract import ContractError, ContractSet, parse_contracts
 from collector.sla.contract import Customer as ContractCustomer
 
-_cache: dict[tuple[int, int], ContractCustomer] = {}
+# Parsed contracts by their content (customer name + canonical JSON), never by row ids: ids repeat
+# across databases and a content key can never serve a stale or foreign contract.
+_cache: dict[str, ContractCustomer] = {}
 
 
 @dataclass(frozen=True)
@@ -84,11 +87,13 @@ def contract_of(session: Session, customer_id: int | None) -> ContractCustomer |
     row = session.get(Contract, customer_id)
     if row is None:
         return None
-    key = (customer_id, row.revision)
+    customer = session.get(Customer, customer_id)
+    document = {**row.document, "name": customer.name if customer else row.document.get("name")}
+    key = json.dumps(document, sort_keys=True, default=str)
     cached = _cache.get(key)
     if cached is None:
-        customer = session.get(Customer, customer_id)
-        document = {**row.document, "name": customer.name if customer else row.document.get("name")}
+        if len(_cache) > 1000:
+            _cache.clear()
         cached = parse_contracts({"customers": [document]}).customers[0]
         _cache[key] = cached
     return cached
