@@ -1,0 +1,204 @@
+"""The one outbound HTTP wrapper of the agent and its checks, on the standard library's http.client and ssl.
+
+Both the agent's transport to the collector and the ``http`` check go through `HttpClient`, so timeouts,
+TLS verification and error wording live here only. It does what they need and no more (requests would
+cost the agent about 16 MB of its memory budget):
+
+- one request per call; redirects are never followed (the callers have their own redirect policies);
+- a connect timeout and a read timeout (one number means both); a read timeout bounds each socket read;
+- TLS verified against the system's trust store, or against a CA bundle given as `verify`; verification
+  is off only when `verify` is False; the certificate must match the URL's host name;
+- the body is read up to `body_limit` bytes; a longer one is cut and `HttpResponse.truncated` is set;
+- with ``keep_alive=True`` an idle connection per (scheme, host, port, verify) is kept and reused; a
+  reused connection that the server closed meanwhile is retried once on a fresh one, before any answer
+  was read (the collector's ingest is idempotent, so a repeated POST does no harm).
+
+Every failure without an HTTP answer raises `HttpError` (or its subclasses `HttpConnectError`,
+`HttpTimeout`, `HttpTlsError`) with a one-line message; an HTTP answer of any status is returned.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import ssl
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+DEFAULT_BODY_LIMIT = 16 * 1024 * 1024
+Timeout = float | tuple[float, float]  # seconds: both, or (connect, read)
+_Key = tuple[str, str, int, bool | str]
+
+
+class HttpError(Exception):
+    """Raised when a request got no HTTP answer; the message says why in one line."""
+
+
+class HttpConnectError(HttpError):
+    """The connection could not be made: name resolution, refused, unreachable."""
+
+
+class HttpTimeout(HttpError):
+    """Connecting or reading took longer than the timeout."""
+
+
+class HttpTlsError(HttpError):
+    """The TLS handshake failed, e.g. an untrusted certificate or a host name mismatch."""
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """A complete answer: status, headers (case-insensitive `get`) and the body read so far."""
+
+    status: int
+    reason: str
+    headers: http.client.HTTPMessage
+    body: bytes
+    truncated: bool = False
+
+    def text(self) -> str:
+        """Return the body decoded with the charset of its Content-Type (UTF-8 when none is given)."""
+        charset = self.headers.get_content_charset() or "utf-8"
+        try:
+            return self.body.decode(charset, errors="replace")
+        except LookupError:  # a charset Python does not know
+            return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """Return the body parsed as JSON; raise ValueError when it is not JSON."""
+        return json.loads(self.body)
+
+
+class HttpClient:
+    """Sends HTTP(S) requests; safe to share between threads (each request uses its own connection)."""
+
+    def __init__(self, *, headers: Mapping[str, str] | None = None, keep_alive: bool = False) -> None:
+        self.headers = dict(headers or {})
+        self._keep_alive = keep_alive
+        self._idle: dict[_Key, http.client.HTTPConnection] = {}
+        self._contexts: dict[bool | str, ssl.SSLContext] = {}
+        self._lock = threading.Lock()
+
+    def request(
+        self, method: str, url: str, *, body: bytes | None = None, headers: Mapping[str, str] | None = None,
+        timeout: Timeout = 30.0, verify: bool | str = True, body_limit: int = DEFAULT_BODY_LIMIT,
+    ) -> HttpResponse:
+        """Send one request to `url` and return the answer; raise HttpError when none came back."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise HttpError(f"not an http(s) URL: {url!r}")
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as exc:
+            raise HttpError(f"bad port in {url!r}: {exc}") from None
+        key: _Key = (parts.scheme, parts.hostname, port, verify if parts.scheme == "https" else False)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        sent = {**self.headers, **(headers or {})}
+        if not self._keep_alive:
+            sent.setdefault("Connection", "close")
+        connect_timeout, read_timeout = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        connection = self._take(key)
+        if connection is not None:
+            try:
+                return self._exchange(key, connection, method, target, body, sent, read_timeout, body_limit)
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                pass  # the server closed the idle connection meanwhile: once more on a fresh one
+        connection = self._connect(key, connect_timeout)
+        try:
+            return self._exchange(key, connection, method, target, body, sent, read_timeout, body_limit)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
+            raise HttpError(f"connection closed without an answer ({_os_reason(exc)})") from exc
+
+    def close(self) -> None:
+        """Close the idle connections; the client stays usable."""
+        with self._lock:
+            idle, self._idle = list(self._idle.values()), {}
+        for connection in idle:
+            connection.close()
+
+    def _take(self, key: _Key) -> http.client.HTTPConnection | None:
+        with self._lock:
+            return self._idle.pop(key, None)
+
+    def _connect(self, key: _Key, timeout: float) -> http.client.HTTPConnection:
+        scheme, host, port, verify = key
+        connection: http.client.HTTPConnection
+        if scheme == "https":
+            context = self._context(verify)
+            connection = http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
+        else:
+            connection = http.client.HTTPConnection(host, port, timeout=timeout)
+        try:
+            connection.connect()
+        except ssl.SSLError as exc:
+            connection.close()
+            raise HttpTlsError(f"TLS failed ({_ssl_reason(exc)})") from exc
+        except TimeoutError as exc:
+            connection.close()
+            raise HttpTimeout(f"connecting to {host}:{port} timed out") from exc
+        except OSError as exc:
+            connection.close()
+            raise HttpConnectError(f"cannot connect ({_os_reason(exc)})") from exc
+        return connection
+
+    def _exchange(
+        self, key: _Key, connection: http.client.HTTPConnection, method: str, target: str,
+        body: bytes | None, headers: dict[str, str], read_timeout: float, body_limit: int,
+    ) -> HttpResponse:
+        reusable = False
+        try:
+            if connection.sock is not None:
+                connection.sock.settimeout(read_timeout)
+            connection.request(method, target, body=body, headers=headers)
+            response = connection.getresponse()
+            data = response.read(body_limit) if method != "HEAD" else b""
+            truncated = not response.isclosed() and method != "HEAD"
+            reusable = self._keep_alive and not truncated and not response.will_close
+            return HttpResponse(response.status, response.reason, response.headers, data, truncated)
+        except TimeoutError as exc:
+            raise HttpTimeout("timed out waiting for the answer") from exc
+        except ssl.SSLError as exc:
+            raise HttpTlsError(f"TLS failed ({_ssl_reason(exc)})") from exc
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            raise  # `request` decides: retry a reused connection, report a fresh one
+        except http.client.HTTPException as exc:
+            raise HttpError(f"bad answer: {type(exc).__name__}: {exc}") from exc
+        except OSError as exc:
+            raise HttpError(f"connection failed ({_os_reason(exc)})") from exc
+        finally:
+            if reusable:
+                with self._lock:
+                    previous = self._idle.pop(key, None)
+                    self._idle[key] = connection
+                if previous is not None:
+                    previous.close()
+            else:
+                connection.close()
+
+    def _context(self, verify: bool | str) -> ssl.SSLContext:
+        with self._lock:
+            context = self._contexts.get(verify)
+            if context is None:
+                if verify is False:
+                    context = ssl.create_default_context()
+                    context.check_hostname = False
+                    context.verify_mode = ssl.CERT_NONE
+                else:
+                    context = ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
+                self._contexts[verify] = context
+            return context
+
+
+def _ssl_reason(exc: ssl.SSLError) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"certificate verify failed: {exc.verify_message}"
+    return str(exc.reason or exc)
+
+
+def _os_reason(exc: OSError) -> str:
+    if exc.errno is not None and exc.strerror:
+        return f"[Errno {exc.errno}] {exc.strerror}"
+    return str(exc) or type(exc).__name__
