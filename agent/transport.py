@@ -12,17 +12,15 @@ User-Agent. Answers are sorted into three exceptions, caught where the decision 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
-import requests
-
 from agent import __version__
+from checks.httpclient import HttpClient, HttpError, HttpResponse
 
 RETRYABLE_STATUSES = frozenset({408, 429})
 AUTH_STATUSES = frozenset({401, 403})
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read
-_ERRNO = re.compile(r"\[Errno -?\d+\][^'\")]*")
+ANSWER_LIMIT = 1024 * 1024  # bytes of an answer read; the collector answers with a few hundred
 
 
 class CollectorError(Exception):
@@ -60,14 +58,14 @@ class Transport:
 
     def __init__(
         self, base_url: str, token: str | None = None, *, verify: bool | str = True,
-        timeout: tuple[float, float] = DEFAULT_TIMEOUT, session: requests.Session | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT, client: HttpClient | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._token = token
         self._verify = verify
         self._timeout = timeout
-        self._session = session if session is not None else requests.Session()
-        self._session.headers["User-Agent"] = f"fernwart-agent/{__version__}"
+        self._client = client if client is not None else HttpClient(keep_alive=True)
+        self._client.headers["User-Agent"] = f"fernwart-agent/{__version__}"
 
     def post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST `body` to `path` and return the JSON answer of a 2xx (an empty dict if it has none).
@@ -81,21 +79,21 @@ class Transport:
             headers["Authorization"] = f"Bearer {self._token}"
         url = f"{self.base_url}{path}"
         try:
-            response = self._session.post(
-                url, data=data, headers=headers, timeout=self._timeout, verify=self._verify,
-                allow_redirects=False,  # a redirected POST would turn into a GET
+            # redirects are never followed: a redirected POST would turn into a GET
+            response = self._client.request(
+                "POST", url, body=data, headers=headers, timeout=self._timeout, verify=self._verify,
+                body_limit=ANSWER_LIMIT,
             )
-        except requests.RequestException as exc:
-            raise TransportError(f"POST {url}: {_reason(exc)}") from exc
-        with response:
-            status = response.status_code
-            if 200 <= status < 300:
-                try:
-                    answer = response.json()
-                except ValueError:
-                    return {}
-                return answer if isinstance(answer, dict) else {}
-            error = _error_text(response)
+        except HttpError as exc:
+            raise TransportError(f"POST {url}: {exc}") from exc
+        status = response.status
+        if 200 <= status < 300:
+            try:
+                answer = response.json()
+            except ValueError:
+                return {}
+            return answer if isinstance(answer, dict) else {}
+        error = _error_text(response)
         if status in AUTH_STATUSES:
             raise AuthError(status, error)
         if status >= 500 or status in RETRYABLE_STATUSES or status < 400:
@@ -103,29 +101,16 @@ class Transport:
         raise RejectedError(status, error)
 
     def close(self) -> None:
-        """Close the pooled connections; the transport is unusable afterwards."""
-        self._session.close()
+        """Close the idle keep-alive connection; a later request opens a new one."""
+        self._client.close()
 
 
-def _error_text(response: requests.Response) -> str:
+def _error_text(response: HttpResponse) -> str:
     """Return the collector's ``{"error": ...}`` text, or the start of the body when it is not that shape."""
     try:
         answer = response.json()
     except ValueError:
-        return response.text[:500].strip() or response.reason or "no error text"
+        return response.text()[:500].strip() or response.reason or "no error text"
     if isinstance(answer, dict) and "error" in answer:
         return str(answer["error"])
     return json.dumps(answer)[:500]
-
-
-def _reason(exc: requests.RequestException) -> str:
-    """Return a one-line cause: urllib3 nests the OS error deep inside a long repr."""
-    text = str(exc)
-    errno = _ERRNO.search(text)
-    if isinstance(exc, requests.Timeout):
-        return "timed out"
-    if isinstance(exc, requests.exceptions.SSLError):
-        return f"TLS failed ({text})"
-    if isinstance(exc, requests.ConnectionError):
-        return f"cannot connect ({errno.group(0) if errno else text})"
-    return text

@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from checks.base import BaseCheck, Finding, conclude
+from checks.httpclient import HttpError, HttpResponse, HttpTimeout, HttpTlsError
 from checks.options import OptionError
 from checks.perfdata import PerfDatum
 from checks.probe import Probe
@@ -83,8 +83,6 @@ class HttpCheck(BaseCheck[HttpOptions]):
     threshold_help = "seconds for the whole exchange"
 
     def run(self, probe: Probe) -> CheckResult:
-        import requests  # only here: the agent pays for requests once an http check runs
-
         o = self.options
         findings: list[Finding] = []
         metrics: list[PerfDatum] = []
@@ -92,26 +90,27 @@ class HttpCheck(BaseCheck[HttpOptions]):
         url = o.url
         try:
             for hop in range(o.max_redirects + 1):
-                response, body = self._fetch(probe, url)
+                response = self._fetch(probe, url)
                 location = response.headers.get("Location")
-                if not (300 <= response.status_code < 400 and location):
+                if not (300 <= response.status < 400 and location):
                     break
                 if o.redirects != "follow":
                     status = Status.parse(o.redirects)
-                    findings.append(Finding(status, f"HTTP {response.status_code} redirect to {location}"))
+                    findings.append(Finding(status, f"HTTP {response.status} redirect to {location}"))
                     break
                 if hop == o.max_redirects:
                     findings.append(Finding(Status.CRITICAL, f"more than {o.max_redirects} redirects"))
                     break
                 url = urljoin(url, location)
-        except requests.exceptions.SSLError as exc:
-            return CheckResult(Status.CRITICAL, f"{url}: TLS error: {_reason(exc)}")
-        except requests.exceptions.Timeout:
+        except HttpTlsError as exc:
+            return CheckResult(Status.CRITICAL, f"{url}: TLS error: {exc}")
+        except HttpTimeout:
             return CheckResult(Status.CRITICAL, f"{url}: no answer within {probe.timeout:g}s")
-        except requests.exceptions.RequestException as exc:
-            return CheckResult(Status.CRITICAL, f"{url}: {_reason(exc)}")
+        except HttpError as exc:
+            return CheckResult(Status.CRITICAL, f"{url}: {exc}")
         elapsed = probe.monotonic() - started
-        code = response.status_code
+        body = response.text()
+        code = response.status
         if not findings:
             expected = code in o.expect_status if o.expect_status else 200 <= code < 300
             findings.append(Finding(Status.OK if expected else Status.CRITICAL, f"HTTP {code}"))
@@ -119,34 +118,18 @@ class HttpCheck(BaseCheck[HttpOptions]):
             findings.append(Finding(Status.CRITICAL, f"body does not match {o.body_pattern!r}"))
         findings.append(Finding(self.classify(elapsed), f"{elapsed:.3f}s"))
         metrics += [self.metric("time", round(elapsed, 6), "s", min=0),
-                    self.metric("size", len(body.encode()), "B", thresholds=False, min=0)]
+                    self.metric("size", len(response.body), "B", thresholds=False, min=0)]
         if urlsplit(o.url).scheme == "https" and (o.cert_warning_days or o.cert_critical_days):
             findings.append(self._certificate(probe, metrics))
         return conclude(findings, metrics)
 
-    def _fetch(self, probe: Probe, url: str) -> tuple[Any, str]:
+    def _fetch(self, probe: Probe, url: str) -> HttpResponse:
         o = self.options
-        if not o.verify_tls:
-            import urllib3
-
-            # The configuration asked for no verification; urllib3 would warn on every run.
-            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-        response = probe.http.request(
-            o.method, url, headers=o.headers or None, timeout=probe.timeout, allow_redirects=False,
-            verify=(o.ca_file or True) if o.verify_tls else False, stream=True,
+        response: HttpResponse = probe.http.request(
+            o.method, url, headers=o.headers or None, timeout=probe.timeout,
+            verify=(o.ca_file or True) if o.verify_tls else False, body_limit=BODY_LIMIT,
         )
-        try:
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_content(64 * 1024):
-                chunks.append(chunk)
-                size += len(chunk)
-                if size >= BODY_LIMIT:
-                    break
-            raw = b"".join(chunks)[:BODY_LIMIT]
-        finally:
-            response.close()
-        return response, raw.decode(response.encoding or "utf-8", errors="replace")
+        return response
 
     def _certificate(self, probe: Probe, metrics: list[PerfDatum]) -> Finding:
         o = self.options
@@ -166,10 +149,3 @@ class HttpCheck(BaseCheck[HttpOptions]):
         elif days < o.cert_warning_days:
             status = Status.WARNING
         return Finding(status, f"certificate expires in {days:.0f} days")
-
-
-def _reason(exc: Exception) -> str:
-    """Return the innermost message of a requests exception (they nest urllib3 errors several deep)."""
-    text = str(exc)
-    match = re.search(r"\(Caused by \w+\((.*)\)\)$", text)
-    return match.group(1) if match else text

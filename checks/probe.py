@@ -113,10 +113,10 @@ def _psutil() -> Any:
     return psutil
 
 
-def _http_session() -> Any:
-    import requests
+def _http_client() -> Any:
+    from checks.httpclient import HttpClient
 
-    return requests.Session()
+    return HttpClient()  # no keep-alive: the http check times a fresh connection each run
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ class Probe:
     now: Callable[[], datetime] = utc_now
     monotonic: Callable[[], float] = time.monotonic
     connect: Callable[..., socket.socket] = socket.create_connection
-    http: Any = field(default_factory=_http_session)
+    http: Any = field(default_factory=_http_client)
     read_text: Callable[[Path], str] = lambda p: Path(p).read_text()
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     sleep: Callable[[float], None] = time.sleep

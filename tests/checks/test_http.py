@@ -9,9 +9,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import requests
 
 from checks.http import HttpCheck
+from checks.httpclient import HttpClient
 from checks.options import OptionError
 from checks.probe import Probe, utc_now
 from checks.status import Status
@@ -22,10 +22,13 @@ from tests.support import free_port, require_executable
 
 @pytest.fixture
 def probe() -> Iterator[Probe]:
-    with requests.Session() as session:
+    client = HttpClient()
+    try:
         yield make_probe(
-            http=session, monotonic=time.monotonic, connect=socket.create_connection, timeout=5, now=utc_now,
+            http=client, monotonic=time.monotonic, connect=socket.create_connection, timeout=5, now=utc_now,
         )
+    finally:
+        client.close()
 
 
 @pytest.fixture(scope="module")
