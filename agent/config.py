@@ -7,6 +7,7 @@
     state_dir: state                 # default: state/ beside this file
     heartbeat_interval: 60           # seconds; default 60
     batch_size: 200                  # results per report, 1-1000; default 200
+    report_delay: 5                  # seconds a fresh result waits for others to share its report, 0-60
     tls_verify: true                 # true, false, or the path of a CA bundle
     checks:
       - name: disk-root              # unique, [A-Za-z0-9_.:@-]{1,128}, not "host"
@@ -44,7 +45,7 @@ RESERVED_NAMES = frozenset({"host"})
 MAX_BATCH = 1000  # the protocol's limit on results per report
 TOP_LEVEL_KEYS = (
     "collector", "host_id", "token_file", "outbox", "state_dir", "heartbeat_interval", "batch_size",
-    "tls_verify", "checks",
+    "report_delay", "tls_verify", "checks",
 )
 COMMON_CHECK_KEYS = ("name", "type", "interval", "timeout", "max_attempts", "warning", "critical")
 DEFAULT_TIMEOUT_CAP = 30.0
@@ -89,6 +90,7 @@ class AgentConfig:
     state_dir: Path
     heartbeat_interval: int = 60
     batch_size: int = 200
+    report_delay: float = 5.0
     tls_verify: bool | str = True
     checks: tuple[CheckConfig, ...] = ()
 
@@ -133,6 +135,9 @@ def parse_config(text: str, path: Path | str) -> AgentConfig:
     batch_size = _whole(raw.get("batch_size", 200), 1, MAX_BATCH)
     if batch_size is None:
         raise fail("batch_size", f"expected a whole number from 1 to {MAX_BATCH}, got {raw['batch_size']!r}")
+    report_delay = raw.get("report_delay", 5)
+    if not _is_number(report_delay) or not 0 <= report_delay <= 60:
+        raise fail("report_delay", f"expected seconds from 0 to 60, got {report_delay!r}")
     tls_verify = raw.get("tls_verify", True)
     if isinstance(tls_verify, str) and tls_verify:
         ca = base / tls_verify
@@ -166,7 +171,8 @@ def parse_config(text: str, path: Path | str) -> AgentConfig:
     return AgentConfig(
         path=path.resolve(), collector=collector.rstrip("/"), host_id=host_id.strip(),
         token_file=paths["token_file"], outbox=paths["outbox"], state_dir=paths["state_dir"],
-        heartbeat_interval=heartbeat, batch_size=batch_size, tls_verify=tls_verify, checks=tuple(checks),
+        heartbeat_interval=heartbeat, batch_size=batch_size,
+        report_delay=float(report_delay), tls_verify=tls_verify, checks=tuple(checks),
     )
 
 

@@ -10,6 +10,9 @@ Each `step` does one round and says how long to wait before the next:
 - collector away (connection errors, timeouts, 5xx, 408, 429) or refusing our token (401/403): keep
   everything and wait with exponential backoff and full jitter, ``uniform(0, min(cap, base * 2**n))``.
 
+A fresh result does not go out alone at once: the sender lingers a few seconds (`linger`) so that the
+results of checks that ran close together share one report; each request costs the host CPU time.
+
 Results carry their own ``observed_at`` from the outbox, so a replay after an outage keeps its history.
 Clock, wall time and randomness are injected so that timing is tested without sleeping.
 """
@@ -40,7 +43,7 @@ class Sender:
         self, outbox: Outbox, transport: Transport, *, host_id: str, heartbeat_interval: float,
         batch_size: int = 200, clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = utc_now, rand: Callable[[], float] = random.random,
-        backoff_base: float = 1.0, backoff_cap: float = 60.0,
+        backoff_base: float = 1.0, backoff_cap: float = 60.0, linger: float = 0.0,
     ) -> None:
         self.outbox = outbox
         self.transport = transport
@@ -52,6 +55,7 @@ class Sender:
         self._rand = rand
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
+        self.linger = linger
         self._limit = batch_size  # lowered by a 413, grown back slowly
         self._clean_rounds = 0
         self._last_post: float | None = None  # clock() of the last 2xx, results or heartbeat
@@ -89,7 +93,11 @@ class Sender:
         return self._until_heartbeat()
 
     def run(self) -> None:
-        """Call `step` until `stop`; `notify` ends a wait early, except a backoff wait."""
+        """Call `step` until `stop`; `notify` ends a wait early, except a backoff wait.
+
+        After a `notify` the loop lingers `linger` seconds before sending, so that the results of checks
+        that ran close together share one report instead of costing a request each.
+        """
         while not self._stopping.is_set():
             try:
                 delay = self.step()
@@ -100,8 +108,10 @@ class Sender:
             if self.failures:
                 self._stopping.wait(delay)
             else:
-                self._wake.wait(delay)
+                woken = self._wake.wait(delay)
                 self._wake.clear()
+                if woken and delay > 0 and self.linger > 0:
+                    self._stopping.wait(self.linger)
 
     def notify(self) -> None:
         """Tell the sender a result was queued, so it sends without waiting for the heartbeat."""

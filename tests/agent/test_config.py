@@ -33,6 +33,7 @@ checks:
     assert config.outbox == tmp_path / "outbox.sqlite"
     assert config.state_dir == tmp_path / "state"
     assert (config.heartbeat_interval, config.batch_size, config.tls_verify) == (60, 200, True)
+    assert config.report_delay == 5.0
     cpu, slow = config.checks
     assert (cpu.timeout, cpu.max_attempts, cpu.warning, cpu.critical) == (30.0, 3, None, None)
     made = cpu.make()
@@ -72,6 +73,8 @@ CHECK = "checks:\n  - {name: a, type: t_value, interval: 60}\n"
         (HEAD + "heartbeat_interval: 0\n",
          "agent.yaml: heartbeat_interval: expected whole seconds >= 1, got 0"),
         (HEAD + "batch_size: 1001\n", "agent.yaml: batch_size: expected a whole number from 1 to 1000"),
+        (HEAD + "report_delay: 61\n", "agent.yaml: report_delay: expected seconds from 0 to 60, got 61"),
+        (HEAD + "report_delay: soon\n", "agent.yaml: report_delay: expected seconds from 0 to 60"),
         (HEAD + "tls_verify: nope.pem\n", "agent.yaml: tls_verify: CA bundle"),
         (HEAD + "tls_verify: 3\n", "agent.yaml: tls_verify: expected true, false or the path of a CA bundle"),
         (HEAD + "checks: {a: 1}\n", "agent.yaml: checks: expected a list of checks, got a mapping"),

@@ -215,3 +215,24 @@ def test_refused_heartbeat_backs_off_instead_of_raising(
     sender = make_sender(outbox, transport, clock)
     assert [sender.step(), sender.step()] == [1.0, 2.0]
     assert len(collector.reports()) == 2
+
+
+def test_thread_lingers_so_results_close_together_share_one_report(
+    outbox: Outbox, transport: Transport, collector: CollectorStub,
+) -> None:
+    sender = Sender(outbox, transport, host_id="host-1", heartbeat_interval=3600, linger=0.5)
+    sender.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not collector.reports() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        ids = []
+        for _ in range(3):  # three checks finishing within the linger
+            ids += fill(outbox, 1)
+            sender.notify()
+            time.sleep(0.05)
+        while outbox.count() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        sender.stop(timeout=5)
+    assert posted_ids(collector) == [[], ids]
