@@ -60,7 +60,8 @@ class ProcessCheck(BaseCheck[ProcessOptions]):
     def describe_match(self) -> str:
         """Return the criteria as text, e.g. ``process_name=nginx user=www-data``."""
         o = self.options
-        parts = [f"{k}={v}" for k, v in (("process_name", o.process_name), ("cmdline", o.cmdline), ("user", o.user)) if v]
+        criteria = (("process_name", o.process_name), ("cmdline", o.cmdline), ("user", o.user))
+        parts = [f"{k}={v}" for k, v in criteria if v]
         return " ".join(parts) or "all"
 
     def run(self, probe: Probe) -> CheckResult:
@@ -68,7 +69,10 @@ class ProcessCheck(BaseCheck[ProcessOptions]):
         pattern = re.compile(o.cmdline) if o.cmdline else None
         own_pid = os.getpid()
         count = 0
-        for proc in probe.psutil.process_iter(["pid", "name", "cmdline", "username"]):
+        # only what the criteria need: each attribute is a /proc read per process, every run
+        wanted = [("name", o.process_name), ("username", o.user), ("cmdline", o.cmdline)]
+        attrs = ["pid"] + [attr for attr, criterion in wanted if criterion is not None]
+        for proc in probe.psutil.process_iter(attrs):
             info = proc.info
             if info.get("pid") == own_pid:
                 continue

@@ -64,3 +64,17 @@ def test_bad_options(options: dict[str, object], key: str) -> None:
     with pytest.raises(OptionError) as caught:
         ProcessCheck.from_config(options)
     assert caught.value.key == key
+
+
+def test_reads_only_the_attributes_its_criteria_need() -> None:
+    asked: list[list[str]] = []
+
+    def process_iter(attrs: list[str]) -> object:
+        asked.append(list(attrs))
+        return iter([SimpleNamespace(info=dict(row)) for row in TABLE])
+
+    fake = make_probe(psutil=SimpleNamespace(process_iter=process_iter))
+    ProcessCheck.from_config({"cmdline": "worker"}).run(fake)  # type: ignore[arg-type]
+    ProcessCheck.from_config({"process_name": "nginx", "user": "root"}).run(fake)  # type: ignore[arg-type]
+    ProcessCheck.from_config({}).run(fake)  # type: ignore[arg-type]
+    assert asked == [["pid", "cmdline"], ["pid", "name", "username"], ["pid"]]
