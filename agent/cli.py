@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 from agent.config import AgentConfig, ConfigError, load_config
 from agent.enroll import EnrollError, enroll
@@ -28,9 +27,8 @@ from agent.scheduler import CheckScheduler
 from agent.sender import Sender
 from agent.transport import CollectorError, Transport
 from agent.wire import result_entry
-from checks.options import describe
+from checks.catalog import render_text
 from checks.probe import Probe
-from checks.registry import CHECK_TYPES, load
 from checks.status import worst
 
 EXIT_CONFIG = 2
@@ -93,7 +91,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     transport = Transport(config.collector, token, verify=config.tls_verify)
     sender = Sender(
         outbox, transport, host_id=config.host_id, heartbeat_interval=config.heartbeat_interval,
-        batch_size=config.batch_size,
+        batch_size=config.batch_size, linger=config.report_delay,
     )
     scheduler = CheckScheduler(
         [CheckRunner(check, probe) for check in config.checks], outbox, on_result=sender.notify,
@@ -144,33 +142,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_checks(args: argparse.Namespace) -> int:
     """List every registered check type with its options and default thresholds."""
-    print(render_catalog(), end="")
+    print(render_text(), end="")
     return 0
-
-
-def render_catalog() -> str:
-    """Return a text listing of the registered check types; a type that cannot load says why."""
-    lines: list[str] = []
-    for name in sorted(CHECK_TYPES):
-        try:
-            cls: Any = load(name)
-        except (ImportError, AttributeError) as exc:
-            lines += [f"{name}: not available in this build ({exc})", ""]
-            continue
-        doc = (cls.__doc__ or "").strip().splitlines()
-        lines.append(f"{name}: {doc[0] if doc else ''}".rstrip())
-        if getattr(cls, "accepts_thresholds", True):
-            warning, critical = cls.default_warning or "(none)", cls.default_critical or "(none)"
-            compared = getattr(cls, "threshold_help", "")
-            suffix = f"  ({compared})" if compared else ""
-            lines.append(f"  warning: {warning}   critical: {critical}{suffix}")
-        else:
-            lines.append("  no warning/critical: thresholds go into its options")
-        for option in describe(cls.Options):
-            help_text = f"  {option.help}" if option.help else ""
-            lines.append(f"  {option.name} ({option.type}, default {option.default}){help_text}")
-        lines.append("")
-    return "\n".join(lines)
 
 
 def _probe(config: AgentConfig) -> Probe:

@@ -95,8 +95,9 @@ def test_checks_lists_types_with_options_and_defaults(capsys: pytest.CaptureFixt
     assert main(["checks"]) == 0
     out = capsys.readouterr().out
     assert "t_value: Reports a configured value against warning/critical." in out
-    assert "  warning: 80   critical: 90" in out
-    assert "  value (float, default 0.0)  the value compared with the thresholds" in out
+    assert "  warning: 80  critical: 90" in out
+    assert "  value (float, default 0.0): the value compared with the thresholds" in out
+    assert "dns: Resolve a name" in out and "  query (str, required): name to resolve" in out
 
 
 def test_enroll_command(
