@@ -5,13 +5,15 @@ For each database (SQLite file, then a throwaway PostgreSQL database) it starts 
 serve`, enrolls the simulated hosts through the API, and runs two phases:
 
 1. throughput: every load process posts pre-built batches back to back for --seconds;
-2. latency at a fixed rate (default 3,300 results/s = 10,000 hosts x 20 checks a minute).
+2. latency at a fixed rate (default 3,300 results/s = 10,000 hosts x 20 checks a minute, so each request
+   carries one host's 20 results).
 
 Results are fully processed by the collector (stored, state machine, state changes, tickets): about 2% of
 results are failures, so tickets open and resolve during the run. The load generator runs in several
 processes with pre-serialised bodies so it is not the bottleneck; its own CPU time is printed.
 
-    .venv/bin/python bench/ingest.py [--seconds 20] [--batch 100] [--procs 3] [--only sqlite|postgresql]
+    .venv/bin/python bench/ingest.py [--seconds 20] [--batch 200] [--procs 8] [--workers 2]
+                                     [--only sqlite|postgresql]
 """
 
 from __future__ import annotations
@@ -255,9 +257,15 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--batch", type=int, default=100, help="results per request")
-    parser.add_argument("--procs", type=int, default=3, help="load generator processes")
-    parser.add_argument("--hosts", type=int, default=200, help="simulated hosts (20 checks each)")
+    parser.add_argument("--batch", type=int, default=200, help="results per request (throughput phase)")
+    parser.add_argument(
+        "--latency-batch",
+        type=int,
+        default=20,
+        help="results per request in the latency phase (an agent's 20 checks a minute)",
+    )
+    parser.add_argument("--procs", type=int, default=8, help="load generator processes")
+    parser.add_argument("--hosts", type=int, default=500, help="simulated hosts (20 checks each)")
     parser.add_argument("--rate", type=float, default=3300, help="results/s for the latency phase")
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
     parser.add_argument("--workers", type=int, default=2, help="collector worker processes")

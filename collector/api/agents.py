@@ -37,7 +37,7 @@ def enroll(body: EnrollIn, db: DB, now: Now) -> EnrollOut:
 def report(body: ReportIn, request: Request, db: DB, now: Now) -> ReportOut:
     """Store a batch of results (or a heartbeat) from the agent that owns `host_id`."""
     started = time.perf_counter()
-    host = deps.agent_host(request, db)
+    host = deps.agent_host(request, db, lock=True)  # one query authenticates and serialises this host
     if str(body.host_id) != host.id:
         raise HTTPException(403, "this agent token belongs to another host")
     results = [
@@ -56,7 +56,7 @@ def report(body: ReportIn, request: Request, db: DB, now: Now) -> ReportOut:
         )
         for r in body.results
     ]
-    outcome = ingest.ingest(db, host.id, results, body.heartbeat_interval, now, request.app.state.policy)
+    outcome = ingest.ingest(db, host, results, body.heartbeat_interval, now, request.app.state.policy)
     db.commit()
     request.app.state.metrics.observe_ingest(outcome, time.perf_counter() - started)
     return ReportOut(accepted=outcome.accepted, duplicates=outcome.duplicates)

@@ -34,9 +34,9 @@ def bearer(request: Request) -> str:
     return token.strip()
 
 
-def agent_host(request: Request, db: Session) -> Host:
-    """Return the host whose agent token the request carries, or answer 401."""
-    host = auth.host_for_token(db, bearer(request))
+def agent_host(request: Request, db: Session, lock: bool = False) -> Host:
+    """Return the host whose agent token the request carries (row-locked with `lock`), or answer 401."""
+    host = auth.host_for_token(db, bearer(request), lock)
     if host is None:
         raise HTTPException(401, "unknown agent token", headers={"WWW-Authenticate": "Bearer"})
     return host

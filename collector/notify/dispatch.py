@@ -79,8 +79,15 @@ def deliver(
             outcome = Outcome.PERMANENT if isinstance(error, PermanentError) else Outcome.RETRYABLE
             text, code = str(error), error.response_code
         delivery = Delivery(
-            transport=transport.name, target=target, notification_id=notification.id, attempt=attempt,
-            started_at=started_at, finished_at=finished_at, outcome=outcome, error=text, response_code=code,
+            transport=transport.name,
+            target=target,
+            notification_id=notification.id,
+            attempt=attempt,
+            started_at=started_at,
+            finished_at=finished_at,
+            outcome=outcome,
+            error=text,
+            response_code=code,
         )
         deliveries.append(delivery)
         if on_attempt is not None:

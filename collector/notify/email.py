@@ -137,7 +137,10 @@ class EmailTransport:
     Config = EmailConfig
 
     def __init__(
-        self, config: EmailConfig, *, now: Callable[[], datetime] = utc_now,
+        self,
+        config: EmailConfig,
+        *,
+        now: Callable[[], datetime] = utc_now,
         smtp_factory: SmtpFactory = connect_smtp,
     ) -> None:
         self.config = config

@@ -51,8 +51,13 @@ class HttpClient:
         all_headers = {"User-Agent": USER_AGENT, **headers}
         try:
             with self.session.post(
-                url, data=body, headers=all_headers, timeout=timeout, verify=self.verify,
-                allow_redirects=False, stream=True,
+                url,
+                data=body,
+                headers=all_headers,
+                timeout=timeout,
+                verify=self.verify,
+                allow_redirects=False,
+                stream=True,
             ) as response:
                 raw = response.raw.read(RESPONSE_LIMIT, decode_content=True) if response.raw else b""
                 return HttpResponse(
@@ -62,8 +67,12 @@ class HttpClient:
                 )
         except requests.exceptions.SSLError as exc:
             raise PermanentError(f"TLS error talking to {url}: {_reason(exc)}") from exc
-        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                requests.exceptions.InvalidSchema, requests.exceptions.InvalidHeader) as exc:
+        except (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+            requests.exceptions.InvalidHeader,
+        ) as exc:
             raise PermanentError(f"unusable request to {url}: {exc}") from exc
         except requests.exceptions.Timeout as exc:
             raise TransportError(f"timed out after {timeout:g}s: {url}") from exc

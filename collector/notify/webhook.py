@@ -79,8 +79,13 @@ def sign(secret: str, timestamp: int | str, body: bytes) -> str:
 
 
 def verify_signature(
-    secret: str, body: bytes, timestamp: str | None, signature: str | None, *,
-    now: datetime, tolerance: float = DEFAULT_TOLERANCE,
+    secret: str,
+    body: bytes,
+    timestamp: str | None,
+    signature: str | None,
+    *,
+    now: datetime,
+    tolerance: float = DEFAULT_TOLERANCE,
 ) -> bool:
     """Return True when `signature` is ours for `body` and `timestamp` is within `tolerance` s of `now`.
 
@@ -106,7 +111,10 @@ class WebhookTransport:
     Config = WebhookConfig
 
     def __init__(
-        self, config: WebhookConfig, *, now: Callable[[], datetime] = utc_now,
+        self,
+        config: WebhookConfig,
+        *,
+        now: Callable[[], datetime] = utc_now,
         session: requests.Session | None = None,
     ) -> None:
         self.config = config

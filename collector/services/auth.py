@@ -143,9 +143,10 @@ def enroll(
     return Enrollment(host.id, agent_token, host.heartbeat_interval)
 
 
-def host_for_token(session: Session, token: str) -> Host | None:
-    """Return the host an agent token belongs to, or None."""
-    return session.scalar(select(Host).where(Host.agent_token_hash == hash_token(token)))
+def host_for_token(session: Session, token: str, lock: bool = False) -> Host | None:
+    """Return the host an agent token belongs to, or None; `lock` locks its row for the transaction."""
+    query = select(Host).where(Host.agent_token_hash == hash_token(token))
+    return session.scalar(query.with_for_update() if lock else query)
 
 
 def user_for_token(session: Session, token: str) -> User | None:

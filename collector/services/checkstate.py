@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from checks.status import Status
 from collector.domain.state import CheckStatus, StateType, advance
 from collector.domain.tickets import Action, TicketPolicy, decide
-from collector.models import CHECK_STATES, STATE_CHANGES, CheckState, Host, Ticket
+from collector.models import CHECK_STATES, STATE_CHANGES, Host, Ticket
 from collector.services import tickets, windows
 
 
@@ -63,18 +64,27 @@ def apply(
     if not ordered:
         return outcome
     names = {o.check_name for o in ordered}
-    rows = {
-        s.check_name: s
-        for s in session.scalars(
-            select(CheckState).where(CheckState.host_id == host.id, CheckState.check_name.in_(names))
+    table = CHECK_STATES  # Core rows, not ORM objects: this is the ingest hot path
+    rows: dict[str, Row[Any]] = {
+        r.check_name: r
+        for r in session.execute(
+            select(table).where(table.c.host_id == host.id, table.c.check_name.in_(names))
         )
     }
-    open_tickets = {
-        t.check_name: t
-        for t in session.scalars(
-            select(Ticket).where(Ticket.host_id == host.id, Ticket.open_key.is_not(None))
-        )
-    }
+    loaded: dict[str, Ticket] | None = None
+
+    def open_tickets() -> dict[str, Ticket]:
+        """Load the host's open tickets on first need: most batches (all OK) never need them."""
+        nonlocal loaded
+        if loaded is None:
+            loaded = {
+                t.check_name: t
+                for t in session.scalars(
+                    select(Ticket).where(Ticket.host_id == host.id, Ticket.open_key.is_not(None))
+                )
+            }
+        return loaded
+
     new_rows: dict[str, dict[str, object]] = {}
     changes: list[dict[str, object]] = []
     repeated: dict[int, int] = {}
@@ -122,7 +132,6 @@ def apply(
             values.setdefault("last_change_at", obs.at)
             values.setdefault("last_hard_change_at", obs.at)
         new_rows[obs.check_name] = {**(pending or {}), **values}
-        open_ticket = open_tickets.get(obs.check_name)
         if tr.hard_changed:
             _ticket_step(
                 session,
@@ -130,15 +139,15 @@ def apply(
                 obs,
                 tr.before.hard_status if tr.before else None,
                 tr.after.hard_status,
-                open_tickets,
+                open_tickets(),
                 now,
                 policy,
                 outcome,
             )
-        elif (
-            open_ticket is not None and obs.status is not Status.OK and tr.after.state_type is StateType.HARD
-        ):
-            repeated[open_ticket.id] = repeated.get(open_ticket.id, 0) + 1
+        elif obs.status is not Status.OK and tr.after.state_type is StateType.HARD:
+            open_ticket = open_tickets().get(obs.check_name)
+            if open_ticket is not None:
+                repeated[open_ticket.id] = repeated.get(open_ticket.id, 0) + 1
     _write_states(session, host.id, rows, new_rows)
     if changes:
         session.connection().execute(insert(STATE_CHANGES), changes)
@@ -153,7 +162,7 @@ def apply(
     return outcome
 
 
-def _status_of(row: CheckState | None) -> tuple[CheckStatus | None, datetime | None]:
+def _status_of(row: Row[Any] | None) -> tuple[CheckStatus | None, datetime | None]:
     if row is None:
         return None, None
     status = CheckStatus(Status(row.status), StateType(row.state_type), row.attempt, Status(row.hard_status))
@@ -240,7 +249,7 @@ STATE_FIELDS = (
 def _write_states(
     session: Session,
     host_id: str,
-    rows: dict[str, CheckState],
+    rows: dict[str, Row[Any]],
     new_rows: dict[str, dict[str, object]],
 ) -> None:
     """Insert new check states and update changed ones, each as one executemany."""

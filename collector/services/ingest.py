@@ -59,7 +59,7 @@ def lock_host(session: Session, host_id: str) -> Host | None:
 
 def ingest(
     session: Session,
-    host_id: str,
+    host: Host,
     results: Sequence[IncomingResult],
     heartbeat_interval: int | None,
     now: datetime,
@@ -68,11 +68,9 @@ def ingest(
     """Store new results, apply them in time order, mark the host seen; return what happened.
 
     Results whose id is already stored (a retried batch) are counted as duplicates and ignored entirely.
-    The caller commits.
+    `host` must be locked in this transaction by the caller (`lock_host`, or `auth.host_for_token` with
+    lock=True). The caller commits.
     """
-    host = lock_host(session, host_id)
-    if host is None:
-        raise LookupError(f"host {host_id} not found")
     unique = list({r.id: r for r in results}.values())
     stored = _insert_new(session, host.id, unique, now)
     fresh = [r for r in unique if r.id in stored]

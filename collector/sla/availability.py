@@ -49,7 +49,11 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _UP, _DOWN, _EXCLUDED = 0, 1, 2
 _RANK: dict[Status | None, int] = {
-    None: 0, Status.OK: 0, Status.UNKNOWN: 1, Status.WARNING: 2, Status.CRITICAL: 3,
+    None: 0,
+    Status.OK: 0,
+    Status.UNKNOWN: 1,
+    Status.WARNING: 2,
+    Status.CRITICAL: 3,
 }
 
 
@@ -169,8 +173,16 @@ class _Tally:
         kept = self.counted + self.maintenance  # maintenance counts as kept, never as down
         sli = 100.0 * (kept - self.down) / kept if kept else None
         budget = None if target is None else (kept * (1 - target / 100) - self.down) / 1e6
-        return Figures(self.counted / 1e6, self.down / 1e6, self.maintenance / 1e6, self.no_data / 1e6,
-                       self.outside / 1e6, target, sli, budget)
+        return Figures(
+            self.counted / 1e6,
+            self.down / 1e6,
+            self.maintenance / 1e6,
+            self.no_data / 1e6,
+            self.outside / 1e6,
+            target,
+            sli,
+            budget,
+        )
 
 
 def month_period(month: str, timezone: str) -> tuple[datetime, datetime]:
@@ -203,9 +215,11 @@ def availability_report(
     if end <= start:
         raise ValueError(f"empty period: end {end} is not after start {start}")
     s_us, e_us = _us(start), _us(end)
-    service = [(s_us, e_us)] if calendar is None else [
-        (_us(a), _us(b)) for a, b in calendar.service_intervals(start, end)
-    ]
+    service = (
+        [(s_us, e_us)]
+        if calendar is None
+        else [(_us(a), _us(b)) for a, b in calendar.service_intervals(start, end)]
+    )
     outside = (e_us - s_us) - iv.total(service)
     excluding = [w for w in windows if not w.sla_relevant]
     occurrences = [[(_us(a), _us(b)) for a, b in w.occurrences(start, end)] for w in excluding]
@@ -230,8 +244,13 @@ def availability_report(
             base, maintenance = bases[key]
             segments = _segments(histories[host][name], start, end, s_us, e_us, host, name)
             counted, down = _count(segments, base, classes)
-            tally = _Tally(iv.total(counted), sum(b - a for a, b, _ in down),
-                           iv.total(maintenance), iv.total(base) - iv.total(counted), outside)
+            tally = _Tally(
+                iv.total(counted),
+                sum(b - a for a, b, _ in down),
+                iv.total(maintenance),
+                iv.total(base) - iv.total(counted),
+                outside,
+            )
             outages = _outages(host, [(a, b, st, name) for a, b, st in down])
             objects.append(ObjectAvailability(host, name, tally.figures(rules.target), outages))
             host_counted.append(counted)
@@ -243,8 +262,13 @@ def availability_report(
         down_all = iv.union([(a, b) for a, b, _, _ in host_down])
         uncounted = iv.subtract(service, counted_all)
         maintenance_all = iv.total(iv.intersect(uncounted, iv.union(*host_maintenance)))
-        tally = _Tally(iv.total(counted_all), iv.total(down_all), maintenance_all,
-                       iv.total(uncounted) - maintenance_all, outside)
+        tally = _Tally(
+            iv.total(counted_all),
+            iv.total(down_all),
+            maintenance_all,
+            iv.total(uncounted) - maintenance_all,
+            outside,
+        )
         total.add(tally)
         figures = tally.figures(rules.target)
         hosts.append(HostAvailability(host, figures, tuple(objects), _outages(host, host_down)))
@@ -270,8 +294,9 @@ def _classes(rules: AvailabilityRules) -> dict[Status | None, int]:
     }
 
 
-def _segments(changes: Sequence[StateChange], start: datetime, end: datetime, s_us: int, e_us: int,
-              host: str, name: str) -> list[tuple[int, int, Status | None]]:
+def _segments(
+    changes: Sequence[StateChange], start: datetime, end: datetime, s_us: int, e_us: int, host: str, name: str
+) -> list[tuple[int, int, Status | None]]:
     """Return contiguous (from, to, status) pieces covering [start, end), equal neighbours joined."""
     first = bisect_right(changes, start, key=_change_at)
     last = bisect_left(changes, end, key=_change_at)
@@ -295,8 +320,9 @@ def _change_at(change: StateChange) -> datetime:
     return change.at
 
 
-def _count(segments: list[tuple[int, int, Status | None]], base: list[iv.Span],
-           classes: dict[Status | None, int]) -> tuple[list[iv.Span], list[tuple[int, int, Status | None]]]:
+def _count(
+    segments: list[tuple[int, int, Status | None]], base: list[iv.Span], classes: dict[Status | None, int]
+) -> tuple[list[iv.Span], list[tuple[int, int, Status | None]]]:
     """Return the counted intervals and the down pieces (with status) of segments within `base`."""
     counted: list[iv.Span] = []
     down: list[tuple[int, int, Status | None]] = []

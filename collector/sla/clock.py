@@ -114,9 +114,7 @@ def ticket_clocks(
     opened_at, now = require_aware(opened_at, "opened_at"), require_aware(now, "now")
     if now < opened_at:
         raise ValueError(f"now ({now}) is before the ticket was opened ({opened_at})")
-    history = sorted(
-        (TicketEvent(require_aware(e.at, "event"), e.kind) for e in events), key=lambda e: e.at
-    )
+    history = sorted((TicketEvent(require_aware(e.at, "event"), e.kind) for e in events), key=lambda e: e.at)
     for event in history:
         if event.at < opened_at:
             raise ValueError(f"{event.kind} event at {event.at} precedes the opening at {opened_at}")
@@ -150,10 +148,28 @@ def ticket_clocks(
             resolved_at = None
         settle(event.at)
     response_stop = acknowledged_at or resolved_at
-    response = _state("response", targets.response, calendar, opened_at, response_runs, response_since,
-                      response_stop, now, warn_before_breach)
-    resolution = _state("resolution", targets.resolution, calendar, opened_at, resolution_runs,
-                        resolution_since, resolved_at, now, warn_before_breach)
+    response = _state(
+        "response",
+        targets.response,
+        calendar,
+        opened_at,
+        response_runs,
+        response_since,
+        response_stop,
+        now,
+        warn_before_breach,
+    )
+    resolution = _state(
+        "resolution",
+        targets.resolution,
+        calendar,
+        opened_at,
+        resolution_runs,
+        resolution_since,
+        resolved_at,
+        now,
+        warn_before_breach,
+    )
     return TicketClocks(response, resolution)
 
 
@@ -210,8 +226,9 @@ def _state(
     )
 
 
-def _reach(running: Sequence[Interval], projected_from: datetime, amount: timedelta,
-           calendar: ServiceCalendar) -> datetime:
+def _reach(
+    running: Sequence[Interval], projected_from: datetime, amount: timedelta, calendar: ServiceCalendar
+) -> datetime:
     """Return the earliest instant the clock has counted `amount`: along `running`, then on from there."""
     counted = timedelta()
     for a, b in running:

@@ -50,8 +50,17 @@ REQUIRED_URGENCIES = ("critical", "warning")
 DEFAULT_CRITICALITY = "normal"
 
 _CUSTOMER_KEYS = {"name", "contract", "hosts"}
-_CONTRACT_KEYS = {"kind", "timezone", "service_hours", "availability", "priorities", "escalation",
-                  "warn_before_breach", "maintenance_windows", "report_to"}
+_CONTRACT_KEYS = {
+    "kind",
+    "timezone",
+    "service_hours",
+    "availability",
+    "priorities",
+    "escalation",
+    "warn_before_breach",
+    "maintenance_windows",
+    "report_to",
+}
 _AVAILABILITY_KEYS = {"target", "counts", "warning_counts_as", "no_data"}
 _PRIORITY_KEYS = {"response", "resolution", "hours"}
 _ESCALATION_KEYS = {"level", "after", "contact"}
@@ -157,8 +166,10 @@ class Customer:
 
     def covers_host(self, host_name: str) -> bool:
         """Return True when a host rule names or matches `host_name`."""
-        return any(r.name == host_name or (r.match is not None and fnmatchcase(host_name, r.match))
-                   for r in self.hosts)
+        return any(
+            r.name == host_name or (r.match is not None and fnmatchcase(host_name, r.match))
+            for r in self.hosts
+        )
 
 
 @dataclass(frozen=True)
@@ -267,23 +278,28 @@ def _contract(value: object, place: str, problems: _Problems) -> Contract | None
     timezone = spec.get("timezone")
     zone = problems.attempt(f"{place}.timezone", lambda: load_zone(timezone))
     zone_name = str(timezone) if zone is not None else "UTC"
-    hours = problems.attempt(f"{place}.service_hours",
-                             lambda: ServiceCalendar.parse(spec.get("service_hours", "24x7"), zone_name))
+    hours = problems.attempt(
+        f"{place}.service_hours", lambda: ServiceCalendar.parse(spec.get("service_hours", "24x7"), zone_name)
+    )
     availability = _availability(spec.get("availability", {}), f"{place}.availability", problems)
-    matrix, priorities = _priorities(spec.get("priorities"), f"{place}.priorities", zone_name,
-                                     hours, problems)
+    matrix, priorities = _priorities(
+        spec.get("priorities"), f"{place}.priorities", zone_name, hours, problems
+    )
     escalation = _escalation(spec.get("escalation", []), f"{place}.escalation", problems)
     warn = None
     if "warn_before_breach" in spec:
-        warn = problems.attempt(f"{place}.warn_before_breach",
-                                lambda: parse_share(spec["warn_before_breach"]))
-    windows = _windows(spec.get("maintenance_windows", []), f"{place}.maintenance_windows", zone_name,
-                       problems)
+        warn = problems.attempt(
+            f"{place}.warn_before_breach", lambda: parse_share(spec["warn_before_breach"])
+        )
+    windows = _windows(
+        spec.get("maintenance_windows", []), f"{place}.maintenance_windows", zone_name, problems
+    )
     report_to = _addresses(spec.get("report_to", []), f"{place}.report_to", problems)
     if len(problems.lines) > before or hours is None or availability is None:
         return None
-    return Contract(str(kind), zone_name, hours, availability, matrix, priorities, escalation, warn, windows,
-                    report_to)
+    return Contract(
+        str(kind), zone_name, hours, availability, matrix, priorities, escalation, warn, windows, report_to
+    )
 
 
 def _availability(value: object, place: str, problems: _Problems) -> AvailabilityRules | None:
@@ -295,8 +311,9 @@ def _availability(value: object, place: str, problems: _Problems) -> Availabilit
     if isinstance(target, str):
         share = problems.attempt(f"{place}.target", lambda: parse_share(target))
         target = None if share is None else share * 100
-    elif target is not None and (isinstance(target, bool) or not isinstance(target, int | float)
-                                 or not 0 <= target <= 100):
+    elif target is not None and (
+        isinstance(target, bool) or not isinstance(target, int | float) or not 0 <= target <= 100
+    ):
         problems.add(f"{place}.target", f"expected a percentage 0..100 like 99.5, got {target!r}")
         target = None
     counts = spec.get("counts", [HOST_OBJECT])
@@ -313,12 +330,17 @@ def _availability(value: object, place: str, problems: _Problems) -> Availabilit
     no_data = spec.get("no_data", "exclude")
     if no_data not in ("exclude", "down"):
         problems.add(f"{place}.no_data", f"expected exclude or down, got {no_data!r}")
-    return AvailabilityRules(None if target is None else float(target), tuple(str(c) for c in counts),
-                             warning == "down", no_data == "down")
+    return AvailabilityRules(
+        None if target is None else float(target),
+        tuple(str(c) for c in counts),
+        warning == "down",
+        no_data == "down",
+    )
 
 
-def _priorities(value: object, place: str, zone_name: str, hours: ServiceCalendar | None,
-                problems: _Problems) -> tuple[tuple[tuple[str, str, str], ...], tuple[Priority, ...]]:
+def _priorities(
+    value: object, place: str, zone_name: str, hours: ServiceCalendar | None, problems: _Problems
+) -> tuple[tuple[tuple[str, str, str], ...], tuple[Priority, ...]]:
     spec = _mapping(value, place, problems, "a mapping with matrix and priority names like P1")
     if spec is None:
         return (), ()
@@ -329,8 +351,9 @@ def _priorities(value: object, place: str, zone_name: str, hours: ServiceCalenda
         priority = _priority(str(name), entry, f"{place}.{name}", zone_name, hours, problems)
         if priority is not None:
             defined[str(name)] = priority
-    matrix_spec = _mapping(spec.get("matrix"), f"{place}.matrix", problems,
-                           "a mapping impact -> {urgency: priority}")
+    matrix_spec = _mapping(
+        spec.get("matrix"), f"{place}.matrix", problems, "a mapping impact -> {urgency: priority}"
+    )
     cells: list[tuple[str, str, str]] = []
     if matrix_spec is None:
         return (), tuple(defined.values())
@@ -350,8 +373,9 @@ def _priorities(value: object, place: str, zone_name: str, hours: ServiceCalenda
                 problems.add(f"{row_place}.{urgency}", "missing; every row needs critical and warning")
         for urgency, name in row_spec.items():
             if urgency not in URGENCIES:
-                problems.add(f"{row_place}.{urgency}",
-                             f"unknown urgency; expected one of {', '.join(URGENCIES)}")
+                problems.add(
+                    f"{row_place}.{urgency}", f"unknown urgency; expected one of {', '.join(URGENCIES)}"
+                )
             elif not isinstance(name, str) or name == "matrix" or name not in spec:
                 problems.add(f"{row_place}.{urgency}", f"{name} is not defined")
             else:
@@ -363,8 +387,9 @@ def _priorities(value: object, place: str, zone_name: str, hours: ServiceCalenda
     return tuple(cells), tuple(defined.values())
 
 
-def _priority(name: str, value: object, place: str, zone_name: str, hours: ServiceCalendar | None,
-              problems: _Problems) -> Priority | None:
+def _priority(
+    name: str, value: object, place: str, zone_name: str, hours: ServiceCalendar | None, problems: _Problems
+) -> Priority | None:
     spec = _mapping(value, place, problems, "a mapping with response, resolution and optional hours")
     if spec is None:
         return None
@@ -441,8 +466,10 @@ def _hosts(value: object, place: str, problems: _Problems) -> tuple[HostRule, ..
         if (name is None) == (match is None) or not isinstance(name or match, str):
             problems.add(item_place, "expected exactly one of name or match, as a string")
         elif criticality not in CRITICALITIES:
-            problems.add(f"{item_place}.criticality",
-                         f"expected one of {', '.join(CRITICALITIES)}, got {criticality!r}")
+            problems.add(
+                f"{item_place}.criticality",
+                f"expected one of {', '.join(CRITICALITIES)}, got {criticality!r}",
+            )
         else:
             rules.append(HostRule(str(criticality), name, match))
     return tuple(rules)

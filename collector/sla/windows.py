@@ -148,8 +148,9 @@ class MaintenanceWindow:
             object.__setattr__(self, "ends_at", require_aware(self.ends_at, "to"))
             if self.ends_at <= self.starts_at:  # an empty window is refused too
                 ends, starts = self.ends_at.astimezone(self._zone), self.starts_at.astimezone(self._zone)
-                raise SpecError(f"window ends ({ends:%Y-%m-%d %H:%M %Z}) before it starts "
-                                f"({starts:%Y-%m-%d %H:%M %Z})")
+                raise SpecError(
+                    f"window ends ({ends:%Y-%m-%d %H:%M %Z}) before it starts ({starts:%Y-%m-%d %H:%M %Z})"
+                )
 
     @classmethod
     def parse(cls, spec: object, timezone: str) -> MaintenanceWindow:
@@ -172,8 +173,16 @@ class MaintenanceWindow:
         every = Recurrence.parse(spec["every"]) if "every" in spec else None
         starts = parse_instant(spec["from"], zone) if "from" in spec else None
         ends = parse_instant(spec["to"], zone) if "to" in spec else None
-        return cls(name, timezone, Scope.parse(spec.get("scope", "all")), relevant, starts, ends, every,
-                   str(spec.get("reason", "")))
+        return cls(
+            name,
+            timezone,
+            Scope.parse(spec.get("scope", "all")),
+            relevant,
+            starts,
+            ends,
+            every,
+            str(spec.get("reason", "")),
+        )
 
     def occurrences(self, start: datetime, end: datetime) -> list[Interval]:
         """Return the UTC intervals the window is open within [start, end), clipped, sorted, joined.

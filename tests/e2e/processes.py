@@ -112,7 +112,7 @@ class Agent:
         assert done.returncode == 0, done.stderr
         assert (self.config.parent / "agent.token").stat().st_mode & 0o777 == 0o600
 
-    def set_checks(self, checks: list[dict[str, Any]], heartbeat_interval: int = 1) -> None:
+    def set_checks(self, checks: list[dict[str, Any]], heartbeat_interval: int = 5) -> None:
         config = yaml.safe_load(self.config.read_text())
         config["checks"] = checks
         config["heartbeat_interval"] = heartbeat_interval
