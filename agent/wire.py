@@ -1,8 +1,9 @@
 """The JSON shapes the agent sends (docs/protocol.md), kept inside the protocol's limits.
 
 A result that broke a limit would make the collector refuse its whole batch, so the agent trims it here:
-summary to 4096 characters, long output to 65536, at most 200 metrics, and non-finite numbers (which JSON
-cannot carry) become null.
+summary to 4096 characters, long output to 65536, at most 200 metrics (the long output then says how
+many were dropped), metric labels to 200 characters (an empty one becomes ``unnamed``), units to 4,
+warn/crit to 64, and non-finite numbers (which JSON cannot carry) become null.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from checks.result import CheckResult
 SUMMARY_LIMIT = 4096
 LONG_OUTPUT_LIMIT = 65536
 METRICS_LIMIT = 200
+LABEL_LIMIT = 200
+UOM_LIMIT = 4
+RANGE_LIMIT = 64
 TRUNCATED = " [truncated]"
 
 
@@ -39,7 +43,7 @@ def result_entry(
         "type": check_type,
         "status": int(result.status),
         "summary": _clip(result.summary, SUMMARY_LIMIT),
-        "long_output": _clip(result.long_output, LONG_OUTPUT_LIMIT),
+        "long_output": _clip(_note_dropped(result.long_output, len(result.metrics)), LONG_OUTPUT_LIMIT),
         "metrics": [_metric(m) for m in result.metrics[:METRICS_LIMIT]],
         "observed_at": iso_utc(result.observed_at),
         "duration": _finite(result.duration) or 0.0,
@@ -62,9 +66,20 @@ def report_body(
 
 def _metric(datum: PerfDatum) -> dict[str, Any]:
     wire = datum.to_dict()
+    wire["label"] = _clip(str(wire["label"]), LABEL_LIMIT) or "unnamed"
+    wire["uom"] = str(wire["uom"])[:UOM_LIMIT]
+    for key in ("warn", "crit"):
+        wire[key] = str(wire[key])[:RANGE_LIMIT]
     for key in ("value", "min", "max"):
         wire[key] = _finite(wire[key])  # type: ignore[arg-type]
     return wire
+
+
+def _note_dropped(long_output: str, metrics: int) -> str:
+    if metrics <= METRICS_LIMIT:
+        return long_output
+    note = f"({metrics} metrics; only the first {METRICS_LIMIT} were sent)"
+    return f"{note}\n{long_output}" if long_output else note
 
 
 def _finite(value: float | None) -> float | None:

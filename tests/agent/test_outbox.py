@@ -73,6 +73,7 @@ def test_payload_stays_within_protocol_limits(outbox: Outbox) -> None:
     assert len(payload["summary"]) == 4096 and payload["summary"].endswith("[truncated]")
     assert len(payload["long_output"]) == 65536
     assert len(payload["metrics"]) == 200
+    assert payload["long_output"].startswith("(250 metrics; only the first 200 were sent)\nlll")
     assert payload["metrics"][0]["value"] is None and payload["metrics"][1]["max"] is None
     assert payload["duration"] == 0.0
 
@@ -149,3 +150,21 @@ def test_put_is_durable_across_kill_9(tmp_path: Path) -> None:
     with Outbox(path) as box:
         stored = {e.id for e in box.peek(100000)}
     assert all(acknowledged) and set(acknowledged) <= stored
+
+
+def test_metric_fields_stay_within_protocol_limits(outbox: Outbox) -> None:
+    metrics = (PerfDatum("x" * 300, 1.0, "", "1:" + "9" * 70, "~:" + "9" * 70), PerfDatum("", 2.0))
+    outbox.put(CheckResult(Status.OK, "s", metrics).stamped(T0, 0.1),
+               check="a", check_type="t", interval=1, max_attempts=1)
+    long, empty = outbox.peek(1)[0].payload["metrics"]
+    assert len(long["label"]) == 200 and long["label"].endswith("[truncated]")
+    assert len(long["warn"]) == 64 and len(long["crit"]) == 64
+    assert empty["label"] == "unnamed"
+
+
+def test_trimmed_payloads_pass_the_collectors_schema(outbox: Outbox) -> None:
+    schemas = pytest.importorskip("collector.api.schemas")
+    metrics = tuple(PerfDatum("m" * 250 + str(i), float(i), "", "9" * 80) for i in range(300))
+    outbox.put(CheckResult(Status.CRITICAL, "s" * 5000, metrics, "l" * 70000).stamped(T0, 0.5),
+               check="a", check_type="t", interval=60, max_attempts=3)
+    schemas.ResultIn.model_validate(outbox.peek(1)[0].payload)  # raises when a limit is broken
