@@ -8,7 +8,7 @@ itself, and the check then reports what it saw). Outcomes:
 - it does not finish in time: UNKNOWN "check timed out after Ns". Python code cannot be killed, so the
   worker is abandoned; while it still hangs, later runs of this check are skipped and reported UNKNOWN
   instead of piling up more stuck threads;
-- it raises, or returns something else: UNKNOWN with the error text.
+- it raises (sys.exit included), or returns something else: UNKNOWN with the error text.
 
 Every result is stamped with `observed_at` (UTC, when the run ended) and its duration in seconds.
 """
@@ -68,14 +68,14 @@ class CheckRunner:
             self._hung, self._hung_since = worker, started_at
             log.warning("check %r timed out after %gs", self.config.name, self.config.timeout)
             return self._stamp(unknown(f"check timed out after {self.config.timeout:g}s"), started)
-        return self._stamp(outcome[0], started)
+        return self._stamp(outcome[0] if outcome else unknown("check ended without a result"), started)
 
     def _work(self, outcome: list[CheckResult]) -> None:
         try:
             result = self.check.run(self._probe)
             if not isinstance(result, CheckResult):
                 result = unknown(f"check returned {type(result).__name__}, not a CheckResult")
-        except Exception as exc:  # the boundary: any failure of a check is an UNKNOWN result
+        except (Exception, SystemExit) as exc:  # the boundary: any failure of a check is an UNKNOWN result
             log.debug("check %r raised", self.config.name, exc_info=True)
             result = unknown(f"check failed: {type(exc).__name__}: {exc}")
         outcome.append(result)

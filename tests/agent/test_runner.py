@@ -51,6 +51,20 @@ def test_exception_becomes_unknown_with_the_error(probe: Probe) -> None:
     assert isinstance(result.observed_at, datetime)
 
 
+def test_sys_exit_in_a_check_becomes_unknown_and_the_next_run_works(probe: Probe) -> None:
+    runner = CheckRunner(configured("{name: v, type: t_value, interval: 60, value: 1}"), probe)
+    run = runner.check.run
+
+    def exits(p: Probe) -> object:
+        raise SystemExit(3)
+
+    runner.check.run = exits  # type: ignore[method-assign, assignment]
+    result = runner.run()
+    assert (result.status, result.summary) == (Status.UNKNOWN, "check failed: SystemExit: 3")
+    runner.check.run = run  # type: ignore[method-assign]
+    assert runner.run().status == Status.OK
+
+
 def test_non_result_return_becomes_unknown(probe: Probe) -> None:
     runner = CheckRunner(configured("{name: v, type: t_value, interval: 60}"), probe)
     runner.check.run = lambda p: "OK"  # type: ignore[method-assign, assignment, return-value]
