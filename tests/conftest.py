@@ -72,18 +72,24 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-TABLES = (
-    "ticket_events",
-    "tickets",
-    "state_changes",
-    "check_states",
-    "results",
-    "enrollment_tokens",
-    "users",
-    "hosts",
-    "customers",
-    "collector_meta",
-)
+def truncate_all(url: str) -> None:
+    """Empty every table of the collector's schema in a PostgreSQL database."""
+    from sqlalchemy import create_engine
+
+    from collector.models import Base
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_migrated: str) -> str:
+    """Return the test PostgreSQL database, emptied."""
+    truncate_all(pg_migrated)
+    return pg_migrated
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -96,10 +102,5 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite:///{path}"
         return
     url: str = request.getfixturevalue("pg_migrated")
-    from sqlalchemy import create_engine
-
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
-    engine.dispose()
+    truncate_all(url)
     yield url

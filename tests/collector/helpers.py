@@ -80,14 +80,14 @@ def result(
 
 
 @contextmanager
-def harness(database_url: str, **settings: Any) -> Iterator[Harness]:
+def harness(database_url: str, admin_name: str = "admin", **settings: Any) -> Iterator[Harness]:
     engine = make_engine(database_url)
     app = create_app(Settings(run_jobs=False, **settings), engine=engine, migrate=False)
     clock = Clock()
     app.dependency_overrides[deps.now] = lambda: clock.now
     sessions = session_factory(engine)
     with sessions() as db:
-        admin = auth.create_user(db, "admin", "admin", utcnow())
+        admin = auth.create_user(db, admin_name, "admin", utcnow())
         db.commit()
     try:
         with TestClient(app) as client:
