@@ -63,6 +63,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise CliError("--workers must be at least 1")
     settings = _settings(args)
+    from collector.services.notifications import NotifyConfigError, load_transports
+
+    try:  # fail here, with the file and key named, rather than in a worker's startup
+        load_transports(settings.notify_config or settings.home / "notify.yaml")
+    except NotifyConfigError as exc:
+        raise CliError(str(exc)) from None
     engine = _engine(settings)
     url = f"http://{args.host}:{args.port}"
     print(
