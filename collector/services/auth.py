@@ -140,6 +140,11 @@ def enroll(
     host.agent_version = agent_version[:50]
     host.agent_token_hash = digest
     session.flush()
+    from collector.services.contracts import contract_of  # contracts import this module
+
+    contract = contract_of(session, host.customer_id)
+    if contract is not None:
+        host.criticality = contract.criticality_of(host.name)
     return Enrollment(host.id, agent_token, host.heartbeat_interval)
 
 

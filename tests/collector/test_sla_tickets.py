@@ -46,6 +46,7 @@ def test_p1_ticket_gets_due_times_escalates_warns_and_breaches(database_url: str
         apply_contract(h)
         h.enroll("erp01", customer="Muster GmbH")
         ticket = fail(h, "erp01")
+        assert h.get("/api/v1/hosts")[0]["criticality"] == "high"  # from the contract at enrollment
         assert (ticket["priority"], ticket["impact"], ticket["urgency"], ticket["level"]) == (
             "P1",
             "high",
