@@ -21,7 +21,7 @@ from collector.services import availability, contracts, windows
 from collector.sla.availability import Figures
 from collector.sla.calendar import DAY_SECONDS, load_zone
 from collector.sla.contract import ContractError
-from collector.sla.windows import MaintenanceWindow, Recurrence, Scope, parse_instant
+from collector.sla.windows import MaintenanceWindow, Recurrence, parse_instant
 
 router = APIRouter(prefix="/api/v1", tags=["contracts and SLA"])
 DB = Annotated[Session, Depends(deps.session)]
@@ -275,18 +275,6 @@ def _clock(seconds: int) -> str:
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
 
 
-def _adhoc(row: AdHocWindow, timezone: str) -> MaintenanceWindow:
-    return MaintenanceWindow(
-        row.name,
-        timezone,
-        Scope.parse(row.scope),
-        row.sla_relevant,
-        row.starts_at,
-        row.ends_at,
-        reason=row.reason,
-    )
-
-
 def _window_out(window: MaintenanceWindow, at: datetime, row: AdHocWindow | None = None) -> WindowOut:
     horizon = at + NEXT_HORIZON if window.every else max(window.ends_at or at, at) + timedelta(seconds=1)
     upcoming = window.occurrences(at, horizon)[:3]
@@ -327,7 +315,7 @@ def get_windows(
         .where(AdHocWindow.customer_id == row.id)
         .order_by(AdHocWindow.starts_at, AdHocWindow.id)
     ):
-        found.append(_window_out(_adhoc(adhoc, timezone), at, adhoc))
+        found.append(_window_out(windows.to_window(adhoc, timezone), at, adhoc))
     return [w for w in found if w.active] if active_at is not None else found
 
 
@@ -354,7 +342,7 @@ def post_window(body: WindowIn, db: DB, user: Tech, now: Now) -> WindowOut:
         db.rollback()
         raise HTTPException(422, str(exc)) from None
     db.commit()
-    return _window_out(_adhoc(added, availability.timezone_of(db, customer.id)), now, added)
+    return _window_out(windows.to_window(added, availability.timezone_of(db, customer.id)), now, added)
 
 
 @router.get("/maintenance-log", response_model=list[LogEntryOut])

@@ -24,6 +24,14 @@ def _check_arg(check_name: str) -> str | None:
     return None if check_name == "host" else check_name  # sla.windows: None is the host's reachability
 
 
+def to_window(row: AdHocWindow, timezone: str) -> MaintenanceWindow:
+    """Return a stored ad-hoc window as a domain window in the contract's timezone."""
+    return MaintenanceWindow(
+        row.name, timezone, Scope.parse(row.scope), row.sla_relevant, row.starts_at, row.ends_at,
+        reason=row.reason,
+    )
+
+
 def windows_of(session: Session, customer_id: int | None) -> list[MaintenanceWindow]:
     """Return every window of a customer: the contract's and the ad-hoc ones, in the contract timezone."""
     if customer_id is None:
@@ -32,17 +40,7 @@ def windows_of(session: Session, customer_id: int | None) -> list[MaintenanceWin
     timezone = contract.contract.timezone if contract else "UTC"
     found = list(contract.contract.maintenance_windows) if contract else []
     for row in session.scalars(select(AdHocWindow).where(AdHocWindow.customer_id == customer_id)):
-        found.append(
-            MaintenanceWindow(
-                row.name,
-                timezone,
-                Scope.parse(row.scope),
-                row.sla_relevant,
-                row.starts_at,
-                row.ends_at,
-                reason=row.reason,
-            )
-        )
+        found.append(to_window(row, timezone))
     return found
 
 
