@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -71,7 +71,12 @@ def ingest(
     `host` must be locked in this transaction by the caller (`lock_host`, or `auth.host_for_token` with
     lock=True). The caller commits.
     """
-    unique = list({r.id: r for r in results}.values())
+    # An agent clock running ahead must not freeze a check: a future observation would make every later
+    # (correct) result look like a late replay. Observations are never later than their arrival.
+    unique = [
+        r if r.observed_at <= now else replace(r, observed_at=now)
+        for r in {r.id: r for r in results}.values()
+    ]
     stored = _insert_new(session, host.id, unique, now)
     fresh = [r for r in unique if r.id in stored]
     observations = [

@@ -212,3 +212,15 @@ def test_results_history_filters_by_check_and_time(database_url: str) -> None:
         ]
         assert len(h.get(f"/api/v1/hosts/{host_id}/results", since=t2.isoformat())) == 1
         assert rows[0]["metrics"][0]["label"] == "v"
+
+
+def test_an_agent_clock_running_ahead_does_not_freeze_the_check(database_url: str) -> None:
+    from datetime import timedelta
+
+    with harness(database_url) as h:
+        host_id, _ = h.enroll("web01")
+        h.report("web01", [result("disk", 0, h.clock.now + timedelta(days=1))])  # skewed clock
+        h.report("web01", [result("disk", 2, h.clock.advance(seconds=30), max_attempts=1)])
+        assert checks_of(h, "web01")["disk"]["status_name"] == "CRITICAL"
+        rows = h.get(f"/api/v1/hosts/{host_id}/results", check="disk")
+        assert all(r["observed_at"] <= r["received_at"] for r in rows)
