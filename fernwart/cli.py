@@ -35,6 +35,18 @@ TICKET_ACTIONS: dict[str, tuple[str, str]] = {
     "escalate": ("escalate", "escalated"),
     "handback": ("handback", "handed back"),
 }
+ACTION_HELP = {
+    "ack": "acknowledge a ticket (stops its response clock)",
+    "comment": "add a comment to a ticket's history",
+    "resolve": "resolve a ticket",
+    "start": "start work on a ticket (acknowledges it if needed)",
+    "wait": "wait for the customer (pauses the SLA clocks)",
+    "resume": "stop waiting for the customer (clocks run again)",
+    "close": "close a resolved ticket for good",
+    "reopen": "reopen a resolved ticket (its resolution clock resumes)",
+    "escalate": "raise a ticket one support level and page that level",
+    "handback": "hand a ticket back one support level",
+}
 Command = Callable[[Client, argparse.Namespace], Any]
 
 
@@ -157,8 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     tickets.add_argument("--host", help="only this host (name or id)")
     tickets.add_argument("--limit", type=int, default=200)
     add("ticket", cmd_ticket, "one ticket with its history").add_argument("id", type=int)
-    for verb, (action, _) in TICKET_ACTIONS.items():
-        command = add(verb, cmd_action, f"POST /tickets/ID/{action}")
+    for verb in TICKET_ACTIONS:
+        command = add(verb, cmd_action, ACTION_HELP[verb])
         command.add_argument("id", type=int)
         command.add_argument("-m", "--message", required=verb == "comment", help="message for the history")
     report = add("availability", cmd_availability, "SLA report: SLI against target, downtime, outages")
