@@ -40,7 +40,7 @@ def test_checks_run_on_their_intervals_into_the_outbox(tmp_path: Path, outbox: O
     try:
         jobs = {job.id: job for job in scheduler._scheduler.get_jobs()}
         assert set(jobs) == {"fast", "broken", "daily"}
-        assert all(job.max_instances == 1 and job.coalesce for job in jobs.values())
+        assert all(job.max_instances == 2 and job.coalesce for job in jobs.values())
         assert jobs["daily"].trigger.jitter == 30 and jobs["fast"].trigger.jitter is None
         deadline = time.monotonic() + 10
         while outbox.count() < 4 and time.monotonic() < deadline:
@@ -62,3 +62,39 @@ def test_a_full_disk_does_not_kill_the_job(
     scheduler = CheckScheduler(runners(tmp_path), outbox)
     scheduler.run_once(scheduler.runners[0])
     assert "cannot queue the result of check 'fast'" in caplog.text
+
+
+HUNG = """
+collector: http://127.0.0.1:9
+host_id: h
+checks:
+  - {name: stuck, type: t_hang, interval: 1, timeout: 0.3}
+  - {name: fast, type: t_value, interval: 1, value: 5}
+"""
+
+
+def test_a_hung_check_is_unknown_skipped_and_never_blocks_the_others_or_the_shutdown(
+    tmp_path: Path, outbox: Outbox, hang_release: None,
+) -> None:
+    """Starts a real BackgroundScheduler with one worker per check only: the hung one must not starve."""
+    probe = Probe(state_dir=tmp_path, psutil=None, http=None)
+    scheduler = CheckScheduler(
+        [CheckRunner(c, probe) for c in parse_config(HUNG, tmp_path / "a.yaml").checks], outbox,
+        rand=lambda: 0.0,
+    )
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            summaries = [e.payload["summary"] for e in outbox.peek(100) if e.check == "stuck"]
+            if len(summaries) >= 2 and sum(e.check == "fast" for e in outbox.peek(100)) >= 3:
+                break
+            time.sleep(0.05)
+    finally:
+        started = time.monotonic()
+        scheduler.shutdown()
+        assert time.monotonic() - started < 3  # the hung worker is not waited for
+    assert summaries[0] == "check timed out after 0.3s"
+    assert summaries[1].startswith("check skipped: its run from ") and "still hangs" in summaries[1]
+    fast = [e.payload for e in outbox.peek(100) if e.check == "fast"]
+    assert len(fast) >= 3 and {r["status"] for r in fast} == {0}
