@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -27,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -146,6 +148,10 @@ class CheckState(Base):
     last_summary: Mapped[str] = mapped_column(Text, default="")
     last_change_at: Mapped[datetime]
     last_hard_change_at: Mapped[datetime]
+    # the last 21 statuses, oldest first (one digit each), and Nagios-style flap detection over them
+    flap_history: Mapped[str] = mapped_column(String(21), default="", server_default="")
+    flapping: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    flap_percent: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
 
 class StateChange(Base):

@@ -111,6 +111,8 @@ class CheckStateOut(BaseModel):
     last_hard_change_at: datetime
     summary: str
     last_result_id: str | None
+    flapping: bool = False
+    flap_percent: float = 0.0
 
 
 class ResultOut(BaseModel):

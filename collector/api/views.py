@@ -111,6 +111,8 @@ def host_checks(host_id: str, db: DB, user: Tech) -> list[CheckStateOut]:
             last_hard_change_at=s.last_hard_change_at,
             summary=s.last_summary,
             last_result_id=s.last_result_id,
+            flapping=s.flapping,
+            flap_percent=s.flap_percent,
         )
         for s in states
     ]

@@ -17,6 +17,7 @@ from sqlalchemy import Row, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from checks.status import Status
+from collector.domain import flapping
 from collector.domain.state import CheckStatus, StateType, advance
 from collector.domain.tickets import Action, TicketPolicy, decide
 from collector.models import CHECK_STATES, STATE_CHANGES, Host, Ticket
@@ -45,6 +46,7 @@ class Outcome:
     tickets_opened: int = 0
     tickets_resolved: int = 0
     out_of_order: int = 0
+    held_back_flapping: int = 0
     actions: list[tuple[str, Action]] = field(default_factory=list)
 
 
@@ -90,6 +92,7 @@ def apply(
     changes: list[dict[str, object]] = []
     repeated: dict[int, int] = {}
     current: dict[str, tuple[CheckStatus, datetime]] = {}
+    flaps: dict[str, tuple[str, bool]] = {}
     for obs in ordered:
         row = rows.get(obs.check_name)
         pending = new_rows.get(obs.check_name)
@@ -99,7 +102,17 @@ def apply(
             continue
         tr = advance(before, obs.status, obs.max_attempts)
         current[obs.check_name] = (tr.after, obs.at)
+        history, was_flapping = flaps.get(obs.check_name) or (
+            (row.flap_history, row.flapping) if row is not None else ("", False)
+        )
+        history = flapping.remember(history, int(obs.status))
+        percent = flapping.percent_state_change(history)
+        flapping_now = flapping.is_flapping(was_flapping, percent)
+        flaps[obs.check_name] = (history, flapping_now)
         values: dict[str, object] = {
+            "flap_history": history,
+            "flapping": flapping_now,
+            "flap_percent": round(percent, 2),
             "check_type": obs.check_type,
             "status": int(tr.after.status),
             "state_type": tr.after.state_type.value,
@@ -144,7 +157,23 @@ def apply(
                 now,
                 policy,
                 outcome,
+                flapping_now,
             )
+        elif was_flapping and not flapping_now and tr.after.hard_status is not Status.OK:
+            # Flapping is over and the check still fails: the ticket held back is due now.
+            if obs.check_name not in open_tickets():
+                _ticket_step(
+                    session,
+                    host,
+                    obs,
+                    Status.OK,
+                    tr.after.hard_status,
+                    open_tickets(),
+                    now,
+                    policy,
+                    outcome,
+                    False,
+                )
         elif obs.status is not Status.OK and tr.after.state_type is StateType.HARD:
             open_ticket = open_tickets().get(obs.check_name)
             if open_ticket is not None:
@@ -180,6 +209,7 @@ def _ticket_step(
     now: datetime,
     policy: TicketPolicy,
     outcome: Outcome,
+    flapping_now: bool = False,
 ) -> None:
     ticket = open_tickets.get(obs.check_name)
     last_resolved: Ticket | None = None
@@ -198,6 +228,9 @@ def _ticket_step(
         obs.at,
         policy,
     )
+    if action in (Action.OPEN, Action.REOPEN) and flapping_now:
+        outcome.held_back_flapping += 1  # a flapping check opens no ticket until it settles
+        action = Action.NONE
     if action in (Action.OPEN, Action.REOPEN):
         window = windows.covering(session, host.customer_id, host.name, obs.check_name, obs.at)
         if window is not None:  # inside maintenance: no ticket, no page; the result is stored all the same
@@ -232,6 +265,9 @@ def _ticket_step(
 
 
 STATE_FIELDS = (
+    "flap_history",
+    "flapping",
+    "flap_percent",
     "check_type",
     "status",
     "state_type",
@@ -255,11 +291,13 @@ _PG_UPDATE = text(
         max_attempts = u.max_attempts, hard_status = u.hard_status, interval = u.interval,
         last_result_id = u.last_result_id, last_observed_at = u.last_observed_at,
         last_summary = u.last_summary, last_change_at = u.last_change_at,
-        last_hard_change_at = u.last_hard_change_at
+        last_hard_change_at = u.last_hard_change_at, flap_history = u.flap_history,
+        flapping = u.flapping, flap_percent = u.flap_percent
     FROM json_to_recordset(CAST(:rows AS json)) AS u(
         b_check text, check_type text, status smallint, state_type text, attempt int, max_attempts int,
         hard_status smallint, interval int, last_result_id text, last_observed_at timestamptz,
-        last_summary text, last_change_at timestamptz, last_hard_change_at timestamptz)
+        last_summary text, last_change_at timestamptz, last_hard_change_at timestamptz,
+        flap_history text, flapping boolean, flap_percent float8)
     WHERE c.host_id = :host_id AND c.check_name = u.b_check
     """
 )

@@ -224,3 +224,26 @@ def test_an_agent_clock_running_ahead_does_not_freeze_the_check(database_url: st
         assert checks_of(h, "web01")["disk"]["status_name"] == "CRITICAL"
         rows = h.get(f"/api/v1/hosts/{host_id}/results", check="disk")
         assert all(r["observed_at"] <= r["received_at"] for r in rows)
+
+
+def test_a_flapping_check_holds_its_ticket_back_until_it_settles(database_url: str) -> None:
+    with harness(database_url) as h:
+        h.enroll("web01")
+        for _ in range(21):  # steady OK: enough history, no flapping
+            h.report("web01", [result("app", 0, h.clock.advance(seconds=60))])
+        for i in range(8):  # OK, CRITICAL, OK, ... with max_attempts 1: every failure is HARD at once
+            status = 2 if i % 2 == 0 else 0
+            h.report("web01", [result("app", status, h.clock.advance(seconds=60), max_attempts=1)])
+        state = checks_of(h, "web01")["app"]
+        assert state["flapping"] is True and state["flap_percent"] >= 20
+        # The first two failures (under 20 % change) opened, then reopened one ticket; from the third on the
+        # check flaps and the failure opens nothing; the last result (OK) resolved the ticket.
+        assert len(h.get("/api/v1/tickets", state="all")) == 1
+        assert h.get("/api/v1/tickets", state="open") == []
+        h.report("web01", [result("app", 2, h.clock.advance(seconds=60), max_attempts=1)])
+        assert h.get("/api/v1/tickets", state="open") == []  # held back: still flapping
+        for _ in range(25):  # it settles into a steady failure: flapping ends and the ticket is due
+            h.report("web01", [result("app", 2, h.clock.advance(seconds=60), max_attempts=1)])
+        state = checks_of(h, "web01")["app"]
+        assert state["flapping"] is False and state["status_name"] == "CRITICAL"
+        assert len(h.get("/api/v1/tickets", state="open")) == 1
