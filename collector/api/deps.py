@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from fastapi import HTTPException, Request
-from sqlalchemy import ColumnElement, true
+from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
-from collector.models import Host, User, utcnow
+from collector.models import Customer, Host, Ticket, User, utcnow
 from collector.services import auth
 
 
@@ -55,3 +55,25 @@ def visible(user: User) -> ColumnElement[bool]:
     if user.customer_id is None:
         return true()
     return Host.customer_id == user.customer_id
+
+
+def visible_host(db: Session, user: User, host_id: str) -> tuple[Host, str | None] | None:
+    """Return the host and its customer's name if it exists and the user may see it, else None."""
+    row = db.execute(
+        select(Host, Customer.name)
+        .outerjoin(Customer, Host.customer_id == Customer.id)
+        .where(Host.id == host_id)
+        .where(visible(user))
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def visible_ticket(db: Session, user: User, ticket_id: int) -> tuple[Ticket, str] | None:
+    """Return the ticket and its host's name if it exists and the user may see it, else None."""
+    row = db.execute(
+        select(Ticket, Host.name)
+        .join(Host, Ticket.host_id == Host.id)
+        .where(Ticket.id == ticket_id)
+        .where(visible(user))
+    ).first()
+    return None if row is None else (row[0], row[1])

@@ -82,10 +82,10 @@ def hosts(db: DB, user: Tech) -> list[HostOut]:
 
 
 def _visible_host(db: Session, user: User, host_id: str) -> Host:
-    host = db.scalar(select(Host).where(Host.id == host_id).where(deps.visible(user)))
-    if host is None:
+    found = deps.visible_host(db, user, host_id)
+    if found is None:
         raise HTTPException(404, f"host {host_id} not found")
-    return host
+    return found[0]
 
 
 @router.get("/hosts/{host_id}/checks", response_model=list[CheckStateOut])
@@ -217,15 +217,10 @@ def list_tickets(
 
 
 def _visible_ticket(db: Session, user: User, ticket_id: int) -> tuple[Ticket, str]:
-    row = db.execute(
-        select(Ticket, Host.name)
-        .join(Host, Ticket.host_id == Host.id)
-        .where(Ticket.id == ticket_id)
-        .where(deps.visible(user))
-    ).first()
-    if row is None:
+    found = deps.visible_ticket(db, user, ticket_id)
+    if found is None:
         raise HTTPException(404, f"ticket {ticket_id} not found")
-    return row[0], row[1]
+    return found
 
 
 def _history(db: Session, ticket_id: int) -> list[TicketEvent]:

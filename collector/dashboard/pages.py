@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from checks.status import Status
-from collector.api import views
+from collector.api import deps, views
 from collector.api.schemas import TicketOut
 from collector.dashboard import queries
 from collector.dashboard.web import DB, Now, SignedIn, Viewer, error_page, redirect, render, to_login
@@ -87,7 +87,7 @@ def host_detail(request: Request, db: DB, signed_in: SignedIn, host_id: str, che
     """Show a host's check states and its latest results (optionally of one check) with perfdata."""
     if signed_in is None:
         return to_login(request)
-    found = queries.visible_host(db, signed_in.user, host_id)
+    found = deps.visible_host(db, signed_in.user, host_id)
     if found is None:
         return error_page(request, signed_in, 404, "No such host.")
     host, customer = found
@@ -195,7 +195,8 @@ def ticket_action(
     if not signed_in.csrf_valid(csrf):
         return error_page(request, signed_in, 403, "The form's security token is missing or wrong.")
     act = ACTIONS.get(action)
-    ticket = queries.visible_ticket(db, signed_in.user, ticket_id)
+    found = deps.visible_ticket(db, signed_in.user, ticket_id)
+    ticket = found[0] if found else None
     if act is None or ticket is None:
         return error_page(request, signed_in, 404, "No such ticket or action.")
     if not signed_in.may_change_tickets:

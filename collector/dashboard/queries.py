@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from checks.status import Status
 from collector.api import deps
 from collector.domain.tickets import OPEN_STATES
-from collector.models import CheckState, Customer, Host, MetaValue, Ticket, User
+from collector.models import CheckState, Host, MetaValue, Ticket, User
 
 
 @dataclass(frozen=True)
@@ -86,16 +86,6 @@ def _severity(status: int) -> int:
     return {int(Status.CRITICAL): 0, int(Status.UNKNOWN): 1, int(Status.WARNING): 2}.get(status, 3)
 
 
-def visible_ticket(db: Session, user: User, ticket_id: int) -> Ticket | None:
-    """Return the ticket if it exists and the user may see it."""
-    return db.scalar(
-        select(Ticket)
-        .join(Host, Ticket.host_id == Host.id)
-        .where(Ticket.id == ticket_id)
-        .where(deps.visible(user))
-    )
-
-
 def _signed_out_key(user_id: int) -> str:
     return f"dashboard.signed_out.{user_id}"
 
@@ -113,14 +103,3 @@ def record_sign_out(db: Session, user_id: int, now: datetime) -> None:
         db.add(MetaValue(key=_signed_out_key(user_id), value=now.isoformat()))
     else:
         row.value = now.isoformat()
-
-
-def visible_host(db: Session, user: User, host_id: str) -> tuple[Host, str | None] | None:
-    """Return the host and its customer's name if the host exists and the user may see it."""
-    row = db.execute(
-        select(Host, Customer.name)
-        .outerjoin(Customer, Host.customer_id == Customer.id)
-        .where(Host.id == host_id)
-        .where(deps.visible(user))
-    ).first()
-    return None if row is None else (row[0], row[1])
