@@ -13,10 +13,17 @@
 ```
 
 The read offset and the file's identity (inode, device) are kept in a JSON file under the agent's state
-directory, one per path and pattern. A new inode (rotated by rename) or a file shorter than the offset
-(copytruncate) starts again at the beginning; the lines written to the old file after the last run are
-not seen. At most 16 MiB are read per run, the rest the next time. An incomplete last line waits for
-its newline. A missing file is UNKNOWN. Long output: the last 10 matching lines. Metric: ``lines``.
+directory, one per path and pattern. When a new inode is at the path (rotated by rename), the check looks
+in the same directory for the rotated file that still has the remembered identity (``kern.log.1``,
+``kern.log-20261122``, any ``kern.log.*`` or ``kern.log-*`` not compressed), reads its tail from the
+remembered offset and then the new file from the beginning, so the lines written between the last run
+and the rotation still count; the rotated file is final, so its last line counts even without a newline.
+If no such file is left (deleted, or already compressed), the new file is read from the beginning and
+the summary says that the rotated file's tail could not be read. A file rotated twice between two runs
+loses the middle file. A file shorter than the offset (copytruncate) starts again at the beginning.
+At most 16 MiB are read per run, rotated tail and new file together, the rest the next time. An
+incomplete last line of the current file waits for its newline. A missing file is UNKNOWN. Long output:
+the last 10 matching lines. Metric: ``lines``.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from io import BufferedReader
 from pathlib import Path
 
 from checks.base import BaseCheck
@@ -35,6 +43,9 @@ from checks.result import CheckResult, unknown
 
 READ_LIMIT = 16 * 1024 * 1024
 SHOWN_LINES = 10
+# Rotated names never opened: compressing makes a new file, and a reused inode number must not pass
+# for the old one.
+COMPRESSED_SUFFIXES = (".gz", ".xz", ".bz2", ".zst", ".lz4", ".zip", ".Z")
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,14 @@ class Position:
     offset: int
 
 
+@dataclass(frozen=True)
+class RotatedTail:
+    """The unread end of a rotated file; `resume` is set when READ_LIMIT stopped short of its end."""
+
+    data: bytes
+    resume: Position | None
+
+
 class LogCheck(BaseCheck[LogOptions]):
     """Count new log lines matching a pattern, remembering the offset between runs."""
 
@@ -86,28 +105,34 @@ class LogCheck(BaseCheck[LogOptions]):
             return unknown(f"{o.path} does not exist")
         except OSError as exc:
             return unknown(f"cannot open {o.path}: {exc.strerror or exc}")
+        tail = RotatedTail(b"", None)
+        tail_missed = False
         with handle:
             st = os.fstat(handle.fileno())
             state_path = self.state_file(probe)
             previous = _load(state_path)
             if previous is None:
                 offset = 0 if o.from_start else st.st_size
-            elif (previous.inode, previous.device) != (st.st_ino, st.st_dev) or st.st_size < previous.offset:
-                offset = 0  # rotated or truncated: the whole current file is new
+            elif (previous.inode, previous.device) == (st.st_ino, st.st_dev):
+                offset = previous.offset if st.st_size >= previous.offset else 0  # else copytruncate
             else:
-                offset = previous.offset
+                offset = 0  # rotated by rename: the whole current file is new
+                found = _read_rotated_tail(o.path, previous)
+                tail_missed = found is None
+                tail = found or tail
             handle.seek(offset)
-            chunk = handle.read(READ_LIMIT)
-        complete = chunk[: chunk.rfind(b"\n") + 1]
-        if len(chunk) == READ_LIMIT and not complete:
-            complete = chunk  # one line longer than the limit: take it rather than stall forever
-        matches = self._matches(complete.decode("utf-8", errors="replace"))
+            chunk = handle.read(READ_LIMIT - len(tail.data)) if tail.resume is None else b""
+        complete = _complete_lines(chunk)
+        matches = self._matches(tail.data.decode("utf-8", errors="replace"))
+        matches += self._matches(complete.decode("utf-8", errors="replace"))
         try:
-            _save(state_path, Position(st.st_ino, st.st_dev, offset + len(complete)))
+            _save(state_path, tail.resume or Position(st.st_ino, st.st_dev, offset + len(complete)))
         except OSError as exc:
             return unknown(f"cannot keep the log position in {state_path}: {exc.strerror or exc}")
         count = len(matches)
         summary = f"{count} new line{'s' if count != 1 else ''} matching {o.pattern!r} in {o.path}"
+        if tail_missed:
+            summary += "; the rotated file's tail could not be read, lines may have been missed"
         return CheckResult(
             self.classify(count), summary, (self.metric("lines", count, min=0),),
             "\n".join(line[:500] for line in matches[-SHOWN_LINES:]),
@@ -120,6 +145,62 @@ class LogCheck(BaseCheck[LogOptions]):
             line for line in text.splitlines()
             if pattern.search(line) and not (exclude is not None and exclude.search(line))
         ]
+
+
+def _complete_lines(chunk: bytes) -> bytes:
+    """Return the chunk up to its last newline, or all of it when one line fills READ_LIMIT."""
+    complete = chunk[: chunk.rfind(b"\n") + 1]
+    if len(chunk) == READ_LIMIT and not complete:
+        return chunk  # one line longer than the limit: take it rather than stall forever
+    return complete
+
+
+def _read_rotated_tail(path: str, previous: Position) -> RotatedTail | None:
+    """Read the rotated file that still has `previous`'s identity, from its offset; None if none is left.
+
+    A rotated file is final, so at its end an incomplete last line is taken too. A rotated file shorter
+    than the offset (truncated before it was renamed) is read from its beginning.
+    """
+    rotated = _open_rotated(path, previous.inode, previous.device)
+    if rotated is None:
+        return None
+    with rotated:
+        size = os.fstat(rotated.fileno()).st_size
+        start = previous.offset if size >= previous.offset else 0
+        rotated.seek(start)
+        chunk = rotated.read(READ_LIMIT)
+    if start + len(chunk) >= size:
+        return RotatedTail(chunk, None)
+    taken = _complete_lines(chunk)
+    return RotatedTail(taken, Position(previous.inode, previous.device, start + len(taken)))
+
+
+def _open_rotated(path: str, inode: int, device: int) -> BufferedReader | None:
+    """Open the sibling of `path` (``path.1``, ``path-20261122``, ...) with this inode and device.
+
+    Only uncompressed ``path.*`` and ``path-*`` names are looked at; called only after a rotation.
+    """
+    directory, base = os.path.split(os.path.abspath(path))
+    try:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                name = entry.name
+                if not name.startswith((base + ".", base + "-")) or name.endswith(COMPRESSED_SUFFIXES):
+                    continue
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                    if (st.st_ino, st.st_dev) != (inode, device):
+                        continue
+                    candidate = open(entry.path, "rb")
+                except OSError:
+                    continue  # renamed again or unreadable meanwhile: keep looking
+                opened = os.fstat(candidate.fileno())
+                if (opened.st_ino, opened.st_dev) == (inode, device):
+                    return candidate
+                candidate.close()  # the name moved on to another file between stat and open
+    except OSError:
+        return None  # directory not listable: treated as a deleted rotated file
+    return None
 
 
 def _load(path: Path) -> Position | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -97,3 +98,88 @@ def test_bad_pattern_names_the_key() -> None:
     with pytest.raises(OptionError) as caught:
         LogCheck.from_config({"path": "/x", "pattern": "ok", "exclude": "(("})
     assert caught.value.key == "exclude"
+
+
+def test_rename_rotation_reads_the_rotated_files_tail_then_the_new_file(tmp_path: Path, probe: Probe) -> None:
+    log = tmp_path / "kern.log"
+    log.write_text("ERROR before the first run\n")
+    (tmp_path / "kern.log-20261121.gz").write_text("ERROR in an old compressed file\n")
+    check = LogCheck.from_config({"path": str(log), "pattern": "ERROR"})
+    check.run(probe)
+    append(log, "ERROR written before the rotation\ninfo\n")
+    os.rename(log, tmp_path / "kern.log-20261122")
+    log.write_text("ERROR in the new file\n")
+    result = check.run(probe)
+    assert result.metrics[0].value == 2
+    assert result.long_output == "ERROR written before the rotation\nERROR in the new file"
+    assert result.summary == f"2 new lines matching 'ERROR' in {log}"
+    append(log, "ERROR next\n")
+    assert check.run(probe).long_output == "ERROR next"  # continues in the new file, tail not read twice
+
+
+def test_rotated_file_compressed_or_deleted_says_the_tail_was_missed(tmp_path: Path, probe: Probe) -> None:
+    log = tmp_path / "app.log"
+    log.write_text("")
+    check = LogCheck.from_config({"path": str(log), "pattern": "ERROR"})
+    check.run(probe)
+    append(log, "ERROR lost with the old file\n")
+    rotated = tmp_path / "app.log.1"
+    os.rename(log, rotated)
+    log.write_text("ERROR in the new file\n")  # created before the old file goes, as logrotate does
+    (tmp_path / "app.log.1.gz").write_bytes(rotated.read_bytes())  # a copy, as gzip leaves it: new inode
+    rotated.unlink()
+    result = check.run(probe)
+    assert (result.metrics[0].value, result.long_output) == (1, "ERROR in the new file")
+    assert "rotated file's tail could not be read" in result.summary
+    append(log, "ERROR next\n")
+    assert "could not be read" not in check.run(probe).summary
+
+
+def test_rotated_files_last_line_without_newline_counts(tmp_path: Path, probe: Probe) -> None:
+    log = tmp_path / "app.log"
+    log.write_text("")
+    check = LogCheck.from_config({"path": str(log), "pattern": "ERROR"})
+    check.run(probe)
+    append(log, "ERROR half")
+    assert check.run(probe).metrics[0].value == 0  # still the live file: waits for its newline
+    append(log, " and final")
+    os.rename(log, tmp_path / "app.log.1")
+    log.write_text("ERROR new\nERROR unfinished")
+    result = check.run(probe)
+    assert result.metrics[0].value == 2
+    assert result.long_output == "ERROR half and final\nERROR new"
+
+
+def test_read_limit_spans_the_rotated_and_the_new_file(
+    tmp_path: Path, probe: Probe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("checks.log.READ_LIMIT", 20)
+    log = tmp_path / "app.log"
+    log.write_text("")
+    check = LogCheck.from_config({"path": str(log), "pattern": "E"})
+    check.run(probe)
+    append(log, "E1 aaaa\nE2 aaaa\nE3 aaaa\n")  # 24 bytes: more than one run may read
+    os.rename(log, tmp_path / "app.log.1")
+    log.write_text("E4\nE5 bbbbbbbbbbb\n")
+    # The rotated file is not finished: the 4 bytes left must not go to the new file yet.
+    assert check.run(probe).long_output == "E1 aaaa\nE2 aaaa"
+    # The tail takes 8 bytes; the 12 left hold "E4" and only part of the E5 line.
+    assert check.run(probe).long_output == "E3 aaaa\nE4"
+    assert check.run(probe).long_output == "E5 bbbbbbbbbbb"
+    assert check.run(probe).metrics[0].value == 0
+
+
+def test_old_state_file_without_new_fields_still_loads(tmp_path: Path, probe: Probe) -> None:
+    log = tmp_path / "app.log"
+    log.write_text("ERROR seen\n")
+    check = LogCheck.from_config({"path": str(log), "pattern": "ERROR"})
+    state = check.state_file(probe)
+    state.parent.mkdir(parents=True)
+    st = log.stat()
+    state.write_text(json.dumps({"inode": st.st_ino, "device": st.st_dev, "offset": st.st_size}))
+    append(log, "ERROR new\n")
+    os.rename(log, tmp_path / "app.log.1")
+    log.write_text("ERROR newest\n")
+    result = check.run(probe)
+    assert result.long_output == "ERROR new\nERROR newest"
+    assert set(json.loads(state.read_text())) == {"inode", "device", "offset"}
