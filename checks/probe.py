@@ -1,7 +1,7 @@
 """The I/O a check may use, injected so that every check is tested against fixtures.
 
-A `Probe` bundles the system interfaces (psutil, subprocess, clock, sleep, sockets, name resolution,
-UDP, HTTP, files, statvfs, executable lookup) plus the
+A `Probe` bundles the system interfaces (psutil, the process list, subprocess, clock, sleep, sockets,
+name resolution, UDP, HTTP, files, statvfs, executable lookup) plus the
 run's `timeout`. The agent builds one real probe and hands each run a copy with that check's timeout;
 tests build probes whose members return canned data.
 """
@@ -14,11 +14,13 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from checks.procfs import ProcessInfo, list_processes
 
 OUTPUT_LIMIT = 64 * 1024  # bytes kept from a command's stdout/stderr each
 
@@ -126,6 +128,7 @@ class Probe:
     timeout: float = 10.0
     state_dir: Path = field(default_factory=lambda: Path(os.environ.get("FERNWART_HOME", ".")) / "state")
     psutil: Any = field(default_factory=_psutil)
+    processes: Callable[[frozenset[str]], Iterable[ProcessInfo]] = list_processes
     run: Callable[..., CommandResult] = run_command
     now: Callable[[], datetime] = utc_now
     monotonic: Callable[[], float] = time.monotonic

@@ -13,7 +13,8 @@
 ```
 
 All given criteria must match; none given counts every process. The agent's own process is never
-counted. Processes that vanish or deny access while being listed are skipped. Metric: ``procs``.
+counted. Processes that vanish while being listed are skipped, and so are those that deny reading what a
+criterion needs; kernel threads and zombies have an empty command line. Metric: ``procs``.
 """
 
 from __future__ import annotations
@@ -70,17 +71,16 @@ class ProcessCheck(BaseCheck[ProcessOptions]):
         own_pid = os.getpid()
         count = 0
         # only what the criteria need: each attribute is a /proc read per process, every run
-        wanted = [("name", o.process_name), ("username", o.user), ("cmdline", o.cmdline)]
-        attrs = ["pid"] + [attr for attr, criterion in wanted if criterion is not None]
-        for proc in probe.psutil.process_iter(attrs):
-            info = proc.info
-            if info.get("pid") == own_pid:
+        wanted = (("name", o.process_name), ("username", o.user), ("cmdline", o.cmdline))
+        attrs = frozenset(attr for attr, criterion in wanted if criterion is not None)
+        for proc in probe.processes(attrs):
+            if proc.pid == own_pid:
                 continue
-            if o.process_name is not None and info.get("name") != o.process_name:
+            if o.process_name is not None and proc.name != o.process_name:
                 continue
-            if o.user is not None and info.get("username") != o.user:
+            if o.user is not None and proc.username != o.user:
                 continue
-            if pattern is not None and not pattern.search(" ".join(info.get("cmdline") or ())):
+            if pattern is not None and (proc.cmdline is None or not pattern.search(" ".join(proc.cmdline))):
                 continue
             count += 1
         status = self.classify(count)

@@ -30,7 +30,8 @@ def make_probe(tmp: Path | None = None, **members: Any) -> Probe:
     """Return a probe whose members are fixtures; anything not given fails when touched."""
     defaults: dict[str, Any] = {
         "timeout": 10.0, "state_dir": (tmp or Path("/nonexistent")) / "state",
-        "psutil": Forbidden(), "run": _forbidden("run"), "now": lambda: NOW,
+        "psutil": Forbidden(), "processes": _forbidden("processes"), "run": _forbidden("run"),
+        "now": lambda: NOW,
         "monotonic": _forbidden("monotonic"),
         "connect": _forbidden("connect"), "http": Forbidden(), "read_text": _forbidden("read_text"),
         "environ": {"PATH": "/usr/bin:/bin"}, "sleep": _forbidden("sleep"), "statvfs": _forbidden("statvfs"),
