@@ -109,9 +109,11 @@ class Sender:
                 self._stopping.wait(delay)
             else:
                 woken = self._wake.wait(delay)
-                self._wake.clear()
                 if woken and delay > 0 and self.linger > 0:
                     self._stopping.wait(self.linger)
+                # after the linger: the nudges of results that arrived meanwhile are answered by the
+                # coming step, and must not wake the loop once more for an empty outbox
+                self._wake.clear()
 
     def notify(self) -> None:
         """Tell the sender a result was queued, so it sends without waiting for the heartbeat."""

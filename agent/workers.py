@@ -91,7 +91,7 @@ class DaemonPool(Executor):
 
 
 class DaemonPoolExecutor(BasePoolExecutor):  # type: ignore[misc]  # APScheduler ships no types
-    """APScheduler executor on a `DaemonPool`."""
+    """APScheduler executor on a `DaemonPool` (a new one, or `pool` to share it with other callers)."""
 
-    def __init__(self, max_workers: int) -> None:
-        super().__init__(DaemonPool(max_workers))
+    def __init__(self, max_workers: int, pool: DaemonPool | None = None) -> None:
+        super().__init__(pool if pool is not None else DaemonPool(max_workers))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -8,8 +9,9 @@ import pytest
 from agent.config import parse_config
 from agent.outbox import Outbox
 from agent.runner import CheckRunner
-from agent.scheduler import CheckScheduler, jitter_for
+from agent.scheduler import CheckScheduler, jitter_for, rounds_of
 from checks.probe import Probe
+from tests.agent import fakes
 
 CONFIG = """
 collector: http://127.0.0.1:9
@@ -30,6 +32,58 @@ def test_jitter_is_a_tenth_capped_at_30() -> None:
     assert [jitter_for(i) for i in (1, 9, 10, 60, 300, 86400)] == [0, 0, 1, 6, 30, 30]
 
 
+def test_checks_of_one_interval_share_a_round_in_configuration_order(tmp_path: Path) -> None:
+    groups = rounds_of(runners(tmp_path))
+    names = {interval: [r.config.name for r in group] for interval, group in groups.items()}
+    assert names == {1: ["fast", "broken"], 86400: ["daily"]}
+
+
+def test_a_round_of_fast_checks_runs_back_to_back_in_one_thread(tmp_path: Path, outbox: Outbox) -> None:
+    threads: list[int] = []
+    scheduler = CheckScheduler(
+        runners(tmp_path), outbox, on_result=lambda: threads.append(threading.get_ident()),
+    )
+    scheduler.watchdog.start()
+    try:
+        round_ = scheduler.run_round(scheduler.runners)
+    finally:
+        scheduler.watchdog.stop()
+    assert [e.check for e in outbox.peek(10)] == ["fast", "broken", "daily"]
+    assert threads == [threading.get_ident()] * 3 and round_.handed_off == 0 and round_.remaining == 0
+
+
+SLOW_FIRST = """
+collector: http://127.0.0.1:9
+host_id: h
+checks:
+  - {name: stuck, type: t_hang, interval: 3600, timeout: 20}
+  - {name: next, type: t_value, interval: 3600, value: 5}
+  - {name: last, type: t_value, interval: 3600, value: 5}
+"""
+
+
+def test_a_long_check_hands_the_rest_of_its_round_to_another_worker(
+    tmp_path: Path, outbox: Outbox, hang_release: None,
+) -> None:
+    """Starts a real BackgroundScheduler: the checks queued behind a long one do not wait for it."""
+    probe = Probe(state_dir=tmp_path, psutil=None, http=None)
+    scheduler = CheckScheduler(
+        [CheckRunner(c, probe) for c in parse_config(SLOW_FIRST, tmp_path / "a.yaml").checks], outbox,
+        rand=lambda: 0.0, handoff=0.2,
+    )
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 10
+        while outbox.count() < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert sorted(e.check for e in outbox.peek(10)) == ["last", "next"]  # stuck still hangs
+        assert scheduler.runners[0].busy
+    finally:
+        fakes.RELEASE.set()
+        scheduler.shutdown()
+    assert sorted(e.check for e in outbox.peek(10)) == ["last", "next", "stuck"]
+
+
 def test_checks_run_on_their_intervals_into_the_outbox(tmp_path: Path, outbox: Outbox) -> None:
     """Starts a real BackgroundScheduler; the collector is nowhere, results still pile up in the outbox."""
     nudges: list[int] = []
@@ -39,9 +93,10 @@ def test_checks_run_on_their_intervals_into_the_outbox(tmp_path: Path, outbox: O
     scheduler.start()
     try:
         jobs = {job.id: job for job in scheduler._scheduler.get_jobs()}
-        assert set(jobs) == {"fast", "broken", "daily"}
-        assert all(job.max_instances == 2 and job.coalesce for job in jobs.values())
-        assert jobs["daily"].trigger.jitter == 30 and jobs["fast"].trigger.jitter is None
+        assert set(jobs) == {"every-1s", "every-86400s"}  # one round per interval
+        assert jobs["every-1s"].max_instances == 3 and jobs["every-86400s"].max_instances == 2
+        assert all(job.coalesce for job in jobs.values())
+        assert jobs["every-86400s"].trigger.jitter == 30 and jobs["every-1s"].trigger.jitter is None
         deadline = time.monotonic() + 10
         while outbox.count() < 4 and time.monotonic() < deadline:
             time.sleep(0.05)
