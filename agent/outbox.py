@@ -1,9 +1,10 @@
 """The on-disk outbox: every result is stored here before any attempt to send it.
 
 SQLite in WAL mode with ``synchronous=FULL``: `put` returns only after the row is fsynced, so a result
-survives kill -9 and power loss. Rows leave the outbox in two ways only: `delete` after the collector
-answered 2xx, or `reject`, which moves rows the collector refused for good into the ``rejected`` table
-together with the collector's reason, where a technician can inspect them.
+survives kill -9 and power loss; `put_many` stores several results (a round of checks) with one fsync.
+Rows leave the outbox in two ways only: `delete` after the collector answered 2xx, or `reject`, which
+moves rows the collector refused for good into the ``rejected`` table together with the collector's
+reason, where a technician can inspect them.
 
 One connection guarded by a lock: scheduler threads `put` while the sender thread peeks and deletes.
 """
@@ -15,7 +16,7 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -48,6 +49,17 @@ CREATE TABLE IF NOT EXISTS rejected (
     rejected_at TEXT NOT NULL
 );
 """
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A stamped result on its way into the outbox, with what the collector needs to know of its check."""
+
+    result: CheckResult
+    check: str
+    check_type: str
+    interval: int
+    max_attempts: int
 
 
 @dataclass(frozen=True)
@@ -97,18 +109,33 @@ class Outbox:
         self, result: CheckResult, *, check: str, check_type: str, interval: int, max_attempts: int,
     ) -> str:
         """Store a stamped result durably and return its new UUID4; raise ValueError without observed_at."""
-        result_id = str(uuid.uuid4())
-        payload = result_entry(
-            result_id, check, check_type, result, interval=interval, max_attempts=max_attempts,
-        )
+        return self.put_many([Queued(result, check, check_type, interval, max_attempts)])[0]
+
+    def put_many(self, items: Sequence[Queued]) -> list[str]:
+        """Store stamped results durably in one transaction (one fsync) and return their new UUID4s.
+
+        All or nothing: a result without observed_at raises ValueError before anything is stored.
+        """
+        rows, ids = [], []
+        queued_at = iso_utc(self._now())
+        for item in items:
+            result_id = str(uuid.uuid4())
+            payload = result_entry(
+                result_id, item.check, item.check_type, item.result,
+                interval=item.interval, max_attempts=item.max_attempts,
+            )
+            rows.append((result_id, item.check, item.check_type, item.interval, item.max_attempts,
+                         payload["observed_at"], queued_at, json.dumps(payload, allow_nan=False)))
+            ids.append(result_id)
+        if not rows:
+            return []
         with self._lock, self._transaction():
-            self._db.execute(
+            self._db.executemany(
                 "INSERT INTO outbox (id, check_name, check_type, interval, max_attempts, observed_at,"
                 " queued_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (result_id, check, check_type, interval, max_attempts, payload["observed_at"],
-                 iso_utc(self._now()), json.dumps(payload, allow_nan=False)),
+                rows,
             )
-        return result_id
+        return ids
 
     def peek(self, limit: int) -> list[OutboxEntry]:
         """Return up to `limit` entries, oldest first, without removing them (limit < 1 gives [])."""

@@ -16,7 +16,10 @@ nothing across the fleet anyway, the round's jitter does that).
 A round runs its checks one after another in one worker thread, each watched by the shared `Watchdog`,
 which delivers UNKNOWN at the check's deadline (`CheckRunner.run_watched`). So that a slow or hung check
 never holds up the rest of its round, a check that is still running `HANDOFF` seconds after it started
-hands the rest of the round to another worker; the slow one finishes (or times out) on its own. A hung
+hands the rest of the round to another worker; the slow one finishes (or times out) on its own. The
+round's results go into the outbox together, in one transaction and one fsync, when its last check has
+been run, or, if a check runs long, at the hand-off: a result is held in memory for at most about
+`HANDOFF` seconds, like a check that is still running. A hung
 check keeps its worker; later runs of it report "skipped" at once (the runner never lets two runs of a
 check work at the same time), so at most one worker per check can ever hang, and a round job may have
 that many instances running and still start. Workers are daemon threads (`agent.workers`), up to twice
@@ -36,7 +39,7 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from agent.outbox import Outbox
+from agent.outbox import Outbox, Queued
 from agent.runner import CheckRunner
 from agent.watchdog import Watch, Watchdog
 from agent.workers import DaemonPool, DaemonPoolExecutor
@@ -61,24 +64,37 @@ def rounds_of(runners: Sequence[CheckRunner]) -> dict[int, list[CheckRunner]]:
 
 
 class Round:
-    """One run of every check in a group: a queue of runners that one or more workers drain."""
+    """One run of every check in a group: a queue of runners that one or more workers drain, and the
+    results they made, held until the round's end or its hand-off so that they share one fsync."""
 
     def __init__(self, runners: Sequence[CheckRunner], clock: Callable[[], float]) -> None:
         self._todo = deque(runners)
         self._lock = threading.Lock()
         self._clock = clock
         self._current: dict[int, float] = {}  # worker thread id -> when its current check started
+        self._held: list[Queued] = []
         self.handed_off = 0  # how many times the rest of the round moved to another worker
         self.watch: Watch | None = None  # the round's live hand-off watch
 
     def take(self) -> CheckRunner | None:
-        """Return the next runner to run in this thread, or None when the round is done."""
+        """Return the next runner to run in this thread, or None when no check of the round is left."""
         with self._lock:
             if not self._todo:
                 self._current.pop(threading.get_ident(), None)
                 return None
             self._current[threading.get_ident()] = self._clock()
             return self._todo.popleft()
+
+    def hold(self, item: Queued) -> None:
+        """Keep a result of this round until `release`."""
+        with self._lock:
+            self._held.append(item)
+
+    def release(self) -> list[Queued]:
+        """Return and forget the results held so far."""
+        with self._lock:
+            held, self._held = self._held, []
+        return held
 
     def stalled_since(self) -> float | None:
         """Return when the oldest check that still holds up queued ones started (None: nothing waits)."""
@@ -142,22 +158,37 @@ class CheckScheduler:
             self._drain(round_)
         finally:
             if round_.watch is not None:
-                round_.watch.cancel()  # the queue is empty: nothing is left to hand on
+                round_.watch.cancel()  # every check has been taken and its results stored
         return round_
 
-    def run_once(self, runner: CheckRunner) -> None:
-        """Run one check in this thread and queue its result (or the watchdog's UNKNOWN at the deadline)."""
-        runner.run_watched(self.watchdog, lambda result: self.queue(runner, result))
+    def run_once(self, runner: CheckRunner, round_: Round | None = None) -> None:
+        """Run one check in this thread and queue its result (or the watchdog's UNKNOWN at the deadline).
 
-    def queue(self, runner: CheckRunner, result: CheckResult) -> None:
-        """Put `result` into the outbox and nudge the sender; log (never raise) when the outbox cannot."""
+        Within a round, a result made in this thread is held by the round and stored with the others;
+        the watchdog's UNKNOWN for a hung run is stored at once, since nobody may be left to store it.
+        """
+        here = threading.get_ident()
+
+        def deliver(result: CheckResult) -> None:
+            item = Queued(result, runner.config.name, runner.config.type, runner.config.interval,
+                          runner.config.max_attempts)
+            if round_ is not None and threading.get_ident() == here:
+                round_.hold(item)
+            else:
+                self.queue([item])
+
+        runner.run_watched(self.watchdog, deliver)
+
+    def queue(self, items: Sequence[Queued]) -> None:
+        """Put results into the outbox in one transaction and nudge the sender; log (never raise) when
+        the outbox cannot."""
+        if not items:
+            return
         try:
-            self.outbox.put(
-                result, check=runner.config.name, check_type=runner.config.type,
-                interval=runner.config.interval, max_attempts=runner.config.max_attempts,
-            )
+            self.outbox.put_many(items)
         except Exception:
-            log.exception("cannot queue the result of check %r", runner.config.name)
+            log.exception("cannot queue the result(s) of check(s) %s",
+                          ", ".join(repr(i.check) for i in items))
             return
         if self._on_result is not None:
             self._on_result()
@@ -177,14 +208,18 @@ class CheckScheduler:
         self.watchdog.stop()
 
     def _drain(self, round_: Round) -> None:
+        """Run the round's checks one after another in this thread; whoever finds none left stores the
+        results held so far (a later one finishing in another drainer stores its own on its way out)."""
         while (runner := round_.take()) is not None:
-            self.run_once(runner)
+            self.run_once(runner, round_)
+        self.queue(round_.release())
 
     def _look(self, round_: Round) -> None:
         """Watchdog callback: hand the rest of a round that waits behind a long check to another worker.
 
         One watch per round, not one per check: it re-arms itself while the round still has checks queued.
         """
+        self.queue(round_.release())  # results wait for a long check at most this long
         since = round_.stalled_since()
         if since is None:
             return  # every check of the round has been taken

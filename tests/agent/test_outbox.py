@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.outbox import Outbox
+from agent.outbox import Outbox, Queued
 from checks.perfdata import PerfDatum
 from checks.result import CheckResult
 from checks.status import Status
@@ -61,6 +61,18 @@ def test_unstamped_result_is_refused(outbox: Outbox) -> None:
     with pytest.raises(ValueError, match="no observed_at"):
         outbox.put(CheckResult(Status.OK, "x"), check="a", check_type="t", interval=1, max_attempts=1)
     assert outbox.count() == 0
+
+
+def test_put_many_stores_all_in_order_or_nothing(outbox: Outbox) -> None:
+    good = [Queued(stamped(summary=f"r{i}"), f"c{i}", "t", 60, 3) for i in range(3)]
+    with pytest.raises(ValueError, match="no observed_at"):
+        outbox.put_many([*good, Queued(CheckResult(Status.OK, "x"), "bad", "t", 60, 3)])
+    assert outbox.count() == 0
+    ids = outbox.put_many(good)
+    assert [(e.id, e.check, e.payload["summary"]) for e in outbox.peek(10)] == [
+        (ids[0], "c0", "r0"), (ids[1], "c1", "r1"), (ids[2], "c2", "r2"),
+    ]
+    assert outbox.put_many([]) == []
 
 
 def test_payload_stays_within_protocol_limits(outbox: Outbox) -> None:
@@ -124,7 +136,7 @@ def test_concurrent_puts_and_deletes(outbox: Outbox) -> None:
 
 PRODUCER = """
 import sys
-from agent.outbox import Outbox
+from agent.outbox import Outbox, Queued
 from tests.agent.helpers import stamped
 box = Outbox(sys.argv[1])
 i = 0
