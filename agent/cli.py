@@ -8,6 +8,7 @@ ConfigError message on stderr; enrollment or collector failures exit 1; `run` ex
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import signal
@@ -105,6 +106,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         log.info("agent for host %s reporting to %s; %d check(s), %d result(s) waiting in the outbox",
                  config.host_id, config.collector, len(config.checks), outbox.count())
+        # Everything made so far (modules, config, runners) lives as long as the process: keep it out
+        # of the cyclic garbage collector's full passes, which would otherwise walk it again and again.
+        gc.freeze()
         sender.start()
         scheduler.start()
         while not stop.is_set():  # the handler has run by the time is_set() is called
