@@ -65,6 +65,12 @@ class CheckRunner:
         current = self._current
         return current is not None and not current.timed_out
 
+    @property
+    def hung(self) -> bool:
+        """Return True while a watched run that timed out still holds its thread."""
+        current = self._current
+        return current is not None and current.timed_out
+
     def run_watched(self, watchdog: Watchdog, deliver: Callable[[CheckResult], None]) -> None:
         """Run the check in this thread; `deliver` its stamped result, or UNKNOWN at the deadline.
 

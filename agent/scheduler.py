@@ -129,6 +129,10 @@ class CheckScheduler:
         # each check holds at most one worker for a hung run and one more, briefly, to report it skipped
         workers = max_workers if max_workers is not None else 2 * len(self.runners) + 1
         self.pool = DaemonPool(workers)
+        self._lock = threading.Lock()
+        self._stopping = False
+        self._draining = 0  # threads in _drain, hung ones included
+        self._rounds: set[Round] = set()  # rounds whose first worker has not finished
         self._scheduler: Any = BackgroundScheduler(
             executors={"default": DaemonPoolExecutor(workers, self.pool)}, timezone=UTC,
         )
@@ -154,11 +158,15 @@ class CheckScheduler:
         """Run one round of `runners`, starting in this thread; return it (for tests)."""
         round_ = Round(runners, self._clock)
         round_.watch = self.watchdog.watch(self._handoff, lambda: self._look(round_))
+        with self._lock:
+            self._rounds.add(round_)
         try:
             self._drain(round_)
         finally:
             if round_.watch is not None:
                 round_.watch.cancel()  # every check has been taken and its results stored
+            with self._lock:
+                self._rounds.discard(round_)
         return round_
 
     def run_once(self, runner: CheckRunner, round_: Round | None = None) -> None:
@@ -198,21 +206,33 @@ class CheckScheduler:
 
         A check that hangs past its timeout has its UNKNOWN queued already and is not waited for.
         """
+        self._stopping = True  # rounds in progress start no further checks
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         if wait:
             longest = max((r.config.timeout for r in self.runners), default=0.0)
             deadline = time.monotonic() + longest + 2.0
-            while any(r.busy for r in self.runners) and time.monotonic() < deadline:
+            # every worker still in a round is either done or stuck in a run that has timed out
+            while self._draining > sum(r.hung for r in self.runners) and time.monotonic() < deadline:
                 time.sleep(0.05)
+        with self._lock:
+            rounds = list(self._rounds)
+        for round_ in rounds:  # a round whose worker hangs may still hold the results made before
+            self.queue(round_.release())
         self.watchdog.stop()
 
     def _drain(self, round_: Round) -> None:
         """Run the round's checks one after another in this thread; whoever finds none left stores the
         results held so far (a later one finishing in another drainer stores its own on its way out)."""
-        while (runner := round_.take()) is not None:
-            self.run_once(runner, round_)
-        self.queue(round_.release())
+        with self._lock:
+            self._draining += 1
+        try:
+            while not self._stopping and (runner := round_.take()) is not None:
+                self.run_once(runner, round_)
+            self.queue(round_.release())
+        finally:
+            with self._lock:
+                self._draining -= 1
 
     def _look(self, round_: Round) -> None:
         """Watchdog callback: hand the rest of a round that waits behind a long check to another worker.

@@ -130,6 +130,38 @@ def test_results_held_for_a_round_are_stored_when_its_last_check_runs_long(
     assert sorted(e.check for e in outbox.peek(10)) == ["first", "second", "stuck"]
 
 
+def started(text: str, tmp_path: Path, outbox: Outbox) -> CheckScheduler:
+    """Start a real scheduler on `text` (first rounds at once, no hand-off) and wait for a check to hang."""
+    probe = Probe(state_dir=tmp_path, psutil=None, http=None)
+    scheduler = CheckScheduler(
+        [CheckRunner(c, probe) for c in parse_config(text, tmp_path / "a.yaml").checks], outbox,
+        rand=lambda: 0.0, handoff=60,
+    )
+    scheduler.start()
+    deadline = time.monotonic() + 10
+    while not any(r.busy for r in scheduler.runners) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return scheduler
+
+
+def test_shutdown_stores_what_a_hung_round_held(tmp_path: Path, outbox: Outbox, hang_release: None) -> None:
+    scheduler = started(HANG_LAST.replace("timeout: 20", "timeout: 0.5"), tmp_path, outbox)
+    assert outbox.count() == 0  # first and second are held by the round, stuck hangs
+    scheduler.shutdown()  # waits for stuck to time out, then stores the round's results
+    summaries = {e.check: e.payload["summary"] for e in outbox.peek(10)}
+    assert summaries == {"first": "value is 5", "second": "value is 5", "stuck": "check timed out after 0.5s"}
+
+
+def test_a_stopping_agent_starts_no_further_check_of_a_round(
+    tmp_path: Path, outbox: Outbox, hang_release: None,
+) -> None:
+    scheduler = started(SLOW_FIRST.replace("timeout: 20", "timeout: 0.5"), tmp_path, outbox)
+    scheduler.shutdown()
+    fakes.RELEASE.set()  # the hung worker returns now; it must not go on to "next" and "last"
+    time.sleep(0.3)
+    assert [e.check for e in outbox.peek(10)] == ["stuck"]
+
+
 def test_checks_run_on_their_intervals_into_the_outbox(tmp_path: Path, outbox: Outbox) -> None:
     """Starts a real BackgroundScheduler; the collector is nowhere, results still pile up in the outbox."""
     nudges: list[int] = []
