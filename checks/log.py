@@ -125,8 +125,10 @@ class LogCheck(BaseCheck[LogOptions]):
         complete = _complete_lines(chunk)
         matches = self._matches(tail.data.decode("utf-8", errors="replace"))
         matches += self._matches(complete.decode("utf-8", errors="replace"))
+        position = tail.resume or Position(st.st_ino, st.st_dev, offset + len(complete))
         try:
-            _save(state_path, tail.resume or Position(st.st_ino, st.st_dev, offset + len(complete)))
+            if position != previous:  # a quiet log costs no write
+                _save(state_path, position)
         except OSError as exc:
             return unknown(f"cannot keep the log position in {state_path}: {exc.strerror or exc}")
         count = len(matches)

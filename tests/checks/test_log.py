@@ -47,6 +47,21 @@ def test_state_survives_a_new_check_instance(tmp_path: Path, probe: Probe) -> No
     assert LogCheck.from_config({"path": str(log), "pattern": "x"}).run(probe).metrics[0].value == 1
 
 
+def test_a_quiet_log_does_not_rewrite_the_state_file(tmp_path: Path, probe: Probe) -> None:
+    log = tmp_path / "app.log"
+    log.write_text("x\n")
+    check = LogCheck.from_config({"path": str(log), "pattern": "x"})
+    check.run(probe)
+    state = check.state_file(probe)
+    written = state.stat().st_mtime_ns
+    os.utime(state, ns=(written - 10**9, written - 10**9))  # so that any rewrite shows
+    check.run(probe)
+    assert state.stat().st_mtime_ns == written - 10**9
+    append(log, "x\n")
+    assert check.run(probe).metrics[0].value == 1
+    assert state.stat().st_mtime_ns != written - 10**9
+
+
 def test_from_start_and_exclude(tmp_path: Path, probe: Probe) -> None:
     log = tmp_path / "kern.log"
     log.write_text("I/O error sda\nI/O error sdb ata1: hard resetting\n")
