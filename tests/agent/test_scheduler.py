@@ -75,29 +75,6 @@ checks:
   - {name: last, type: t_value, interval: 3600, value: 5}
 """
 
-
-def test_a_long_check_hands_the_rest_of_its_round_to_another_worker(
-    tmp_path: Path, outbox: Outbox, hang_release: None,
-) -> None:
-    """Starts a real BackgroundScheduler: the checks queued behind a long one do not wait for it."""
-    probe = Probe(state_dir=tmp_path, psutil=None, http=None)
-    scheduler = CheckScheduler(
-        [CheckRunner(c, probe) for c in parse_config(SLOW_FIRST, tmp_path / "a.yaml").checks], outbox,
-        rand=lambda: 0.0, handoff=0.2,
-    )
-    scheduler.start()
-    try:
-        deadline = time.monotonic() + 10
-        while outbox.count() < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert sorted(e.check for e in outbox.peek(10)) == ["last", "next"]  # stuck still hangs
-        assert scheduler.runners[0].busy
-    finally:
-        fakes.RELEASE.set()
-        scheduler.shutdown()
-    assert sorted(e.check for e in outbox.peek(10)) == ["last", "next", "stuck"]
-
-
 HANG_LAST = """
 collector: http://127.0.0.1:9
 host_id: h
@@ -108,40 +85,44 @@ checks:
 """
 
 
-def test_results_held_for_a_round_are_stored_when_its_last_check_runs_long(
-    tmp_path: Path, outbox: Outbox, hang_release: None,
-) -> None:
-    """The round's own worker hangs in its last check: the hand-off watch stores what was held."""
-    probe = Probe(state_dir=tmp_path, psutil=None, http=None)
-    scheduler = CheckScheduler(
-        [CheckRunner(c, probe) for c in parse_config(HANG_LAST, tmp_path / "a.yaml").checks], outbox,
-        rand=lambda: 0.0, handoff=0.2,
-    )
-    scheduler.start()
-    try:
-        deadline = time.monotonic() + 10
-        while outbox.count() < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert sorted(e.check for e in outbox.peek(10)) == ["first", "second"]
-        assert scheduler.runners[2].busy
-    finally:
-        fakes.RELEASE.set()
-        scheduler.shutdown()
-    assert sorted(e.check for e in outbox.peek(10)) == ["first", "second", "stuck"]
-
-
-def started(text: str, tmp_path: Path, outbox: Outbox) -> CheckScheduler:
-    """Start a real scheduler on `text` (first rounds at once, no hand-off) and wait for a check to hang."""
+def started(text: str, tmp_path: Path, outbox: Outbox, handoff: float = 60) -> CheckScheduler:
+    """Start a real scheduler on `text` (first rounds at once) and wait for a check to hang."""
     probe = Probe(state_dir=tmp_path, psutil=None, http=None)
     scheduler = CheckScheduler(
         [CheckRunner(c, probe) for c in parse_config(text, tmp_path / "a.yaml").checks], outbox,
-        rand=lambda: 0.0, handoff=60,
+        rand=lambda: 0.0, handoff=handoff,
     )
     scheduler.start()
     deadline = time.monotonic() + 10
     while not any(r.busy for r in scheduler.runners) and time.monotonic() < deadline:
         time.sleep(0.01)
     return scheduler
+
+
+@pytest.mark.parametrize(
+    ("text", "others"),
+    [
+        # the checks queued behind a long one do not wait for it
+        (SLOW_FIRST, ["last", "next"]),
+        # the round's own worker hangs in its last check: the hand-off watch stores what was held
+        (HANG_LAST, ["first", "second"]),
+    ],
+    ids=["queued-checks-move-on", "held-results-are-stored"],
+)
+def test_a_long_check_does_not_hold_up_its_round(
+    text: str, others: list[str], tmp_path: Path, outbox: Outbox, hang_release: None,
+) -> None:
+    scheduler = started(text, tmp_path, outbox, handoff=0.2)
+    try:
+        deadline = time.monotonic() + 10
+        while outbox.count() < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert sorted(e.check for e in outbox.peek(10)) == others  # stuck still hangs
+        assert next(r for r in scheduler.runners if r.config.name == "stuck").busy
+    finally:
+        fakes.RELEASE.set()
+        scheduler.shutdown()
+    assert sorted(e.check for e in outbox.peek(10)) == [*others, "stuck"]
 
 
 def test_shutdown_stores_what_a_hung_round_held(tmp_path: Path, outbox: Outbox, hang_release: None) -> None:
