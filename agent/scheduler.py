@@ -247,7 +247,7 @@ class CheckScheduler:
         waited = self._clock() - since
         if waited >= self._handoff:
             round_.handed_off += 1
-            log.info("a check runs long; %d check(s) of its round move to another worker", round_.remaining)
+            log.debug("a check runs long; %d check(s) of its round move to another worker", round_.remaining)
             try:
                 self.pool.submit(self._drain, round_)
             except RuntimeError:  # shutting down
