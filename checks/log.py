@@ -20,7 +20,9 @@ remembered offset and then the new file from the beginning, so the lines written
 and the rotation still count; the rotated file is final, so its last line counts even without a newline.
 If no such file is left (deleted, or already compressed), the new file is read from the beginning and
 the summary says that the rotated file's tail could not be read. A file rotated twice between two runs
-loses the middle file. A file shorter than the offset (copytruncate) starts again at the beginning.
+loses the middle file. A file shorter than the offset (copytruncate) starts again at the beginning, and
+so does a file whose first 256 bytes no longer match the fingerprint kept with the offset (a new file
+that got the old inode number, or a truncated file that grew past the offset before the next run).
 At most 16 MiB are read per run, rotated tail and new file together, the rest the next time. An
 incomplete last line of the current file waits for its newline. A missing file is UNKNOWN. Long output:
 the last 10 matching lines. Metric: ``lines``.
@@ -42,6 +44,7 @@ from checks.probe import Probe
 from checks.result import CheckResult, unknown
 
 READ_LIMIT = 16 * 1024 * 1024
+HEAD_BYTES = 256  # how much of a file's beginning its fingerprint covers
 SHOWN_LINES = 10
 # Rotated names never opened: compressing makes a new file, and a reused inode number must not pass
 # for the old one.
@@ -70,11 +73,15 @@ class LogOptions:
 
 @dataclass
 class Position:
-    """Where the previous run stopped reading: file identity and byte offset."""
+    """Where the previous run stopped reading: file identity, byte offset, and a fingerprint of the
+    file's first bytes (`head_len` of them), which tells a new file that reuses the inode number, or a
+    truncated file that has grown past the offset again, from the file we were reading."""
 
     inode: int
     device: int
     offset: int
+    head: str | None = None
+    head_len: int = 0
 
 
 @dataclass(frozen=True)
@@ -114,7 +121,10 @@ class LogCheck(BaseCheck[LogOptions]):
             if previous is None:
                 offset = 0 if o.from_start else st.st_size
             elif (previous.inode, previous.device) == (st.st_ino, st.st_dev):
-                offset = previous.offset if st.st_size >= previous.offset else 0  # else copytruncate
+                same = st.st_size >= previous.offset and (
+                    previous.head is None or _fingerprint(handle, previous.head_len) == previous.head
+                )
+                offset = previous.offset if same else 0  # else truncated, or a new file on the old inode
             else:
                 offset = 0  # rotated by rename: the whole current file is new
                 found = _read_rotated_tail(o.path, previous)
@@ -122,10 +132,17 @@ class LogCheck(BaseCheck[LogOptions]):
                 tail = found or tail
             handle.seek(offset)
             chunk = handle.read(READ_LIMIT - len(tail.data)) if tail.resume is None else b""
-        complete = _complete_lines(chunk)
+            complete = _complete_lines(chunk)
+            head_len = min(HEAD_BYTES, offset + len(complete))
+            if previous is not None and previous.head is not None and previous.head_len == head_len and (
+                (previous.inode, previous.device, offset) == (st.st_ino, st.st_dev, previous.offset)
+            ):
+                head = previous.head  # checked above: the file still starts with these bytes
+            else:
+                head = _fingerprint(handle, head_len)
         matches = self._matches(tail.data.decode("utf-8", errors="replace"))
         matches += self._matches(complete.decode("utf-8", errors="replace"))
-        position = tail.resume or Position(st.st_ino, st.st_dev, offset + len(complete))
+        position = tail.resume or Position(st.st_ino, st.st_dev, offset + len(complete), head, head_len)
         try:
             if position != previous:  # a quiet log costs no write
                 _save(state_path, position)
@@ -205,11 +222,20 @@ def _open_rotated(path: str, inode: int, device: int) -> BufferedReader | None:
     return None
 
 
+def _fingerprint(handle: BufferedReader, length: int) -> str:
+    """Return a hash of the file's first `length` bytes (without moving the handle's position)."""
+    return hashlib.sha256(os.pread(handle.fileno(), length, 0)).hexdigest()[:32]
+
+
 def _load(path: Path) -> Position | None:
     try:
         raw = json.loads(path.read_text())
-        return Position(int(raw["inode"]), int(raw["device"]), int(raw["offset"]))
-    except (OSError, ValueError, KeyError, TypeError):
+        head = raw.get("head")  # absent in state files written before fingerprints
+        return Position(
+            int(raw["inode"]), int(raw["device"]), int(raw["offset"]),
+            str(head) if head is not None else None, int(raw.get("head_len", 0)),
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # no state yet, or a damaged one: start as on the first run
 
 

@@ -197,4 +197,19 @@ def test_old_state_file_without_new_fields_still_loads(tmp_path: Path, probe: Pr
     log.write_text("ERROR newest\n")
     result = check.run(probe)
     assert result.long_output == "ERROR new\nERROR newest"
-    assert set(json.loads(state.read_text())) == {"inode", "device", "offset"}
+    assert set(json.loads(state.read_text())) == {"inode", "device", "offset", "head", "head_len"}
+
+
+def test_a_different_file_on_the_same_inode_is_read_from_its_start(tmp_path: Path, probe: Probe) -> None:
+    """An inode number reused by a new file (or a truncated file grown past the offset again) is caught
+    by the fingerprint of the first bytes, not taken for the old file."""
+    log = tmp_path / "app.log"
+    log.write_text("started\n" + "x" * 300 + "\n")
+    check = LogCheck.from_config({"path": str(log), "pattern": "ERROR"})
+    check.run(probe)
+    with log.open("r+") as handle:  # same inode, new content longer than the old offset
+        handle.write("ERROR one\n" + "y" * 400 + "\nERROR two\n")
+    result = check.run(probe)
+    assert (result.metrics[0].value, result.long_output) == (2, "ERROR one\nERROR two")
+    append(log, "ERROR three\n")
+    assert check.run(probe).long_output == "ERROR three"  # and then it follows the file as usual
