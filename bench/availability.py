@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from checks.status import Status  # noqa: E402
-from collector.sla.availability import (  # noqa: E402
+from fernwart.checks.status import Status  # noqa: E402
+from fernwart.collector.sla.availability import (  # noqa: E402
     NO_DATA,
     AvailabilityReport,
     AvailabilityRules,
@@ -31,8 +31,8 @@ from collector.sla.availability import (  # noqa: E402
     availability_report,
     month_period,
 )
-from collector.sla.calendar import ServiceCalendar  # noqa: E402
-from collector.sla.windows import MaintenanceWindow  # noqa: E402
+from fernwart.collector.sla.calendar import ServiceCalendar  # noqa: E402
+from fernwart.collector.sla.windows import MaintenanceWindow  # noqa: E402
 
 YEAR_START = datetime(2026, 1, 1, tzinfo=UTC)
 YEAR_SECONDS = 365 * 86400

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.outbox import Outbox
-from checks import registry
+from fernwart.agent.outbox import Outbox
+from fernwart.checks import registry
 from tests.agent import fakes
 from tests.agent.collector_stub import CollectorStub
 from tests.agent.helpers import T0

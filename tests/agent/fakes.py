@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from checks.base import BaseCheck
-from checks.probe import Probe
-from checks.result import CheckResult
-from checks.status import Status
+from fernwart.checks.base import BaseCheck
+from fernwart.checks.probe import Probe
+from fernwart.checks.result import CheckResult
+from fernwart.checks.status import Status
 
 RELEASE = threading.Event()  # HangCheck blocks until a test sets this
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from checks.result import CheckResult
-from checks.status import Status
+from fernwart.checks.result import CheckResult
+from fernwart.checks.status import Status
 
 T0 = datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)
 

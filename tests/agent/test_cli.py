@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli import main
-from agent.outbox import Outbox
+from fernwart.agent.cli import main
+from fernwart.agent.outbox import Outbox
 from tests.agent.collector_stub import CollectorStub
 from tests.support import REPO
 
@@ -121,10 +121,10 @@ def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 RUN_AGENT = """
 import sys
-from checks import registry
+from fernwart.checks import registry
 from tests.agent.fakes import FAKE_TYPES
 registry.CHECK_TYPES.update(FAKE_TYPES)
-from agent.cli import main
+from fernwart.agent.cli import main
 sys.exit(main(["run", "--config", sys.argv[1]]))
 """
 

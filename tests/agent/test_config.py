@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import ConfigError, load_config, parse_config
-from checks.ranges import Range
+from fernwart.agent.config import ConfigError, load_config, parse_config
+from fernwart.checks.ranges import Range
 from tests.agent.fakes import ValueCheck
 
 HEAD = "collector: https://collector.example.net:8443/\nhost_id: host-1\n"
@@ -133,7 +133,7 @@ def test_check_errors_name_file_check_and_key(entry: str, expected: str) -> None
 
 
 def test_type_that_cannot_load_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from checks import registry
+    from fernwart.checks import registry
 
     monkeypatch.setitem(registry.CHECK_TYPES, "t_missing", "tests.agent.no_such_module.Check")
     with pytest.raises(ConfigError, match=r"check 'd' \(checks\[0\]\): type: check type 't_missing' is "
@@ -150,8 +150,8 @@ def test_no_check_option_is_shadowed_by_a_common_key() -> None:
     """An option named like a common key (name, type, ...) could never be set from the YAML."""
     from dataclasses import fields
 
-    from agent.config import COMMON_CHECK_KEYS
-    from checks.registry import CHECK_TYPES, load
+    from fernwart.agent.config import COMMON_CHECK_KEYS
+    from fernwart.checks.registry import CHECK_TYPES, load
 
     for type_name in CHECK_TYPES:
         clashes = {f.name for f in fields(load(type_name).Options)} & set(COMMON_CHECK_KEYS)

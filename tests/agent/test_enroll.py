@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agent import __version__
-from agent.config import load_config
-from agent.enroll import EnrollError, default_checks, enroll
-from agent.transport import AuthError
+from fernwart.agent import __version__
+from fernwart.agent.config import load_config
+from fernwart.agent.enroll import EnrollError, default_checks, enroll
+from fernwart.agent.transport import AuthError
 from tests.agent.collector_stub import CollectorStub
 
 
@@ -78,7 +78,7 @@ def test_refused_enrollment_writes_nothing(collector: CollectorStub, tmp_path: P
 def test_unavailable_check_types_are_left_out(
     collector: CollectorStub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, standins: None,
 ) -> None:
-    from checks import registry
+    from fernwart.checks import registry
 
     monkeypatch.setitem(registry.CHECK_TYPES, "load", "tests.agent.no_such_module.LoadCheck")
     done = enroll(collector.url, "fwe_one", tmp_path / "agent.yaml", listening_ports=set)

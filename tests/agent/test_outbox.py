@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.outbox import Outbox, Queued
-from checks.perfdata import PerfDatum
-from checks.result import CheckResult
-from checks.status import Status
+from fernwart.agent.outbox import Outbox, Queued
+from fernwart.checks.perfdata import PerfDatum
+from fernwart.checks.result import CheckResult
+from fernwart.checks.status import Status
 from tests.agent.helpers import T0, stamped
 from tests.support import REPO
 
@@ -136,7 +136,7 @@ def test_concurrent_puts_and_deletes(outbox: Outbox) -> None:
 
 PRODUCER = """
 import sys
-from agent.outbox import Outbox, Queued
+from fernwart.agent.outbox import Outbox, Queued
 from tests.agent.helpers import stamped
 box = Outbox(sys.argv[1])
 i = 0
@@ -175,7 +175,7 @@ def test_metric_fields_stay_within_protocol_limits(outbox: Outbox) -> None:
 
 
 def test_trimmed_payloads_pass_the_collectors_schema(outbox: Outbox) -> None:
-    schemas = pytest.importorskip("collector.api.schemas")
+    schemas = pytest.importorskip("fernwart.collector.api.schemas")
     metrics = tuple(PerfDatum("m" * 250 + str(i), float(i), "", "9" * 80) for i in range(300))
     outbox.put(CheckResult(Status.CRITICAL, "s" * 5000, metrics, "l" * 70000).stamped(T0, 0.5),
                check="a", check_type="t", interval=60, max_attempts=3)

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import CheckConfig, parse_config
-from agent.runner import CheckRunner
-from agent.watchdog import Watchdog
-from checks.probe import Probe
-from checks.result import CheckResult
-from checks.status import Status
+from fernwart.agent.config import CheckConfig, parse_config
+from fernwart.agent.runner import CheckRunner
+from fernwart.agent.watchdog import Watchdog
+from fernwart.checks.probe import Probe
+from fernwart.checks.result import CheckResult
+from fernwart.checks.status import Status
 from tests.agent.helpers import T0, FakeClock
 
 HEAD = "collector: http://c\nhost_id: h\n"

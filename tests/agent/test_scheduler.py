@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import parse_config
-from agent.outbox import Outbox, Queued
-from agent.runner import CheckRunner
-from agent.scheduler import CheckScheduler, jitter_for, rounds_of
-from checks.probe import Probe
+from fernwart.agent.config import parse_config
+from fernwart.agent.outbox import Outbox, Queued
+from fernwart.agent.runner import CheckRunner
+from fernwart.agent.scheduler import CheckScheduler, jitter_for, rounds_of
+from fernwart.checks.probe import Probe
 from tests.agent import fakes
 
 CONFIG = """

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from agent.outbox import Outbox
-from agent.sender import Sender
-from agent.transport import Transport
-from checks.status import Status
+from fernwart.agent.outbox import Outbox
+from fernwart.agent.sender import Sender
+from fernwart.agent.transport import Transport
+from fernwart.checks.status import Status
 from tests.agent.collector_stub import CollectorStub, Request
 from tests.agent.helpers import T0, FakeClock, stamped
 from tests.support import free_port

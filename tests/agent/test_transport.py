@@ -4,8 +4,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from agent import __version__
-from agent.transport import AuthError, RejectedError, Transport, TransportError
+from fernwart.agent import __version__
+from fernwart.agent.transport import AuthError, RejectedError, Transport, TransportError
 from tests.agent.collector_stub import CollectorStub, Request
 from tests.support import free_port
 

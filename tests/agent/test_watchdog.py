@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from agent.watchdog import Watchdog
+from fernwart.agent.watchdog import Watchdog
 
 
 @pytest.fixture

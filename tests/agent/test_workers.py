@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from agent.workers import DaemonPool
+from fernwart.agent.workers import DaemonPool
 
 
 def test_reuses_an_idle_worker_and_returns_results_and_errors() -> None:

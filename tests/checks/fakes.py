@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from checks.probe import CommandResult, Probe
+from fernwart.checks.probe import CommandResult, Probe
 
 NOW = datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)
 

@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from checks import registry
-from checks.base import BaseCheck
-from checks.catalog import catalog, render_text
-from checks.options import OptionError
+from fernwart.checks import registry
+from fernwart.checks.base import BaseCheck
+from fernwart.checks.catalog import catalog, render_text
+from fernwart.checks.options import OptionError
 
 
 def test_every_registered_type_loads_and_is_a_base_check() -> None:

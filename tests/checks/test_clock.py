@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from checks.clock import ClockCheck, SntpError, offset_and_delay, request_packet
-from checks.probe import udp_exchange, utc_now
-from checks.status import Status
+from fernwart.checks.clock import ClockCheck, SntpError, offset_and_delay, request_packet
+from fernwart.checks.probe import udp_exchange, utc_now
+from fernwart.checks.status import Status
 from tests.checks.fakes import NOW, FakeRunner, done, make_probe
 from tests.checks.servers import ntp_timestamp, sntp_reply, sntp_server
 from tests.support import free_port

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from checks.cpu import CpuCheck, shares
-from checks.status import Status
+from fernwart.checks.cpu import CpuCheck, shares
+from fernwart.checks.status import Status
 from tests.checks.fakes import make_probe
 
 Times = namedtuple("Times", "user nice system idle iowait irq softirq steal guest guest_nice")

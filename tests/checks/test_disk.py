@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from checks.disk import DiskCheck
-from checks.status import Status
+from fernwart.checks.disk import DiskCheck
+from fernwart.checks.status import Status
 from tests.checks.fakes import make_probe
 
 Part = namedtuple("Part", "device mountpoint fstype opts")

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from checks.dns import DnsCheck
-from checks.options import OptionError
-from checks.ping import PingCheck, parse_ping
-from checks.status import Status
+from fernwart.checks.dns import DnsCheck
+from fernwart.checks.options import OptionError
+from fernwart.checks.ping import PingCheck, parse_ping
+from fernwart.checks.status import Status
 from tests.checks.fakes import FakeRunner, done, make_probe
 
 

@@ -6,8 +6,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-from checks.file_age import FileAgeCheck
-from checks.status import Status
+from fernwart.checks.file_age import FileAgeCheck
+from fernwart.checks.status import Status
 from tests.checks.fakes import NOW, make_probe
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from checks.httpclient import HttpClient, HttpConnectError, HttpError, HttpTimeout, HttpTlsError
+from fernwart.checks.httpclient import HttpClient, HttpConnectError, HttpError, HttpTimeout, HttpTlsError
 from tests.checks.servers import https_server, make_certificate
 from tests.support import free_port, require_executable
 

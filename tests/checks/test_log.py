@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from checks.log import LogCheck
-from checks.options import OptionError
-from checks.probe import Probe
-from checks.status import Status
+from fernwart.checks.log import LogCheck
+from fernwart.checks.options import OptionError
+from fernwart.checks.probe import Probe
+from fernwart.checks.status import Status
 from tests.checks.fakes import make_probe
 
 
@@ -168,7 +168,7 @@ def test_rotated_files_last_line_without_newline_counts(tmp_path: Path, probe: P
 def test_read_limit_spans_the_rotated_and_the_new_file(
     tmp_path: Path, probe: Probe, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("checks.log.READ_LIMIT", 20)
+    monkeypatch.setattr("fernwart.checks.log.READ_LIMIT", 20)
     log = tmp_path / "app.log"
     log.write_text("")
     check = LogCheck.from_config({"path": str(log), "pattern": "E"})

@@ -7,11 +7,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from checks.load import LoadCheck
-from checks.memory import MemoryCheck
-from checks.options import OptionError
-from checks.status import Status
-from checks.swap import SwapCheck
+from fernwart.checks.load import LoadCheck
+from fernwart.checks.memory import MemoryCheck
+from fernwart.checks.options import OptionError
+from fernwart.checks.status import Status
+from fernwart.checks.swap import SwapCheck
 from tests.checks.fakes import make_probe
 
 VMem = namedtuple("VMem", "total available percent used free")

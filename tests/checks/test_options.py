@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from checks.options import OptionError, build, describe
-from checks.ranges import Range
+from fernwart.checks.options import OptionError, build, describe
+from fernwart.checks.ranges import Range
 
 
 @dataclass(frozen=True)

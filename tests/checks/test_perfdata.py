@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from checks.perfdata import UOMS, PerfDatum, parse, parse_item, render
+from fernwart.checks.perfdata import UOMS, PerfDatum, parse, parse_item, render
 
 
 def test_full_item() -> None:

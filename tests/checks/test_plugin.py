@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from checks.options import OptionError
-from checks.plugin import PluginCheck, find_executable, interpret
-from checks.probe import CommandResult
-from checks.status import Status
+from fernwart.checks.options import OptionError
+from fernwart.checks.plugin import PluginCheck, find_executable, interpret
+from fernwart.checks.probe import CommandResult
+from fernwart.checks.status import Status
 from tests.checks.fakes import FakeRunner, done, make_probe
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from checks.plugin import PluginCheck
-from checks.probe import Probe
-from checks.result import CheckResult
-from checks.status import Status
+from fernwart.checks.plugin import PluginCheck
+from fernwart.checks.probe import Probe
+from fernwart.checks.result import CheckResult
+from fernwart.checks.status import Status
 from tests.checks.servers import http_server, sntp_server, tcp_listener
 from tests.support import free_port, require_executable
 

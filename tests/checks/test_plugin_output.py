@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from checks.plugin_output import parse
+from fernwart.checks.plugin_output import parse
 
 
 def test_summary_only() -> None:

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from checks.base import Finding, conclude
-from checks.perfdata import PerfDatum
-from checks.probe import run_command
-from checks.result import CheckResult, unknown
-from checks.status import Status, worst
+from fernwart.checks.base import Finding, conclude
+from fernwart.checks.perfdata import PerfDatum
+from fernwart.checks.probe import run_command
+from fernwart.checks.result import CheckResult, unknown
+from fernwart.checks.status import Status, worst
 from tests.support import require_executable
 
 

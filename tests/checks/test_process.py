@@ -13,12 +13,12 @@ from types import SimpleNamespace
 import psutil
 import pytest
 
-from checks import procfs
-from checks.options import OptionError
-from checks.probe import Probe
-from checks.process import ProcessCheck
-from checks.procfs import ATTRIBUTES, ProcessInfo, psutil_processes, read_processes
-from checks.status import Status
+from fernwart.checks import procfs
+from fernwart.checks.options import OptionError
+from fernwart.checks.probe import Probe
+from fernwart.checks.process import ProcessCheck
+from fernwart.checks.procfs import ATTRIBUTES, ProcessInfo, psutil_processes, read_processes
+from fernwart.checks.status import Status
 from tests.checks.fakes import make_probe
 
 TABLE = [

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from checks.ranges import Range, RangeError, evaluate
-from checks.status import Status
+from fernwart.checks.ranges import Range, RangeError, evaluate
+from fernwart.checks.status import Status
 
 
 @pytest.mark.parametrize(

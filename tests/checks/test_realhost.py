@@ -9,10 +9,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from checks import registry
-from checks.probe import Probe
-from checks.result import CheckResult
-from checks.status import Status
+from fernwart.checks import registry
+from fernwart.checks.probe import Probe
+from fernwart.checks.result import CheckResult
+from fernwart.checks.status import Status
 from tests.checks.servers import http_server, https_server, make_certificate, sntp_server, tcp_listener
 from tests.support import require_executable
 

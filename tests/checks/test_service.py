@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from checks.probe import CommandResult
-from checks.service import ServiceCheck
-from checks.status import Status
+from fernwart.checks.probe import CommandResult
+from fernwart.checks.service import ServiceCheck
+from fernwart.checks.status import Status
 from tests.checks.fakes import FakeRunner, done, make_probe
 
 

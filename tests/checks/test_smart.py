@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from checks.probe import CommandResult
-from checks.smart import SmartCheck
-from checks.status import Status
+from fernwart.checks.probe import CommandResult
+from fernwart.checks.smart import SmartCheck
+from fernwart.checks.status import Status
 from tests.checks.fakes import FakeRunner, done, make_probe
 
 SCAN = {"devices": [{"name": "/dev/sda", "type": "sat"}, {"name": "/dev/nvme0", "type": "nvme"}]}

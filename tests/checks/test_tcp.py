@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from checks.options import OptionError
-from checks.status import Status
-from checks.tcp import TcpCheck
+from fernwart.checks.options import OptionError
+from fernwart.checks.status import Status
+from fernwart.checks.tcp import TcpCheck
 from tests.checks.fakes import make_probe
 from tests.checks.servers import tcp_listener
 from tests.support import free_port

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from checks.probe import Probe, utc_now
-from checks.status import Status
-from checks.tls_cert import TlsCertCheck
-from checks.x509 import CertificateError, read_certificate
+from fernwart.checks.probe import Probe, utc_now
+from fernwart.checks.status import Status
+from fernwart.checks.tls_cert import TlsCertCheck
+from fernwart.checks.x509 import CertificateError, read_certificate
 from tests.checks.fakes import make_probe
 from tests.checks.servers import https_server, make_certificate
 from tests.support import free_port, require_executable

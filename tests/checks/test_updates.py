@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from checks.probe import CommandResult
-from checks.status import Status
-from checks.updates import (
+from fernwart.checks.probe import CommandResult
+from fernwart.checks.status import Status
+from fernwart.checks.updates import (
     UpdatesCheck,
     parse_apt,
     parse_dnf_check_update,

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from checks.raid import RaidCheck, parse_mdstat
-from checks.status import Status
-from checks.uptime import UptimeCheck
+from fernwart.checks.raid import RaidCheck, parse_mdstat
+from fernwart.checks.status import Status
+from fernwart.checks.uptime import UptimeCheck
 from tests.checks.fakes import NOW, make_probe
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from fernwart.config import ConfigError, load
-from fernwart.render import duration, table
+from fernwart.client.config import ConfigError, load
+from fernwart.client.render import duration, table
 
 
 def _file(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
@@ -56,8 +56,11 @@ def test_the_default_file_may_be_missing_when_variables_are_set(tmp_path: Path,
 
 
 def test_the_client_does_not_import_the_collector() -> None:
-    code = ("import sys, fernwart.cli; bad = sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('collector', 'fastapi', 'sqlalchemy', 'pydantic', 'checks', 'agent')); print(bad)")
+    code = (
+        "import sys, fernwart.client.cli; "
+        "heavy = ('fernwart.collector', 'fernwart.checks', 'fernwart.agent', 'fastapi', 'sqlalchemy'); "
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr
 

@@ -11,12 +11,12 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from collector.api import deps
-from collector.api.app import create_app
-from collector.db import make_engine, session_factory
-from collector.models import utcnow
-from collector.services import auth
-from collector.settings import Settings
+from fernwart.collector.api import deps
+from fernwart.collector.api.app import create_app
+from fernwart.collector.db import make_engine, session_factory
+from fernwart.collector.models import utcnow
+from fernwart.collector.services import auth
+from fernwart.collector.settings import Settings
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from collector.domain.flapping import HISTORY, is_flapping, percent_state_change, remember
+from fernwart.collector.domain.flapping import HISTORY, is_flapping, percent_state_change, remember
 
 
 def test_steady_history_has_no_state_change() -> None:

@@ -136,7 +136,7 @@ def test_bad_input_answers(database_url: str) -> None:
 
 
 def test_enrollment_token_limits(database_url: str) -> None:
-    from collector.services import auth
+    from fernwart.collector.services import auth
 
     with harness(database_url) as h:
         with h.sessions() as db:
@@ -156,7 +156,7 @@ def test_enrollment_token_limits(database_url: str) -> None:
 
 
 def test_customer_account_sees_only_its_hosts(database_url: str) -> None:
-    from collector.services import auth
+    from fernwart.collector.services import auth
 
     with harness(database_url) as h:
         h.enroll("a1", customer="Alpha")

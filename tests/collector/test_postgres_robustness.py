@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from collector.models import Notification, Ticket
-from collector.services import contracts, escalation
+from fernwart.collector.models import Notification, Ticket
+from fernwart.collector.services import contracts, escalation
 from tests.collector.helpers import harness, result
 
 pytestmark = pytest.mark.postgres

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from collector.models import MaintenanceLog, Notification
-from collector.services import contracts, escalation, windows
+from fernwart.collector.models import MaintenanceLog, Notification
+from fernwart.collector.services import contracts, escalation, windows
 from tests.collector.helpers import T0, Harness, harness, result
 
 CONTRACT = Path(__file__).parent.parent / "sla" / "example_contract.yaml"

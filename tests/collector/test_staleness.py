@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from collector.domain.tickets import TicketPolicy
-from collector.services import staleness
+from fernwart.collector.domain.tickets import TicketPolicy
+from fernwart.collector.services import staleness
 from tests.collector.helpers import Harness, harness, result
 
 INTERVAL = timedelta(seconds=10)

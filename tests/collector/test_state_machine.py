@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from checks.status import Status
-from collector.domain.state import CheckStatus, StateType, advance
+from fernwart.checks.status import Status
+from fernwart.collector.domain.state import CheckStatus, StateType, advance
 
 OK, WARN, CRIT = Status.OK, Status.WARNING, Status.CRITICAL
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from checks.status import Status
-from collector.domain.tickets import Action, TicketPolicy, decide
+from fernwart.checks.status import Status
+from fernwart.collector.domain.tickets import Action, TicketPolicy, decide
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 POLICY = TicketPolicy()

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from collector.services import auth
+from fernwart.collector.services import auth
 from tests.collector.helpers import T0, Harness, result
 from tests.dashboard.conftest import ESCAPED, HOSTILE, browser, hidden, sign_in
 

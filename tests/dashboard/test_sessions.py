@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.dashboard.sessions import SECRET_FILE, SecretError, Signer, load_secret
+from fernwart.collector.dashboard.sessions import SECRET_FILE, SecretError, Signer, load_secret
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 SECRET = b"s" * 64

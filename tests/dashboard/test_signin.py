@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from collector.services import auth
+from fernwart.collector.services import auth
 from tests.collector.helpers import Harness
 from tests.dashboard.conftest import browser, hidden, sign_in
 
@@ -126,7 +126,7 @@ def test_a_forged_or_expired_cookie_is_no_session(site: Harness) -> None:
 def test_a_deleted_user_loses_the_session(site: Harness) -> None:
     from sqlalchemy import delete
 
-    from collector.models import User
+    from fernwart.collector.models import User
 
     with site.sessions() as db:
         token = auth.create_user(db, "bob", "level1", site.clock.now)

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from collector.notify.base import EventKind, Notification, NotificationPayload
+from fernwart.collector.notify.base import EventKind, Notification, NotificationPayload
 from tests.support import free_port, require
 
 NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)

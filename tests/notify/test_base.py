@@ -5,7 +5,7 @@ from __future__ import annotations
 import pydantic
 import pytest
 
-from collector.notify.base import NotificationPayload, PermanentError, TransportError
+from fernwart.collector.notify.base import NotificationPayload, PermanentError, TransportError
 from tests.notify.conftest import make_notification
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from collector.notify.webhook import verify_signature
-from collector.services import contracts, notifications
+from fernwart.collector.notify.webhook import verify_signature
+from fernwart.collector.services import contracts, notifications
 from tests.collector.helpers import harness, result
 from tests.notify.conftest import Receiver, SmtpServer
 

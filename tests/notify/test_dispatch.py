@@ -7,8 +7,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from collector.notify.base import Delivery, Notification, Outcome, PermanentError, Receipt, TransportError
-from collector.notify.dispatch import Backoff, deliver
+from fernwart.collector.notify.base import (
+    Delivery,
+    Notification,
+    Outcome,
+    PermanentError,
+    Receipt,
+    TransportError,
+)
+from fernwart.collector.notify.dispatch import Backoff, deliver
 from tests.notify.conftest import NOW
 
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from collector.notify.base import Notification, Outcome, PermanentError, TransportError
-from collector.notify.dispatch import Backoff, deliver
-from collector.notify.email import EmailConfig, EmailTransport, build_message, classify
+from fernwart.collector.notify.base import Notification, Outcome, PermanentError, TransportError
+from fernwart.collector.notify.dispatch import Backoff, deliver
+from fernwart.collector.notify.email import EmailConfig, EmailTransport, build_message, classify
 from tests.notify.conftest import NOW, SmtpServer, make_notification
 from tests.support import free_port
 

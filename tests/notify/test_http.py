@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 import requests
 
-from collector.notify.http import HttpClient, parse_retry_after
+from fernwart.collector.notify.http import HttpClient, parse_retry_after
 
 NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from collector.notify.email import EmailTransport
-from collector.notify.registry import TRANSPORTS, TransportConfigError, UnknownTransport, build, load
-from collector.notify.webhook import WebhookTransport
+from fernwart.collector.notify.email import EmailTransport
+from fernwart.collector.notify.registry import TRANSPORTS, TransportConfigError, UnknownTransport, build, load
+from fernwart.collector.notify.webhook import WebhookTransport
 
 EMAIL = {"type": "email", "host": "smtp.provider.example", "from_address": "fernwart@provider.example"}
 

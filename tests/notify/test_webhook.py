@@ -10,10 +10,16 @@ from collections.abc import Iterator
 import pytest
 from pydantic import SecretStr
 
-from collector.notify.base import Notification, NotificationPayload, Outcome, PermanentError, TransportError
-from collector.notify.dispatch import Backoff, deliver
-from collector.notify.http import HttpResponse
-from collector.notify.webhook import (
+from fernwart.collector.notify.base import (
+    Notification,
+    NotificationPayload,
+    Outcome,
+    PermanentError,
+    TransportError,
+)
+from fernwart.collector.notify.dispatch import Backoff, deliver
+from fernwart.collector.notify.http import HttpResponse
+from fernwart.collector.notify.webhook import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     WebhookConfig,

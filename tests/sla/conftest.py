@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from collector.sla.calendar import ServiceCalendar
+from fernwart.collector.sla.calendar import ServiceCalendar
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

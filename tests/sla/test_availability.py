@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checks.status import Status
-from collector.sla.availability import (
+from fernwart.checks.status import Status
+from fernwart.collector.sla.availability import (
     NO_DATA,
     AvailabilityReport,
     AvailabilityRules,
@@ -18,8 +18,8 @@ from collector.sla.availability import (
     availability_report,
     month_period,
 )
-from collector.sla.calendar import ServiceCalendar
-from collector.sla.windows import MaintenanceWindow, Scope
+from fernwart.collector.sla.calendar import ServiceCalendar
+from fernwart.collector.sla.windows import MaintenanceWindow, Scope
 from tests.sla.conftest import berlin, utc
 
 OK, WARN, CRIT, UNKNOWN = Status.OK, Status.WARNING, Status.CRITICAL, Status.UNKNOWN

@@ -6,9 +6,15 @@ from datetime import datetime
 
 import pytest
 
-from collector.sla.calendar import ServiceCalendar
-from collector.sla.clock import EventKind, PriorityTargets, TicketEvent, escalation_level, ticket_clocks
-from collector.sla.durations import parse_duration
+from fernwart.collector.sla.calendar import ServiceCalendar
+from fernwart.collector.sla.clock import (
+    EventKind,
+    PriorityTargets,
+    TicketEvent,
+    escalation_level,
+    ticket_clocks,
+)
+from fernwart.collector.sla.durations import parse_duration
 from tests.sla.conftest import berlin, utc
 
 P1 = PriorityTargets(parse_duration("30m"), parse_duration("4h"))

@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from collector.sla import intervals as iv
+from fernwart.collector.sla import intervals as iv
 
 spans = st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60)), max_size=8).map(iv.union)
 

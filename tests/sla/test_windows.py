@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collector.sla.errors import SpecError
-from collector.sla.windows import MaintenanceWindow, Recurrence, Scope
+from fernwart.collector.sla.errors import SpecError
+from fernwart.collector.sla.windows import MaintenanceWindow, Recurrence, Scope
 from tests.sla.conftest import berlin, utc
 
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from collector.domain.tickets import TicketPolicy
-from collector.services import auth, staleness
+from fernwart.collector.domain.tickets import TicketPolicy
+from fernwart.collector.services import auth, staleness
 from tests.collector.helpers import T0, Harness, harness
 from tests.sla_api.helpers import CUSTOMER, OCT, OCT_SECONDS, apply, contract, history
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from collector.services import availability
+from fernwart.collector.services import availability
 from tests.collector.helpers import T0, Harness, harness, result
 from tests.sla_api.helpers import CUSTOMER, OCT, apply, contract, history
 

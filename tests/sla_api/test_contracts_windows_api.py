@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from collector.services import auth
+from fernwart.collector.services import auth
 from tests.collector.helpers import Harness, harness
 from tests.sla_api.helpers import CUSTOMER, apply, contract
 

@@ -1,0 +1,164 @@
+"""Enrollment: register this host with a collector and write the agent's token and config.
+
+`POST /api/v1/enroll` with a one-time enrollment token (docs/protocol.md) answers with the host's id and
+its own agent token. The token goes to ``agent.token`` beside the config, created with mode 0600 from the
+first byte (never chmod-ed afterwards) and swapped in atomically; then the config is written with the
+collector URL, the host id and a default set of checks for a Linux host. An existing config is only
+replaced with `force`, and that refusal happens before the enrollment token is spent.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import socket
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fernwart.agent import __version__
+from fernwart.agent.config import ConfigError, parse_config
+from fernwart.agent.transport import Transport
+
+ENROLL_PATH = "/api/v1/enroll"
+TOKEN_FILE = "agent.token"
+log = logging.getLogger(__name__)
+
+
+class EnrollError(Exception):
+    """Raised when enrollment cannot go ahead or the collector's answer is unusable."""
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    """What enrollment produced: the host id and where the token and config were written."""
+
+    host_id: str
+    config_path: Path
+    token_path: Path
+    checks: tuple[str, ...]
+
+
+def default_checks(listening_ports: set[int]) -> list[dict[str, Any]]:
+    """Return the default checks for a Linux host; an ssh port check only when something listens on 22."""
+    checks: list[dict[str, Any]] = [
+        {"name": "cpu", "type": "cpu", "interval": 60},
+        {"name": "memory", "type": "memory", "interval": 60},
+        {"name": "disk", "type": "disk", "interval": 300},
+        {"name": "load", "type": "load", "interval": 60},
+    ]
+    if 22 in listening_ports:
+        checks.append({"name": "ssh", "type": "tcp", "interval": 60, "host": "127.0.0.1", "port": 22})
+    return checks
+
+
+def local_listening_ports() -> set[int]:
+    """Return the TCP ports this host listens on; an empty set when the OS will not tell us."""
+    import psutil
+
+    try:
+        connections = psutil.net_connections(kind="tcp")
+    except (psutil.Error, OSError):
+        return set()
+    return {c.laddr.port for c in connections if c.status == psutil.CONN_LISTEN and c.laddr}
+
+
+def os_description() -> str:
+    """Return e.g. ``Linux 6.1.0-18-amd64 x86_64`` for the enrollment request."""
+    return f"{platform.system()} {platform.release()} {platform.machine()}"
+
+
+def enroll(
+    collector: str, enrollment_token: str, config_path: Path | str, *,
+    hostname: str | None = None, force: bool = False, tls_verify: bool | str = True,
+    transport: Transport | None = None, listening_ports: Callable[[], set[int]] = local_listening_ports,
+) -> Enrollment:
+    """Enroll this host and write its token file (0600) and config; return what was written.
+
+    Raises EnrollError when the config exists and `force` is False (before contacting the collector)
+    or when the answer lacks host_id/agent_token; CollectorError subclasses for refusals and outages.
+    Default checks whose type is not available in this build are left out with a warning.
+    """
+    config_path = Path(config_path)
+    if config_path.exists() and not force:
+        raise EnrollError(f"{config_path} exists; pass --force to replace it")
+    own = transport is None
+    client = transport if transport is not None else Transport(collector, verify=tls_verify)
+    try:
+        answer = client.post_json(ENROLL_PATH, {
+            "token": enrollment_token,
+            "hostname": hostname or socket.gethostname(),
+            "os": os_description(),
+            "agent_version": __version__,
+        })
+    finally:
+        if own:
+            client.close()
+    host_id, agent_token = answer.get("host_id"), answer.get("agent_token")
+    if not isinstance(host_id, str) or not host_id or not isinstance(agent_token, str) or not agent_token:
+        raise EnrollError(f"collector answered without host_id/agent_token: {answer!r}")
+    heartbeat = answer.get("heartbeat_interval", 60)
+    settings: dict[str, Any] = {
+        "collector": collector.rstrip("/"),
+        "host_id": host_id,
+        "token_file": TOKEN_FILE,
+        "heartbeat_interval": heartbeat if isinstance(heartbeat, int) and heartbeat >= 1 else 60,
+    }
+    if tls_verify is not True:
+        settings["tls_verify"] = tls_verify
+    settings["checks"] = _usable_checks(settings, default_checks(listening_ports()), config_path)
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    token_path = config_path.parent / TOKEN_FILE
+    write_private(token_path, agent_token + "\n")
+    _write_atomic(config_path, render_config(settings), 0o644)
+    return Enrollment(host_id, config_path, token_path, tuple(c["name"] for c in settings["checks"]))
+
+
+def render_config(settings: dict[str, Any]) -> str:
+    """Return the config file text for `settings`, with a header saying where it came from."""
+    header = (
+        "# Fernwart agent configuration, written by `fernwart-agent enroll`.\n"
+        "# Each check: name, type, interval (s), optional timeout, max_attempts, warning, critical,\n"
+        "# plus the type's own options (`fernwart-agent checks` lists them).\n"
+    )
+    return header + yaml.safe_dump(settings, sort_keys=False, default_flow_style=False)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to `path` readable by its owner only: created 0600, fsynced, then renamed over `path`."""
+    _write_atomic(path, text, 0o600)
+
+
+def _usable_checks(
+    settings: dict[str, Any], checks: list[dict[str, Any]], path: Path,
+) -> list[dict[str, Any]]:
+    """Keep the checks that validate; a type missing from this build must not make the config unusable."""
+    usable = []
+    for check in checks:
+        try:
+            parse_config(yaml.safe_dump({**settings, "checks": [check]}), path)
+        except ConfigError as exc:
+            log.warning("leaving default check %r out: %s", check["name"], exc)
+            continue
+        usable.append(check)
+    return usable
+
+
+def _write_atomic(path: Path, text: str, mode: int) -> None:
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp creates 0600
+    try:
+        if mode != 0o600:
+            os.fchmod(fd, mode)  # widening a config before any byte is written; tokens stay 0600
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,237 @@
+"""The on-disk outbox: every result is stored here before any attempt to send it.
+
+SQLite in WAL mode with ``synchronous=FULL``: `put` returns only after the row is fsynced, so a result
+survives kill -9 and power loss; `put_many` stores several results (a round of checks) with one fsync.
+Rows leave the outbox in two ways only: `delete` after the collector answered 2xx, or `reject`, which
+moves rows the collector refused for good into the ``rejected`` table together with the collector's
+reason, where a technician can inspect them.
+
+One connection guarded by a lock: scheduler threads `put` while the sender thread peeks and deletes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from fernwart.agent.wire import iso_utc, result_entry
+from fernwart.checks.probe import utc_now
+from fernwart.checks.result import CheckResult
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    check_name TEXT NOT NULL,
+    check_type TEXT NOT NULL,
+    interval INTEGER NOT NULL,
+    max_attempts INTEGER NOT NULL,
+    observed_at TEXT NOT NULL,
+    queued_at TEXT NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rejected (
+    id TEXT PRIMARY KEY,
+    check_name TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    error TEXT NOT NULL,
+    rejected_at TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A stamped result on its way into the outbox, with what the collector needs to know of its check."""
+
+    result: CheckResult
+    check: str
+    check_type: str
+    interval: int
+    max_attempts: int
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One queued result: its client-made id and its `results[]` item exactly as it will be sent."""
+
+    id: str
+    check: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RejectedEntry:
+    """A result the collector refused for good, with the HTTP status and the collector's error text."""
+
+    id: str
+    check: str
+    payload: dict[str, Any]
+    status: int
+    error: str
+    rejected_at: str
+
+
+class Outbox:
+    """A durable FIFO of results waiting for the collector; safe to share between threads."""
+
+    def __init__(self, path: Path | str, *, now: Callable[[], datetime] = utc_now) -> None:
+        self.path = Path(path)
+        self._now = now
+        self._lock = threading.Lock()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        created = not self.path.exists()
+        # isolation_level=None: we open transactions ourselves, so nothing commits behind our back.
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except BaseException:
+            self._db.close()
+            raise
+        if created:
+            _fsync_dir(self.path.parent)  # make the new file's directory entry durable too
+
+    def put(
+        self, result: CheckResult, *, check: str, check_type: str, interval: int, max_attempts: int,
+    ) -> str:
+        """Store a stamped result durably and return its new UUID4; raise ValueError without observed_at."""
+        return self.put_many([Queued(result, check, check_type, interval, max_attempts)])[0]
+
+    def put_many(self, items: Sequence[Queued]) -> list[str]:
+        """Store stamped results durably in one transaction (one fsync) and return their new UUID4s.
+
+        All or nothing: a result without observed_at raises ValueError before anything is stored.
+        """
+        rows, ids = [], []
+        queued_at = iso_utc(self._now())
+        for item in items:
+            result_id = str(uuid.uuid4())
+            payload = result_entry(
+                result_id, item.check, item.check_type, item.result,
+                interval=item.interval, max_attempts=item.max_attempts,
+            )
+            rows.append((result_id, item.check, item.check_type, item.interval, item.max_attempts,
+                         payload["observed_at"], queued_at, json.dumps(payload, allow_nan=False)))
+            ids.append(result_id)
+        if not rows:
+            return []
+        with self._lock, self._transaction():
+            self._db.executemany(
+                "INSERT INTO outbox (id, check_name, check_type, interval, max_attempts, observed_at,"
+                " queued_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        return ids
+
+    def peek(self, limit: int) -> list[OutboxEntry]:
+        """Return up to `limit` entries, oldest first, without removing them (limit < 1 gives [])."""
+        if limit < 1:
+            return []
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, check_name, payload FROM outbox ORDER BY seq LIMIT ?", (limit,)
+            ).fetchall()
+        return [OutboxEntry(row[0], row[1], json.loads(row[2])) for row in rows]
+
+    def delete(self, ids: Iterable[str]) -> int:
+        """Remove the entries with these ids (unknown ids are ignored); return how many were removed."""
+        id_list = list(ids)
+        if not id_list:
+            return 0
+        with self._lock, self._transaction():
+            cursor = self._db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in id_list])
+            return cursor.rowcount
+
+    def reject(self, ids: Iterable[str], status: int, error: str) -> int:
+        """Move these entries to the ``rejected`` table with `status` and `error`, in one transaction."""
+        id_list = list(ids)
+        if not id_list:
+            return 0
+        moved = 0
+        with self._lock, self._transaction():
+            for result_id in id_list:
+                row = self._db.execute(
+                    "SELECT check_name, payload FROM outbox WHERE id = ?", (result_id,)
+                ).fetchone()
+                if row is None:
+                    continue
+                self._db.execute(
+                    "INSERT OR REPLACE INTO rejected (id, check_name, payload, status, error, rejected_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (result_id, row[0], row[1], status, error, iso_utc(self._now())),
+                )
+                self._db.execute("DELETE FROM outbox WHERE id = ?", (result_id,))
+                moved += 1
+        return moved
+
+    def count(self) -> int:
+        """Return the number of entries waiting to be sent."""
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+
+    def rejected(self) -> list[RejectedEntry]:
+        """Return every rejected entry, oldest rejection first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, check_name, payload, status, error, rejected_at FROM rejected"
+                " ORDER BY rejected_at"
+            ).fetchall()
+        return [RejectedEntry(r[0], r[1], json.loads(r[2]), r[3], r[4], r[5]) for r in rows]
+
+    def close(self) -> None:
+        """Close the database; further calls fail. Closing twice is harmless."""
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Outbox:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error); the caller holds the outbox lock."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None,
+    ) -> None:
+        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,116 @@
+"""The agent's one way out: every request to the collector goes through `Transport`.
+
+One place for the base URL, connect/read timeouts, TLS verification, the bearer token and the
+User-Agent. Answers are sorted into three exceptions, caught where the decision is made (the sender):
+
+- `TransportError`: try again later (connection refused, DNS, TLS, timeouts, 5xx, 408, 429);
+- `AuthError`: 401/403, the token is missing, revoked or for another host (keep results, back off);
+- `RejectedError`: any other 4xx; the collector will never accept this body (413 included, so the
+  sender can split the batch).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fernwart.agent import __version__
+from fernwart.checks.httpclient import HttpClient, HttpError, HttpResponse
+
+RETRYABLE_STATUSES = frozenset({408, 429})
+AUTH_STATUSES = frozenset({401, 403})
+DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read
+ANSWER_LIMIT = 1024 * 1024  # bytes of an answer read; the collector answers with a few hundred
+
+
+class CollectorError(Exception):
+    """Base of every error talking to the collector."""
+
+
+class TransportError(CollectorError):
+    """A failure worth retrying later; `status` is None when no HTTP answer came back."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class AuthError(CollectorError):
+    """The collector refused our credentials (401) or says they belong to another host (403)."""
+
+    def __init__(self, status: int, error: str) -> None:
+        super().__init__(f"HTTP {status}: {error}")
+        self.status = status
+        self.error = error
+
+
+class RejectedError(CollectorError):
+    """The collector refused this request for good (a 4xx other than 401/403/408/429)."""
+
+    def __init__(self, status: int, error: str) -> None:
+        super().__init__(f"HTTP {status}: {error}")
+        self.status = status
+        self.error = error
+
+
+class Transport:
+    """POSTs JSON to the collector at `base_url`; `token` None sends no Authorization (enrollment)."""
+
+    def __init__(
+        self, base_url: str, token: str | None = None, *, verify: bool | str = True,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT, client: HttpClient | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self._verify = verify
+        self._timeout = timeout
+        self._client = client if client is not None else HttpClient(keep_alive=True)
+        self._client.headers["User-Agent"] = f"fernwart-agent/{__version__}"
+
+    def post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST `body` to `path` and return the JSON answer of a 2xx (an empty dict if it has none).
+
+        Raises TransportError, AuthError or RejectedError as the module docstring sorts them; a body
+        that is not JSON-serialisable (NaN included) raises ValueError before anything is sent.
+        """
+        data = json.dumps(body, allow_nan=False, separators=(",", ":")).encode("utf-8")
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        url = f"{self.base_url}{path}"
+        try:
+            # redirects are never followed: a redirected POST would turn into a GET
+            response = self._client.request(
+                "POST", url, body=data, headers=headers, timeout=self._timeout, verify=self._verify,
+                body_limit=ANSWER_LIMIT,
+            )
+        except HttpError as exc:
+            raise TransportError(f"POST {url}: {exc}") from exc
+        status = response.status
+        if 200 <= status < 300:
+            try:
+                answer = response.json()
+            except ValueError:
+                return {}
+            return answer if isinstance(answer, dict) else {}
+        error = _error_text(response)
+        if status in AUTH_STATUSES:
+            raise AuthError(status, error)
+        if status >= 500 or status in RETRYABLE_STATUSES or status < 400:
+            raise TransportError(f"POST {url}: HTTP {status}: {error}", status)
+        raise RejectedError(status, error)
+
+    def close(self) -> None:
+        """Close the idle keep-alive connection; a later request opens a new one."""
+        self._client.close()
+
+
+def _error_text(response: HttpResponse) -> str:
+    """Return the collector's ``{"error": ...}`` text, or the start of the body when it is not that shape."""
+    try:
+        answer = response.json()
+    except ValueError:
+        return response.text()[:500].strip() or response.reason or "no error text"
+    if isinstance(answer, dict) and "error" in answer:
+        return str(answer["error"])
+    return json.dumps(answer)[:500]

@@ -1,0 +1,1 @@
+"""The technicians' `fernwart` command: a client of the collector's HTTP API, nothing of its insides."""

@@ -1,0 +1,233 @@
+"""`fernwart`: the technicians' command-line client of the collector API.
+
+Human output by default, the API's JSON with ``--json``. Exit codes: 0 done, 1 the collector refused or
+could not be reached (its `error` message on stderr), 2 a usage or configuration mistake.
+The collector URL and API token come from FERNWART_URL / FERNWART_TOKEN or the config file (see config.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fernwart.client import render
+from fernwart.client.api import ApiError, Client
+from fernwart.client.config import DEFAULT_PATH, ConfigError, load
+
+# CLI verb -> API action under /api/v1/tickets/{id}/, and what the human output says happened.
+TICKET_ACTIONS: dict[str, tuple[str, str]] = {
+    "ack": ("acknowledge", "acknowledged"),
+    "comment": ("comment", "commented"),
+    "resolve": ("resolve", "resolved"),
+    "start": ("start", "work started"),
+    "wait": ("wait", "waiting for the customer"),
+    "resume": ("resume", "resumed"),
+    "close": ("close", "closed"),
+    "reopen": ("reopen", "reopened"),
+    "escalate": ("escalate", "escalated"),
+    "handback": ("handback", "handed back"),
+}
+ACTION_HELP = {
+    "ack": "acknowledge a ticket (stops its response clock)",
+    "comment": "add a comment to a ticket's history",
+    "resolve": "resolve a ticket",
+    "start": "start work on a ticket (acknowledges it if needed)",
+    "wait": "wait for the customer (pauses the SLA clocks)",
+    "resume": "stop waiting for the customer (clocks run again)",
+    "close": "close a resolved ticket for good",
+    "reopen": "reopen a resolved ticket (its resolution clock resumes)",
+    "escalate": "raise a ticket one support level and page that level",
+    "handback": "hand a ticket back one support level",
+}
+Command = Callable[[Client, argparse.Namespace], Any]
+
+
+class UsageError(Exception):
+    """A mistake on the command line the parser cannot see (an ambiguous host, an unreadable file)."""
+
+
+def _show(args: argparse.Namespace, answer: Any, human: Callable[[Any], str]) -> None:
+    print(json.dumps(answer, indent=2, ensure_ascii=False) if args.json else human(answer))
+
+
+def cmd_hosts(client: Client, args: argparse.Namespace) -> None:
+    _show(args, client.get("/hosts"), render.hosts)
+
+
+def _host_id(client: Client, wanted: str) -> str:
+    """Return the id of the host named or numbered `wanted`; UsageError when the name is ambiguous."""
+    found = [h for h in client.get("/hosts") if wanted in (h["id"], h["name"])]
+    if len(found) > 1:
+        choices = ", ".join(f"{h['id']} ({h['customer'] or 'no customer'})" for h in found)
+        raise UsageError(f"host name {wanted!r} is ambiguous; give one of the ids: {choices}")
+    if not found:
+        raise ApiError(f"host {wanted!r} not found", 404)
+    return str(found[0]["id"])
+
+
+def cmd_checks(client: Client, args: argparse.Namespace) -> None:
+    _show(args, client.get(f"/hosts/{_host_id(client, args.host)}/checks"), render.checks)
+
+
+def cmd_tickets(client: Client, args: argparse.Namespace) -> None:
+    _show(args, client.get("/tickets", state=args.state, host=args.host, limit=args.limit), render.tickets)
+
+
+def cmd_ticket(client: Client, args: argparse.Namespace) -> None:
+    _show(args, client.get(f"/tickets/{args.id}"), render.ticket)
+
+
+def cmd_action(client: Client, args: argparse.Namespace) -> None:
+    action, done = TICKET_ACTIONS[args.command]
+    ticket = client.act(args.id, action, args.message or "")
+    _show(args, ticket, lambda t: f"#{t['id']} {done}: now {t['state']}, level {t['level']}")
+
+
+def cmd_availability(client: Client, args: argparse.Namespace) -> None:
+    if (args.month is None) == (args.start is None and args.end is None) or (args.start is None) != (
+        args.end is None
+    ):
+        raise UsageError("give --month YYYY-MM, or both --from and --to")
+    report = client.get("/availability", customer=args.customer, month=args.month,
+                        **{"from": args.start, "to": args.end})
+    _show(args, report, render.availability)
+
+
+def cmd_windows_list(client: Client, args: argparse.Namespace) -> None:
+    _show(args, client.get("/windows", customer=args.customer, active_at=args.active_at), render.windows)
+
+
+def cmd_windows_add(client: Client, args: argparse.Namespace) -> None:
+    body = {"customer": args.customer, "name": args.name, "scope": args.scope, "from": args.start,
+            "to": args.end, "reason": args.reason, "sla_relevant": args.sla_relevant}
+    _show(args, client.post("/windows", body), lambda w: f"window #{w['id']} {w['name']!r} added\n"
+          + render.windows([w]))
+
+
+def cmd_windows_log(client: Client, args: argparse.Namespace) -> None:
+    _show(args, client.get("/maintenance-log", customer=args.customer), render.maintenance_log)
+
+
+def _contracts_yaml(items: list[dict[str, Any]]) -> str:
+    """Return stored contracts as one contracts file (re-appliable), each customer's revision as comment."""
+    notes = "".join(f"# {c['customer']}: revision {c['revision']}, applied {c['applied_at']} "
+                    f"by {c['applied_by']}\n" for c in items)
+    customers = [{**c["document"], "name": c["customer"]} for c in items]
+    return notes + yaml.safe_dump({"customers": customers}, sort_keys=False, allow_unicode=True).rstrip()
+
+
+def cmd_contracts_get(client: Client, args: argparse.Namespace) -> None:
+    _show(args, client.get("/contracts", customer=args.customer), _contracts_yaml)
+
+
+def cmd_contracts_apply(client: Client, args: argparse.Namespace) -> None:
+    try:
+        document = yaml.safe_load(Path(args.file).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{args.file}: not valid YAML: {exc}".replace("\n", " ")) from None
+    body = json.loads(json.dumps(document, default=_iso))  # YAML dates and times travel as ISO text
+    answer = client.put("/contracts", body)
+    _show(args, answer, lambda a: f"applied contracts for {', '.join(a['customers'])}; "
+          f"{a['hosts_updated']} host criticalities updated")
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot send {value!r} as JSON")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fernwart", description="Technicians' client of the Fernwart collector.",
+        epilog=f"Configuration: FERNWART_URL and FERNWART_TOKEN, or --config (default {DEFAULT_PATH}) with "
+        "url: and token:. Exit codes: 0 ok, 1 API error, 2 usage or configuration error.")
+    parser.add_argument("--config", type=Path, metavar="FILE", help=f"client config (default {DEFAULT_PATH})")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    out = argparse.ArgumentParser(add_help=False)
+    out.add_argument("--json", action="store_true", help="print the API's JSON")
+
+    def add(name: str, func: Command, help_text: str, *parents: argparse.ArgumentParser) -> Any:
+        command = sub.add_parser(name, help=help_text, parents=[out, *parents])
+        command.set_defaults(func=func)
+        return command
+
+    add("hosts", cmd_hosts, "list hosts with their checks by status")
+    add("checks", cmd_checks, "current state of a host's checks").add_argument("host", help="name or id")
+    tickets = add("tickets", cmd_tickets, "list tickets (newest first)")
+    tickets.add_argument("--state", default="open", help="open (default), all, or one state")
+    tickets.add_argument("--host", help="only this host (name or id)")
+    tickets.add_argument("--limit", type=int, default=200)
+    add("ticket", cmd_ticket, "one ticket with its history").add_argument("id", type=int)
+    for verb in TICKET_ACTIONS:
+        command = add(verb, cmd_action, ACTION_HELP[verb])
+        command.add_argument("id", type=int)
+        command.add_argument("-m", "--message", required=verb == "comment", help="message for the history")
+    report = add("availability", cmd_availability, "SLA report: SLI against target, downtime, outages")
+    report.add_argument("--customer", required=True)
+    report.add_argument("--month", help="YYYY-MM, in the contract's timezone")
+    report.add_argument("--from", dest="start", help="ISO time (wall clock in the contract's timezone)")
+    report.add_argument("--to", dest="end", help="ISO time, exclusive")
+    _windows(sub, out)
+    contracts = sub.add_parser("contracts", help="read or apply maintenance contracts")
+    csub = contracts.add_subparsers(dest="action", required=True, metavar="ACTION")
+    get = csub.add_parser("get", parents=[out], help="print stored contracts as a contracts file")
+    get.add_argument("--customer")
+    get.set_defaults(func=cmd_contracts_get)
+    apply = csub.add_parser("apply", parents=[out], help="apply a contracts YAML file whole (admins)")
+    apply.add_argument("file")
+    apply.set_defaults(func=cmd_contracts_apply)
+    return parser
+
+
+def _windows(sub: Any, out: argparse.ArgumentParser) -> None:
+    windows = sub.add_parser("windows", help="maintenance windows")
+    wsub = windows.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = wsub.add_parser("list", parents=[out], help="contract and ad-hoc windows, next occurrences")
+    listing.add_argument("--customer", required=True)
+    listing.add_argument("--active-at", help="only windows open at this ISO time (with offset)")
+    listing.set_defaults(func=cmd_windows_list)
+    added = wsub.add_parser("add", parents=[out], help="add an ad-hoc window (logged)")
+    for flag, dest in (("--customer", "customer"), ("--name", "name"), ("--from", "start"),
+                       ("--to", "end"), ("--reason", "reason")):
+        added.add_argument(flag, dest=dest, required=True)
+    added.add_argument("--scope", default="all", help="all, host:NAME, check:NAME, host:NAME/check:NAME")
+    added.add_argument("--sla-relevant", action="store_true", help="count the window's time in the SLA")
+    added.set_defaults(func=cmd_windows_add)
+    log = wsub.add_parser("log", parents=[out], help="the maintenance log (evidence)")
+    log.add_argument("--customer", required=True)
+    log.set_defaults(func=cmd_windows_log)
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """Run one command; return the exit code (0 ok, 1 API error, 2 usage or configuration error)."""
+    args = build_parser().parse_args(argv)
+    try:
+        config = load(args.config, os.environ if environ is None else environ)
+        args.func(Client(config.url, config.token, config.timeout), args)
+    except (ConfigError, UsageError) as exc:
+        print(f"fernwart: {exc}", file=sys.stderr)
+        return 2
+    except ApiError as exc:
+        message = str(exc).split(": ", 1)[0] + ":" if exc.problems else str(exc)  # problems follow
+        print(f"fernwart: {message}", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

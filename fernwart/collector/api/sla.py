@@ -1,0 +1,371 @@
+"""Endpoints for contracts and what they promise: availability reports, contracts, maintenance windows.
+
+Every endpoint needs a technician's API token. A customer's account sees only its own customer (others
+answer 404, as if unknown); only admins replace contracts; customer accounts cannot add windows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fernwart.collector.api import deps
+from fernwart.collector.models import AdHocWindow, Customer, Host, MaintenanceLog, User
+from fernwart.collector.services import availability, contracts, windows
+from fernwart.collector.sla.availability import Figures
+from fernwart.collector.sla.calendar import DAY_SECONDS, load_zone
+from fernwart.collector.sla.contract import ContractError
+from fernwart.collector.sla.windows import MaintenanceWindow, Recurrence, parse_instant
+
+router = APIRouter(prefix="/api/v1", tags=["contracts and SLA"])
+DB = Annotated[Session, Depends(deps.session)]
+Now = Annotated[datetime, Depends(deps.now)]
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+NEXT_HORIZON = timedelta(days=35)  # a weekly recurrence opens at least once in this span
+
+
+def _user(request: Request, db: DB) -> User:
+    return deps.technician(request, db)
+
+
+Tech = Annotated[User, Depends(_user)]
+
+
+class FiguresOut(BaseModel):
+    """Zabbix-like SLA figures; seconds are real seconds, the error budget is negative once breached."""
+
+    target: float | None
+    sli: float | None
+    met: bool | None
+    counted_seconds: float
+    downtime_seconds: float
+    excluded_seconds: float
+    maintenance_seconds: float
+    no_data_seconds: float
+    outside_hours_seconds: float
+    error_budget_seconds: float | None
+
+    @classmethod
+    def of(cls, figures: Figures, **extra: Any) -> Any:
+        """Return the model (of the calling subclass) for `figures` plus its own fields in `extra`."""
+        return cls(**{name: getattr(figures, name) for name in FiguresOut.model_fields}, **extra)
+
+
+class ObjectOut(FiguresOut):
+    name: str
+    outages: int
+
+
+class HostFiguresOut(FiguresOut):
+    host: str
+    outages: int
+    objects: list[ObjectOut]
+
+
+class TicketRefOut(BaseModel):
+    id: int
+    check: str
+    priority: str | None
+    state: str
+    opened_at: datetime
+    resolved_at: datetime | None
+
+
+class OutageOut(BaseModel):
+    host: str
+    objects: list[str]
+    start: datetime
+    end: datetime
+    seconds: float
+    worst: str
+    tickets: list[TicketRefOut]
+
+
+class PeriodOut(BaseModel):
+    start: datetime
+    end: datetime
+    measured_to: datetime
+    month: str | None
+    timezone: str
+
+
+class AvailabilityOut(FiguresOut):
+    customer: str
+    contract: bool
+    period: PeriodOut
+    hosts: list[HostFiguresOut]
+    outages: list[OutageOut]
+
+
+class OccurrenceOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    starts: datetime = Field(serialization_alias="from")
+    ends: datetime = Field(serialization_alias="to")
+
+
+class WindowOut(BaseModel):
+    source: str  # contract | adhoc
+    id: int | None
+    name: str
+    scope: str
+    timezone: str
+    sla_relevant: bool
+    reason: str
+    every: str | None
+    starts: datetime | None = Field(serialization_alias="from")
+    ends: datetime | None = Field(serialization_alias="to")
+    created_by: str | None
+    active: bool
+    next: list[OccurrenceOut]
+
+
+class WindowIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    customer: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    scope: Annotated[str, Field(min_length=1, max_length=300)] = "all"
+    starts: datetime = Field(alias="from")
+    ends: datetime = Field(alias="to")
+    reason: Annotated[str, Field(max_length=2000)]
+    sla_relevant: bool = False
+
+
+class LogEntryOut(BaseModel):
+    at: datetime
+    window: str
+    kind: str
+    host: str | None
+    check: str | None
+    message: str
+
+
+def _customer(db: Session, user: User, name: str) -> Customer:
+    """Return the customer `name` if this user may see it; answer 404 otherwise (no existence leak)."""
+    row = db.scalar(select(Customer).where(Customer.name == name))
+    if row is None or (user.customer_id is not None and user.customer_id != row.id):
+        raise HTTPException(404, f"customer {name!r} not found")
+    return row
+
+
+def _period(
+    db: Session, customer: Customer, month: str | None, start: str | None, end: str | None
+) -> tuple[datetime, datetime]:
+    """Return the UTC bounds from `month` or `from`+`to` (wall clock in the customer's timezone)."""
+    if (month is None) == (start is None and end is None) or (start is None) != (end is None):
+        raise HTTPException(422, "period: give month=YYYY-MM, or both from and to")
+    try:
+        if month is not None:
+            return availability.month_bounds(db, customer.id, month)
+        zone = load_zone(availability.timezone_of(db, customer.id))
+        return parse_instant(start, zone), parse_instant(end, zone)
+    except availability.AvailabilityError as exc:
+        raise HTTPException(exc.status_code, str(exc)) from None
+    except ValueError as exc:
+        raise HTTPException(422, f"period: {exc}") from None
+
+
+@router.get("/availability", response_model=AvailabilityOut)
+def get_availability(
+    db: DB,
+    user: Tech,
+    now: Now,
+    customer: str,
+    month: str | None = None,
+    start: Annotated[str | None, Query(alias="from")] = None,
+    end: Annotated[str | None, Query(alias="to")] = None,
+) -> AvailabilityOut:
+    """Report a customer's availability for a month (in the contract's timezone) or a from/to range.
+
+    The part of the period after now is not measured (`period.measured_to`); a period in the future is 422.
+    """
+    row = _customer(db, user, customer)
+    bounds = _period(db, row, month, start, end)
+    try:
+        found = availability.report(db, row.name, *bounds, now)
+    except availability.AvailabilityError as exc:
+        raise HTTPException(exc.status_code, str(exc)) from None
+    return _availability_out(found, month)
+
+
+def _availability_out(found: availability.CustomerAvailability, month: str | None) -> AvailabilityOut:
+    report = found.report
+    hosts = [
+        HostFiguresOut.of(
+            h.figures,
+            host=h.host,
+            outages=len(h.outages),
+            objects=[ObjectOut.of(o.figures, name=o.name, outages=len(o.outages)) for o in h.objects],
+        )
+        for h in report.hosts
+    ]
+    outages = [
+        OutageOut(
+            host=o.host,
+            objects=list(o.objects),
+            start=o.start,
+            end=o.end,
+            seconds=o.seconds,
+            worst=o.worst.name if o.worst is not None else "NO_DATA",
+            tickets=[TicketRefOut(**vars(t)) for t in tickets],
+        )
+        for o, tickets in zip(report.outages, found.tickets, strict=True)
+    ]
+    period = PeriodOut(
+        start=found.start, end=found.end, measured_to=found.measured_to, month=month, timezone=found.timezone
+    )
+    out: AvailabilityOut = AvailabilityOut.of(
+        report.figures,
+        customer=found.customer,
+        contract=found.contract is not None,
+        period=period,
+        hosts=hosts,
+        outages=outages,
+    )
+    return out
+
+
+@router.get("/contracts")
+def get_contracts(db: DB, user: Tech, customer: str | None = None) -> list[dict[str, Any]]:
+    """List the stored contract documents (one per customer), or the one of `customer`.
+
+    A customer's account sees only its own; an unknown customer is 404, one without a contract an empty list.
+    """
+    if customer is not None:
+        return contracts.documents(db, _customer(db, user, customer).id)
+    if user.customer_id is not None:
+        return contracts.documents(db, user.customer_id)
+    return contracts.documents(db)
+
+
+@router.put("/contracts", response_model=None)
+def put_contracts(
+    db: DB, user: Tech, now: Now, document: Annotated[dict[str, Any], Body()]
+) -> dict[str, Any] | JSONResponse:
+    """Apply a contracts document (the YAML file's content as JSON) whole, admins only.
+
+    A refused document changes nothing: 422 with `error` and `problems`, one line per problem.
+    """
+    if user.role != "admin" or user.customer_id is not None:
+        raise HTTPException(403, "only admins may apply contracts")
+    try:
+        applied = contracts.apply(db, document, user.name, now)
+    except ContractError as exc:
+        db.rollback()
+        message = "contract refused, nothing changed: " + "; ".join(exc.problems)
+        return JSONResponse({"error": message, "problems": list(exc.problems)}, 422)
+    db.commit()
+    return {"customers": list(applied.customers), "hosts_updated": applied.hosts_updated}
+
+
+def _every(recurrence: Recurrence) -> str:
+    days = "daily" if len(recurrence.days) == 7 else ",".join(DAY_NAMES[d] for d in sorted(recurrence.days))
+    end = recurrence.end % DAY_SECONDS if recurrence.end != DAY_SECONDS else DAY_SECONDS
+    return f"{days} {_clock(recurrence.start)}-{_clock(end)}"
+
+
+def _clock(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+
+
+def _window_out(window: MaintenanceWindow, at: datetime, row: AdHocWindow | None = None) -> WindowOut:
+    horizon = at + NEXT_HORIZON if window.every else max(window.ends_at or at, at) + timedelta(seconds=1)
+    upcoming = window.occurrences(at, horizon)[:3]
+    return WindowOut(
+        source="adhoc" if row else "contract",
+        id=row.id if row else None,
+        name=window.name,
+        scope=str(window.scope),
+        timezone=window.timezone,
+        sla_relevant=window.sla_relevant,
+        reason=window.reason,
+        every=_every(window.every) if window.every else None,
+        starts=window.starts_at,
+        ends=window.ends_at,
+        created_by=row.created_by if row else None,
+        active=bool(upcoming) and upcoming[0][0] <= at,
+        next=[OccurrenceOut(starts=a, ends=b) for a, b in upcoming],
+    )
+
+
+@router.get("/windows", response_model=list[WindowOut], response_model_by_alias=True)
+def get_windows(
+    db: DB, user: Tech, now: Now, customer: str, active_at: datetime | None = None
+) -> list[WindowOut]:
+    """List a customer's contract and ad-hoc windows with their next (up to 3) occurrences.
+
+    With `active_at` only the windows open at that instant, occurrences counted from it.
+    """
+    row = _customer(db, user, customer)
+    if active_at is not None and active_at.tzinfo is None:
+        raise HTTPException(422, "active_at: give a time with a UTC offset, e.g. 2026-11-22T10:00:00Z")
+    at = active_at or now
+    timezone = availability.timezone_of(db, row.id)
+    parsed = contracts.contract_of(db, row.id)
+    found = [_window_out(w, at) for w in (parsed.contract.maintenance_windows if parsed else ())]
+    for adhoc in db.scalars(
+        select(AdHocWindow)
+        .where(AdHocWindow.customer_id == row.id)
+        .order_by(AdHocWindow.starts_at, AdHocWindow.id)
+    ):
+        found.append(_window_out(windows.to_window(adhoc, timezone), at, adhoc))
+    return [w for w in found if w.active] if active_at is not None else found
+
+
+@router.post("/windows", response_model=WindowOut, response_model_by_alias=True, status_code=201)
+def post_window(body: WindowIn, db: DB, user: Tech, now: Now) -> WindowOut:
+    """Add an ad-hoc maintenance window (with a reason; logged); customer accounts may not."""
+    if user.customer_id is not None:
+        raise HTTPException(403, "customer accounts cannot add maintenance windows")
+    customer = _customer(db, user, body.customer)
+    try:
+        added = windows.add(
+            db,
+            customer.name,
+            body.name,
+            body.scope,
+            body.starts,
+            body.ends,
+            body.reason,
+            user.name,
+            now,
+            body.sla_relevant,
+        )
+    except windows.WindowError as exc:
+        db.rollback()
+        raise HTTPException(422, str(exc)) from None
+    db.commit()
+    return _window_out(windows.to_window(added, availability.timezone_of(db, customer.id)), now, added)
+
+
+@router.get("/maintenance-log", response_model=list[LogEntryOut])
+def maintenance_log(
+    db: DB, user: Tech, customer: str, limit: Annotated[int, Query(ge=1, le=5000)] = 500
+) -> list[LogEntryOut]:
+    """Return a customer's maintenance log, newest first: windows created, tickets and pages held back."""
+    row = _customer(db, user, customer)
+    entries = db.execute(
+        select(MaintenanceLog, Host.name)
+        .outerjoin(Host, MaintenanceLog.host_id == Host.id)
+        .where(MaintenanceLog.customer_id == row.id)
+        .order_by(MaintenanceLog.at.desc(), MaintenanceLog.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        LogEntryOut(
+            at=e.at,
+            window=e.window,
+            kind=e.kind,
+            host=name or e.host_id,
+            check=e.check_name,
+            message=e.message,
+        )
+        for e, name in entries
+    ]

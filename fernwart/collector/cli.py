@@ -1,0 +1,236 @@
+"""`fernwart-collector`: serve the API, migrate the schema, add technicians, create enrollment tokens.
+
+Secrets (API and enrollment tokens) are printed once, on the last line of stdout, so scripts can take
+them with ``tail -n 1``. Errors go to stderr with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import Engine
+
+from fernwart.collector import db as database
+from fernwart.collector.models import utcnow
+from fernwart.collector.settings import Settings, SettingsError, from_env
+
+
+class CliError(Exception):
+    """A mistake on the command line or in the environment; printed without a traceback."""
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    try:
+        settings = from_env()
+    except SettingsError as exc:
+        raise CliError(str(exc)) from None
+    return settings.with_overrides(database_url=getattr(args, "database", None))
+
+
+def _ttl(text: str) -> timedelta:
+    from fernwart.collector.sla.durations import parse_duration
+    from fernwart.collector.sla.errors import SpecError
+
+    try:
+        d = parse_duration(text)
+    except SpecError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if d.days == 0 and d.seconds == 0:
+        raise argparse.ArgumentTypeError("a TTL must be longer than 0s")
+    return timedelta(days=d.days, seconds=d.seconds)  # a TTL counts calendar days, not service days
+
+
+def _engine(settings: Settings) -> Engine:
+    try:
+        engine = database.make_engine(settings.effective_database_url)
+        database.migrate(engine)
+    except Exception as exc:  # noqa: BLE001 - any driver error: say which database, without the password
+        url = database.safe_url(settings.effective_database_url)
+        raise CliError(f"cannot open database {url}: {exc}") from None
+    return engine
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from fernwart.collector.api.app import create_app
+
+    if args.workers < 1:
+        raise CliError("--workers must be at least 1")
+    settings = _settings(args)
+    from fernwart.collector.services.notifications import NotifyConfigError, load_transports
+
+    try:  # fail here, with the file and key named, rather than in a worker's startup
+        load_transports(settings.notify_config or settings.home / "notify.yaml")
+    except NotifyConfigError as exc:
+        raise CliError(str(exc)) from None
+    engine = _engine(settings)
+    url = f"http://{args.host}:{args.port}"
+    print(
+        f"Fernwart collector on {url}  (API {url}/api/v1/, docs {url}/docs, "
+        f"database {database.safe_url(settings.effective_database_url)})",
+        file=sys.stderr,
+        flush=True,
+    )
+    if args.workers > 1:  # worker processes rebuild the app from the environment
+        engine.dispose()
+        os.environ["FERNWART_DATABASE_URL"] = settings.effective_database_url
+        os.environ["FERNWART_HOME"] = str(settings.home)
+        uvicorn.run(
+            "fernwart.collector.api.app:app_from_env",
+            factory=True,
+            workers=args.workers,
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            access_log=args.access_log,
+        )
+        return 0
+    app = create_app(settings, engine=engine, migrate=False)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=args.access_log)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _engine(settings).dispose()
+    print(f"schema up to date: {database.safe_url(settings.effective_database_url)}")
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from fernwart.collector.services import auth
+
+    engine = _engine(_settings(args))
+    with database.session_factory(engine)() as db:
+        try:
+            token = auth.create_user(db, args.name, args.role, utcnow(), customer=args.customer)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        db.commit()
+    engine.dispose()
+    print(f"created {args.role} {args.name}; API token (shown once):")
+    print(token)
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    from fernwart.collector.services import auth
+
+    engine = _engine(_settings(args))
+    with database.session_factory(engine)() as db:
+        try:
+            token = auth.create_enrollment_token(db, utcnow(), args.customer, args.ttl, args.uses)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        db.commit()
+    engine.dispose()
+    limits = [
+        f"customer {args.customer}" if args.customer else "no customer",
+        f"valid for {args.ttl}" if args.ttl else "no expiry",
+        f"{args.uses} uses" if args.uses else "unlimited uses",
+    ]
+    print(f"enrollment token ({', '.join(limits)}; shown once):")
+    print(token)
+    return 0
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from fernwart.collector.services import contracts
+    from fernwart.collector.sla.contract import ContractError
+
+    try:
+        text = open(args.file, encoding="utf-8").read()
+    except OSError as exc:
+        raise CliError(f"cannot read {args.file}: {exc.strerror}") from None
+    try:
+        document, parsed = contracts.parse_document(text)
+    except ContractError as exc:
+        raise CliError(
+            f"{args.file}: contract refused, nothing changed:\n  " + "\n  ".join(exc.problems)
+        ) from None
+    names = ", ".join(c.name for c in parsed.customers)
+    if args.dry_run:
+        print(f"{args.file}: valid ({names}); nothing applied (--dry-run)")
+        return 0
+    engine = _engine(_settings(args))
+    with database.session_factory(engine)() as db:
+        applied = contracts.apply(db, document, f"cli:{os.environ.get('USER', 'unknown')}", utcnow())
+        db.commit()
+    engine.dispose()
+    print(f"applied contracts for {names}; {applied.hosts_updated} host criticalities updated")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fernwart-collector",
+        description="Fernwart collector: receives agent reports, keeps check state, opens repair tickets.",
+        epilog="Environment: FERNWART_HOME (default ./fernwart-data), FERNWART_DATABASE_URL "
+        "(default sqlite under FERNWART_HOME; PostgreSQL as postgresql+psycopg://user@host/db).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    db_flag = argparse.ArgumentParser(add_help=False)
+    db_flag.add_argument("--database", metavar="URL", help="database URL (overrides FERNWART_DATABASE_URL)")
+
+    serve = sub.add_parser("serve", parents=[db_flag], help="run the collector API, dashboard and jobs")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8750, help="port to listen on (default 8750)")
+    serve.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (default 1); more use more cores, metrics are then per worker",
+    )
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", parents=[db_flag], help="create or upgrade the database schema").set_defaults(
+        func=cmd_migrate
+    )
+
+    user = sub.add_parser("user", help="manage technicians").add_subparsers(
+        dest="user_command", required=True
+    )
+    add = user.add_parser("add", parents=[db_flag], help="add a technician; prints their API token last")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["admin", "level1", "level2", "level3"])
+    add.add_argument("--customer", help="restrict this account to one customer's data")
+    add.set_defaults(func=cmd_user_add)
+
+    token = sub.add_parser("token", help="manage enrollment tokens").add_subparsers(
+        dest="token_command", required=True
+    )
+    create = token.add_parser("create", parents=[db_flag], help="create an enrollment token; prints it last")
+    create.add_argument("--customer", help="customer the enrolled hosts belong to (created if new)")
+    create.add_argument("--ttl", type=_ttl, help="validity, e.g. 1h, 30m, 7d (default: no expiry)")
+    create.add_argument("--uses", type=int, help="how many hosts may enroll with it (default: unlimited)")
+    create.set_defaults(func=cmd_token_create)
+    apply = sub.add_parser("apply", parents=[db_flag], help="apply a contracts YAML file (all or nothing)")
+    apply.add_argument("file", help="YAML file with a top-level 'customers:' list")
+    apply.add_argument("--dry-run", action="store_true", help="only validate")
+    apply.set_defaults(func=cmd_apply)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except CliError as exc:
+        print(f"fernwart-collector: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

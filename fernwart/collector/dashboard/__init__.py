@@ -1,0 +1,23 @@
+"""The dashboard under `/`: server-rendered pages for technicians and customers, signed-in by API token.
+
+`collector.api.app` includes `router` and mounts `static_files()` at `STATIC_PATH`.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.staticfiles import StaticFiles
+
+from fernwart.collector.dashboard import pages, signin
+from fernwart.collector.dashboard.web import HERE, STATIC_PATH
+
+__all__ = ["STATIC_PATH", "router", "static_files"]
+
+router = APIRouter(include_in_schema=False)
+router.include_router(signin.router)
+router.include_router(pages.router)
+
+
+def static_files() -> StaticFiles:
+    """Return the app serving the dashboard's stylesheet."""
+    return StaticFiles(directory=HERE / "static")

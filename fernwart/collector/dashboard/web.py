@@ -1,0 +1,168 @@
+"""What every dashboard page shares: the signed-in viewer, templates, security headers, redirects."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import jinja2
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from fernwart.collector.api import deps
+from fernwart.collector.dashboard import queries
+from fernwart.collector.dashboard.sessions import LIFETIME, Signer, load_secret
+from fernwart.collector.dashboard.sessions import Session as SignedSession
+from fernwart.collector.models import User
+
+HERE = Path(__file__).resolve().parent
+SESSION_COOKIE = "fernwart_session"
+LOGIN_COOKIE = "fernwart_login"
+STATIC_PATH = "/static/dashboard"
+CSS = f"{STATIC_PATH}/dashboard.css"
+# Nothing but our own stylesheet may load; forms post only to us; no framing. A second wall behind
+# autoescaping: even markup that slipped through could not run script.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+STATUS_CLASSES = {"OK": "ok", "WARNING": "warning", "CRITICAL": "critical", "UNKNOWN": "unknown"}
+
+DB = Annotated[Session, Depends(deps.session)]
+Now = Annotated[datetime, Depends(deps.now)]
+_signer_lock = threading.Lock()
+
+
+def signer(request: Request) -> Signer:
+    """Return the application's session signer, loading (or creating) the secret on first use."""
+    state = request.app.state
+    found: Signer | None = getattr(state, "dashboard_signer", None)
+    if found is None:
+        with _signer_lock:
+            found = getattr(state, "dashboard_signer", None)
+            if found is None:
+                found = Signer(load_secret(state.settings.home, os.environ))
+                state.dashboard_signer = found
+    return found
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in technician or customer account behind a dashboard request."""
+
+    user: User
+    session: SignedSession
+    csrf: str
+    signer: Signer
+
+    @property
+    def may_change_tickets(self) -> bool:
+        """Return whether this account may act on tickets (customer accounts may only look)."""
+        return self.user.customer_id is None
+
+    def csrf_valid(self, token: str) -> bool:
+        """Return whether a form's `token` is this session's CSRF token."""
+        return self.signer.csrf_valid(self.session.session_id, token)
+
+
+def viewer(request: Request, db: DB, now: Now) -> Viewer | None:
+    """Return who is signed in, or None for a missing, forged, expired, revoked or signed-out session."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    keys = signer(request)
+    verified = keys.verify(cookie, now)
+    if verified is None:
+        return None
+    session, binding = verified
+    user = db.get(User, session.user_id)
+    if user is None or not keys.bound(binding, user.token_hash):
+        return None
+    signed_out = queries.signed_out_at(db, user.id)
+    if signed_out is not None and session.issued_at <= signed_out:
+        return None
+    return Viewer(user, session, keys.csrf_token(session.session_id), keys)
+
+
+SignedIn = Annotated[Viewer | None, Depends(viewer)]
+
+
+def format_utc(value: datetime | None) -> str:
+    """Format an aware datetime as UTC to the second; None as a dash."""
+    if value is None:
+        return "–"
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@cache
+def templates() -> jinja2.Environment:
+    """Return the template environment; every template is autoescaped, whatever its name."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["utc"] = format_utc
+    env.filters["status_class"] = lambda name: STATUS_CLASSES.get(str(name), "unknown")
+    env.globals["css"] = CSS
+    return env
+
+
+def render(
+    request: Request, template: str, signed_in: Viewer | None, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    """Render a page with the security headers; `signed_in` fills the header bar and forms' CSRF token."""
+    context.setdefault("refresh", None)
+    html = templates().get_template(template).render(viewer=signed_in, path=request.url.path, **context)
+    return HTMLResponse(html, status_code, headers=SECURITY_HEADERS)
+
+
+def error_page(request: Request, signed_in: Viewer | None, status_code: int, message: str) -> HTMLResponse:
+    """Render an error page with the given status."""
+    return render(request, "error.html", signed_in, status_code, status=status_code, message=message)
+
+
+def redirect(location: str) -> RedirectResponse:
+    """Answer 303 See Other, so the browser follows with GET."""
+    return RedirectResponse(location, 303, headers=SECURITY_HEADERS)
+
+
+def to_login(request: Request) -> RedirectResponse:
+    """Send an anonymous visitor to the sign-in page, remembering where they wanted to go."""
+    wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return redirect("/login" if wanted == "/" else f"/login?next={quote(wanted, safe='')}")
+
+
+def local_path(target: str) -> str:
+    """Return `target` if it is a path on this site, else "/" (no open redirect via ?next=)."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target and "\n" not in target:
+        return target
+    return "/"
+
+
+def is_https(request: Request) -> bool:
+    """Return whether the browser reached us over https (directly, via a trusted proxy, or by config)."""
+    public_url: str = request.app.state.settings.public_url
+    return request.url.scheme == "https" or public_url.startswith("https://")
+
+
+def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
+    """Set an HttpOnly, SameSite=Strict cookie, Secure whenever the site is served over https."""
+    response.set_cookie(
+        name, value, max_age=max_age, path="/", secure=is_https(request), httponly=True, samesite="strict"
+    )
+
+
+SESSION_MAX_AGE = int(LIFETIME.total_seconds())

@@ -1,0 +1,63 @@
+"""Rules that turn HARD state changes into ticket actions (Instandsetzung).
+
+`decide` is a pure function: given the hard transition, whether a ticket is open, when the last one
+was resolved and the policy, it says what to do. The service layer carries the decision out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from fernwart.checks.status import Status
+
+OPEN_STATES = frozenset({"new", "acknowledged", "in_progress", "waiting"})
+ALL_STATES = OPEN_STATES | {"resolved", "closed"}
+
+
+class Action(StrEnum):
+    NONE = "none"
+    OPEN = "open"  # open a new ticket
+    REOPEN = "reopen"  # reopen the last resolved ticket of this (host, check)
+    UPDATE = "update"  # append a failure event to the open ticket
+    RECOVER = "recover"  # the fault is gone: resolve (or note recovery, per policy)
+
+
+@dataclass(frozen=True)
+class TicketPolicy:
+    """Which HARD statuses open tickets, whether recovery resolves, and the reopen window."""
+
+    open_on: frozenset[Status] = frozenset({Status.CRITICAL})
+    resolve_on_recovery: bool = True
+    reopen_window: timedelta = timedelta(hours=1)
+
+
+def decide(
+    hard_status: Status,
+    previous_hard_status: Status | None,
+    has_open_ticket: bool,
+    last_resolved_at: datetime | None,
+    at: datetime,
+    policy: TicketPolicy,
+) -> Action:
+    """Return the ticket action for a HARD status change to `hard_status` observed `at`.
+
+    A failure status not in `policy.open_on` (e.g. WARNING by default) opens nothing but still updates
+    an open ticket; a return to OK recovers an open ticket. A failure within `reopen_window` after the
+    last resolution reopens that ticket instead of opening a new one.
+    """
+    if hard_status is Status.OK:
+        return Action.RECOVER if has_open_ticket else Action.NONE
+    if has_open_ticket:
+        return Action.UPDATE if hard_status != previous_hard_status else Action.NONE
+    if hard_status not in policy.open_on:
+        return Action.NONE
+    if last_resolved_at is not None and timedelta(0) <= at - last_resolved_at <= policy.reopen_window:
+        return Action.REOPEN
+    return Action.OPEN
+
+
+def open_key(host_id: str, check_name: str) -> str:
+    """Return the value that makes 'one open ticket per (host, check)' a unique constraint."""
+    return f"{host_id}/{check_name}"

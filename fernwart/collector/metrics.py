@@ -1,0 +1,73 @@
+"""Prometheus metrics: ingest counters from this process, database-wide gauges read at scrape time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from fernwart.collector.models import Host, Ticket
+from fernwart.collector.services.ingest import IngestOutcome
+
+
+class _DatabaseGauges(Collector):
+    """Reads open tickets and hosts by state from the database on each scrape (shared by all collectors)."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        with self.sessions() as db:
+            open_tickets = db.scalar(
+                select(func.count()).select_from(Ticket).where(Ticket.open_key.is_not(None))
+            )
+            by_state = {
+                state: n for state, n in db.execute(select(Host.state, func.count()).group_by(Host.state))
+            }
+        yield GaugeMetricFamily(
+            "fernwart_open_tickets", "Repair tickets currently open", value=open_tickets or 0
+        )
+        hosts = GaugeMetricFamily("fernwart_hosts", "Hosts by reachability state", labels=["state"])
+        for state in ("pending", "up", "unreachable"):
+            hosts.add_metric([state], by_state.get(state, 0))
+        yield hosts
+
+
+class Metrics:
+    """The collector's metrics registry."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.registry = CollectorRegistry()
+        self.results = Counter(
+            "fernwart_results_ingested", "Results stored (duplicates not counted)", registry=self.registry
+        )
+        self.duplicates = Counter(
+            "fernwart_results_duplicate", "Results received again and ignored", registry=self.registry
+        )
+        self.reports = Counter("fernwart_reports", "Report requests processed", registry=self.registry)
+        self.latency = Histogram(
+            "fernwart_ingest_seconds",
+            "Time to validate, store and process one report",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+            registry=self.registry,
+        )
+        self.tickets_opened = Counter(
+            "fernwart_tickets_opened", "Tickets opened or reopened", registry=self.registry
+        )
+        self.registry.register(_DatabaseGauges(sessions))
+
+    def observe_ingest(self, outcome: IngestOutcome, seconds: float) -> None:
+        """Count one processed report."""
+        self.reports.inc()
+        self.results.inc(outcome.accepted)
+        self.duplicates.inc(outcome.duplicates)
+        self.tickets_opened.inc(outcome.tickets_opened)
+        self.latency.observe(seconds)
+
+    def render(self) -> bytes:
+        """Return the Prometheus text exposition."""
+        return generate_latest(self.registry)

@@ -1,0 +1,159 @@
+"""Tokens for technicians, agents and enrollment: random, shown once, stored only as SHA-256 hashes.
+
+Tokens carry 256 bits of randomness, so a fast hash is the right storage (a slow password hash buys
+nothing against brute force of such keys and would cost every request). Prefixes tell token kinds apart
+in logs and secret scanners: ``fwu_`` technician, ``fwa_`` agent, ``fwe_`` enrollment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from fernwart.collector.models import Customer, EnrollmentToken, Host, User
+
+ROLES = ("admin", "level1", "level2", "level3")
+
+
+class AuthError(Exception):
+    """Raised when a token is unknown, expired or used up; the message is safe to show the caller."""
+
+
+def hash_token(token: str) -> str:
+    """Return the stored form of `token`."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token(prefix: str) -> tuple[str, str]:
+    """Return a fresh (token, hash) pair."""
+    token = prefix + secrets.token_urlsafe(32)
+    return token, hash_token(token)
+
+
+def customer_by_name(session: Session, name: str, now: datetime, create: bool = True) -> Customer | None:
+    """Return the customer called `name`, creating it when `create` is set."""
+    customer = session.scalar(select(Customer).where(Customer.name == name))
+    if customer is None and create:
+        customer = Customer(name=name, created_at=now)
+        session.add(customer)
+        session.flush()
+    return customer
+
+
+def create_user(session: Session, name: str, role: str, now: datetime, customer: str | None = None) -> str:
+    """Create a technician and return their API token (shown once); raise ValueError for a bad role/name."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+    if session.scalar(select(User).where(User.name == name)) is not None:
+        raise ValueError(f"user {name!r} exists already")
+    token, digest = new_token("fwu_")
+    cust = customer_by_name(session, customer, now) if customer else None
+    session.add(
+        User(name=name, role=role, token_hash=digest, created_at=now, customer_id=cust.id if cust else None)
+    )
+    return token
+
+
+def create_enrollment_token(
+    session: Session,
+    now: datetime,
+    customer: str | None = None,
+    ttl: timedelta | None = None,
+    uses: int | None = None,
+) -> str:
+    """Create an enrollment token valid for `ttl` and `uses` enrollments (None: unlimited)."""
+    if uses is not None and uses < 1:
+        raise ValueError("--uses must be at least 1")
+    token, digest = new_token("fwe_")
+    cust = customer_by_name(session, customer, now) if customer else None
+    session.add(
+        EnrollmentToken(
+            token_hash=digest,
+            customer_id=cust.id if cust else None,
+            created_at=now,
+            expires_at=now + ttl if ttl else None,
+            uses_left=uses,
+        )
+    )
+    return token
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    host_id: str
+    agent_token: str
+    heartbeat_interval: int
+
+
+def enroll(
+    session: Session,
+    token: str,
+    hostname: str,
+    os_name: str,
+    agent_version: str,
+    now: datetime,
+) -> Enrollment:
+    """Register (or re-register) `hostname` with an enrollment token and issue a new agent token.
+
+    The token's use is taken with a compare-and-set update, so two hosts racing for its last use cannot
+    both win. Re-enrolling a known hostname of the same customer keeps its id and history and revokes its
+    old agent token.
+    """
+    row = session.scalar(select(EnrollmentToken).where(EnrollmentToken.token_hash == hash_token(token)))
+    if row is None or (row.expires_at is not None and row.expires_at <= now):
+        raise AuthError("enrollment token unknown or expired")
+    taken = session.execute(
+        update(EnrollmentToken)
+        .where(EnrollmentToken.id == row.id)
+        .where(or_(EnrollmentToken.uses_left.is_(None), EnrollmentToken.uses_left > 0))
+        .values(uses_left=EnrollmentToken.uses_left - 1)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        raise AuthError("enrollment token used up")
+    agent_token, digest = new_token("fwa_")
+    host = session.scalar(
+        select(Host)
+        .where(Host.name == hostname)
+        .where(Host.customer_id.is_(None) if row.customer_id is None else Host.customer_id == row.customer_id)
+    )
+    if host is None:
+        host = Host(
+            id=str(uuid.uuid4()),
+            name=hostname,
+            customer_id=row.customer_id,
+            enrolled_at=now,
+            state="pending",
+            heartbeat_interval=60,
+            os="",
+            agent_version="",
+            criticality="normal",
+        )
+        session.add(host)
+    host.os = os_name[:200]
+    host.agent_version = agent_version[:50]
+    host.agent_token_hash = digest
+    session.flush()
+    from fernwart.collector.services.contracts import contract_of  # contracts import this module
+
+    contract = contract_of(session, host.customer_id)
+    if contract is not None:
+        host.criticality = contract.criticality_of(host.name)
+    return Enrollment(host.id, agent_token, host.heartbeat_interval)
+
+
+def host_for_token(session: Session, token: str, lock: bool = False) -> Host | None:
+    """Return the host an agent token belongs to, or None; `lock` locks its row for the transaction."""
+    query = select(Host).where(Host.agent_token_hash == hash_token(token))
+    return session.scalar(query.with_for_update() if lock else query)
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    """Return the technician an API token belongs to, or None."""
+    return session.scalar(select(User).where(User.token_hash == hash_token(token)))

@@ -1,0 +1,231 @@
+"""A customer's availability over a period, from the stored HARD state changes and the contract.
+
+Loads what `collector.sla.availability.availability_report` needs from the database (in three queries:
+hosts, state changes, tickets) and attaches to each outage the tickets of its host and objects.
+
+- History: the rows of `state_changes` with `hard` set. An object's first row is always one (its hard
+  status changes from "none"); a SOFT row is hard only as an object's first row, where the hard status is
+  still OK, so a row's hard status is its status when HARD and OK when SOFT. Of the time before the period
+  only the last change per object is loaded: it sets the state at `start`.
+- Periods: a calendar month ("YYYY-MM") is taken in the contract's timezone; any [start, end) range works.
+  The part of a period after `now` is cut off (the future has no data); a period starting at or after `now`
+  is refused.
+- A customer without a contract is measured on 24x7 UTC hours against no target, counting host
+  reachability and every check, WARNING up, no data excluded; `contract` is None so callers can say so.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from fernwart.checks.status import Status
+from fernwart.collector.models import Customer, Host, StateChange, Ticket
+from fernwart.collector.services.contracts import contract_of
+from fernwart.collector.services.windows import windows_of
+from fernwart.collector.sla.availability import (
+    HOST_OBJECT,
+    AvailabilityReport,
+    AvailabilityRules,
+    Outage,
+    availability_report,
+    month_period,
+)
+from fernwart.collector.sla.availability import StateChange as Change
+from fernwart.collector.sla.calendar import ServiceCalendar
+from fernwart.collector.sla.contract import Contract
+
+NO_CONTRACT_RULES = AvailabilityRules(target=None, counts=(HOST_OBJECT, "check:*"))
+NO_CONTRACT_TIMEZONE = "UTC"
+
+
+class AvailabilityError(ValueError):
+    """Refuse a report request; `status_code` is the HTTP answer (404 unknown customer, 422 bad period)."""
+
+    def __init__(self, message: str, status_code: int = 422) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+@dataclass(frozen=True)
+class TicketRef:
+    """A ticket overlapping an outage."""
+
+    id: int
+    check: str
+    priority: str | None
+    state: str
+    opened_at: datetime
+    resolved_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CustomerAvailability:
+    """A report with its context: the requested period, where measuring stopped, and outage tickets.
+
+    `report.end` is `measured_to` (the period's end, or `now` when the period reaches past it).
+    `tickets[i]` belongs to `report.outages[i]`.
+    """
+
+    customer: str
+    contract: Contract | None
+    timezone: str
+    start: datetime
+    end: datetime
+    report: AvailabilityReport
+    tickets: tuple[tuple[TicketRef, ...], ...]
+
+    @property
+    def measured_to(self) -> datetime:
+        """Return the end of the measured part of the period."""
+        return self.report.end
+
+
+def timezone_of(session: Session, customer_id: int) -> str:
+    """Return the timezone a customer's periods are read in: the contract's, else UTC."""
+    contract = contract_of(session, customer_id)
+    return contract.contract.timezone if contract else NO_CONTRACT_TIMEZONE
+
+
+def month_bounds(session: Session, customer_id: int, month: str) -> tuple[datetime, datetime]:
+    """Return the UTC bounds of "YYYY-MM" in the customer's timezone; raise AvailabilityError if malformed."""
+    try:
+        return month_period(month, timezone_of(session, customer_id))
+    except ValueError as exc:
+        raise AvailabilityError(f"month: {exc}") from None
+
+
+def report(
+    session: Session, customer_name: str, start: datetime, end: datetime, now: datetime
+) -> CustomerAvailability:
+    """Return the availability of the customer's hosts over [start, end), cut at `now`.
+
+    Raise AvailabilityError: 404 for an unknown customer, 422 when end <= start or start >= now. A host
+    without any state change is left out (it has nothing to count).
+    """
+    customer = session.scalar(select(Customer).where(Customer.name == customer_name))
+    if customer is None:
+        raise AvailabilityError(f"customer {customer_name!r} not found", 404)
+    if start.tzinfo is None or end.tzinfo is None:
+        raise AvailabilityError("period: give times with a UTC offset")
+    if end <= start:
+        raise AvailabilityError(f"period: end {end.isoformat()} is not after start {start.isoformat()}")
+    if start >= now:
+        raise AvailabilityError(f"period: starts {start.isoformat()}, in the future; there is no data yet")
+    measured_to = min(end, now)
+    parsed = contract_of(session, customer.id)
+    contract = parsed.contract if parsed else None
+    hosts = dict(session.execute(select(Host.id, Host.name).where(Host.customer_id == customer.id)).all())
+    histories = _histories(session, customer.id, hosts, start, measured_to)
+    rules = contract.availability if contract else NO_CONTRACT_RULES
+    calendar = _calendar(contract)
+    result = availability_report(
+        histories, start, measured_to, rules, calendar, windows_of(session, customer.id)
+    )
+    tickets = _tickets(session, customer.id, hosts, result.outages, start, measured_to)
+    timezone = contract.timezone if contract else NO_CONTRACT_TIMEZONE
+    return CustomerAvailability(customer.name, contract, timezone, start, end, result, tickets)
+
+
+def _calendar(contract: Contract | None) -> ServiceCalendar | None:
+    """Return the contract's service calendar, None (cheaper, same result) when it is 24x7."""
+    if contract is None:
+        return None
+    hours = contract.service_hours
+    always = ServiceCalendar.always(hours.timezone)
+    if hours.weekly == always.weekly and hours.holiday_country is None and not hours.closed_dates:
+        return None
+    return hours
+
+
+def _histories(
+    session: Session, customer_id: int, hosts: dict[str, str], start: datetime, end: datetime
+) -> dict[str, dict[str, list[Change]]]:
+    """Return host name -> object -> hard changes before `end`, of the time before `start` only the last.
+
+    One statement for all hosts: the rows inside the period plus, per object, the rows at its last
+    change before the period (joined on the latest `at` per host and check).
+    """
+    of_customer = StateChange.host_id.in_(select(Host.id).where(Host.customer_id == customer_id))
+    prior = (
+        select(StateChange.host_id, StateChange.check_name, func.max(StateChange.at).label("at"))
+        .where(of_customer, StateChange.hard.is_(True), StateChange.at < start)
+        .group_by(StateChange.host_id, StateChange.check_name)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            StateChange.host_id,
+            StateChange.check_name,
+            StateChange.at,
+            StateChange.status,
+            StateChange.state_type,
+        )
+        .outerjoin(
+            prior,
+            and_(
+                prior.c.host_id == StateChange.host_id,
+                prior.c.check_name == StateChange.check_name,
+                prior.c.at == StateChange.at,
+            ),
+        )
+        .where(of_customer, StateChange.hard.is_(True), StateChange.at < end)
+        .where(or_(StateChange.at >= start, prior.c.at.is_not(None)))
+        .order_by(StateChange.host_id, StateChange.check_name, StateChange.at, StateChange.id)
+    ).all()
+    histories: dict[str, dict[str, list[Change]]] = defaultdict(lambda: defaultdict(list))
+    for host_id, check_name, at, status, state_type in rows:
+        hard_status = Status(status) if state_type == "HARD" else Status.OK
+        histories[hosts[host_id]][check_name].append(Change(at, hard_status))
+    return histories
+
+
+def _tickets(
+    session: Session,
+    customer_id: int,
+    hosts: dict[str, str],
+    outages: tuple[Outage, ...],
+    start: datetime,
+    end: datetime,
+) -> tuple[tuple[TicketRef, ...], ...]:
+    """Return, per outage, the tickets of its host and objects open at some moment during it.
+
+    A ticket is open from `opened_at` until `resolved_at` (else `closed_at`, else still open).
+    """
+    if not outages:
+        return ()
+    ends_at = func.coalesce(Ticket.resolved_at, Ticket.closed_at)
+    rows = session.scalars(
+        select(Ticket)
+        .where(Ticket.host_id.in_(select(Host.id).where(Host.customer_id == customer_id)))
+        .where(Ticket.opened_at < end, or_(ends_at.is_(None), ends_at > start))
+        .order_by(Ticket.opened_at, Ticket.id)
+    )
+    by_object: dict[tuple[str, str], list[Ticket]] = defaultdict(list)
+    for ticket in rows:
+        by_object[(hosts[ticket.host_id], ticket.check_name)].append(ticket)
+    attached: list[tuple[TicketRef, ...]] = []
+    for outage in outages:
+        found = [
+            t
+            for name in outage.objects
+            for t in by_object.get((outage.host, name), ())
+            if t.opened_at < outage.end and _ends_after(t, outage.start)
+        ]
+        attached.append(tuple(_ref(t) for t in sorted(found, key=lambda t: (t.opened_at, t.id))))
+    return tuple(attached)
+
+
+def _ends_after(ticket: Ticket, at: datetime) -> bool:
+    closed = ticket.resolved_at or ticket.closed_at
+    return closed is None or closed > at
+
+
+def _ref(ticket: Ticket) -> TicketRef:
+    return TicketRef(
+        ticket.id, ticket.check_name, ticket.priority, ticket.state, ticket.opened_at, ticket.resolved_at
+    )

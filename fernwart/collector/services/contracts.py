@@ -1,0 +1,116 @@
+"""Contracts: applied whole from YAML (or JSON), stored per customer, loaded back as validated objects.
+
+`apply` validates the entire document before touching the database, so a refused contract changes
+nothing. Each customer's part is stored verbatim with a revision number; `load` parses stored documents
+back into `collector.sla.contract.Customer` objects (cached per revision).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fernwart.collector.models import Contract, Customer, Host
+from fernwart.collector.services.auth import customer_by_name
+from fernwart.collector.sla.contract import ContractError, ContractSet, parse_contracts
+from fernwart.collector.sla.contract import Customer as ContractCustomer
+
+# Parsed contracts by their content (customer name + canonical JSON), never by row ids: ids repeat
+# across databases and a content key can never serve a stale or foreign contract.
+_cache: dict[str, ContractCustomer] = {}
+
+
+@dataclass(frozen=True)
+class Applied:
+    customers: tuple[str, ...]
+    hosts_updated: int
+
+
+def parse_document(text: str) -> tuple[dict[str, Any], ContractSet]:
+    """Return the raw document and its validated contracts; raise ContractError naming every problem."""
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ContractError([f"yaml: {exc}".replace("\n", " ")]) from None
+    contracts = parse_contracts(document)
+    assert isinstance(document, dict)
+    return document, contracts
+
+
+def apply(session: Session, document: dict[str, Any], actor: str, now: datetime) -> Applied:
+    """Store every customer's contract of a validated `document` and update its hosts' criticality.
+
+    Validates first (ContractError on any problem, before any write); customers are created if new.
+    Customers not in the document keep their contracts. The caller commits.
+    """
+    contracts = parse_contracts(document)
+    raw_by_name = {item["name"]: item for item in document["customers"]}
+    updated = 0
+    for parsed in contracts.customers:
+        customer = customer_by_name(session, parsed.name, now)
+        assert customer is not None
+        row = session.get(Contract, customer.id)
+        if row is None:
+            session.add(
+                Contract(
+                    customer_id=customer.id,
+                    document=raw_by_name[parsed.name],
+                    revision=1,
+                    applied_at=now,
+                    applied_by=actor,
+                )
+            )
+        else:
+            row.document = raw_by_name[parsed.name]
+            row.revision += 1
+            row.applied_at = now
+            row.applied_by = actor
+        for host in session.scalars(select(Host).where(Host.customer_id == customer.id)):
+            criticality = parsed.criticality_of(host.name)
+            if host.criticality != criticality:
+                host.criticality = criticality
+                updated += 1
+    session.flush()
+    return Applied(tuple(c.name for c in contracts.customers), updated)
+
+
+def contract_of(session: Session, customer_id: int | None) -> ContractCustomer | None:
+    """Return the customer's validated contract, or None when it has none."""
+    if customer_id is None:
+        return None
+    row = session.get(Contract, customer_id)
+    if row is None:
+        return None
+    customer = session.get(Customer, customer_id)
+    document = {**row.document, "name": customer.name if customer else row.document.get("name")}
+    key = json.dumps(document, sort_keys=True, default=str)
+    cached = _cache.get(key)
+    if cached is None:
+        if len(_cache) > 1000:
+            _cache.clear()
+        cached = parse_contracts({"customers": [document]}).customers[0]
+        _cache[key] = cached
+    return cached
+
+
+def documents(session: Session, customer_id: int | None = None) -> list[dict[str, Any]]:
+    """Return stored contract documents (one per customer), optionally for one customer."""
+    query = select(Contract, Customer.name).join(Customer, Contract.customer_id == Customer.id)
+    if customer_id is not None:
+        query = query.where(Contract.customer_id == customer_id)
+    return [
+        {
+            "customer": name,
+            "revision": c.revision,
+            "applied_at": c.applied_at.isoformat(),
+            "applied_by": c.applied_by,
+            "document": c.document,
+        }
+        for c, name in session.execute(query.order_by(Customer.name))
+    ]

@@ -1,0 +1,185 @@
+"""The SLA job: warnings before breach, breaches at the instant they happen, escalation through levels.
+
+Runs periodically (under the PostgreSQL advisory lock when several collectors share a database). For each
+open ticket with a contract it evaluates both clocks at `now`: a warning is recorded once when
+`warn_before_breach` of a clock is used up, a breach once with the exact instant the clock ran out, and
+the ticket rises to the highest level whose share of the resolution time has passed. Each of these
+appends a ticket event and queues notifications to the contacts of the ticket's level, except inside a
+maintenance window covering the ticket, where the page is logged as held back instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from fernwart.collector.domain.tickets import OPEN_STATES
+from fernwart.collector.models import Customer, Host, Ticket, TicketEvent
+from fernwart.collector.notify.base import EventKind
+from fernwart.collector.services import notifications, sla, windows
+from fernwart.collector.sla.clock import ClockState, escalation_level
+from fernwart.collector.sla.contract import Customer as ContractCustomer
+
+SYSTEM = "system"
+
+
+@dataclass
+class JobOutcome:
+    warnings: int = 0
+    breaches: int = 0
+    escalations: int = 0
+    queued: int = 0
+    held_back: list[int] = field(default_factory=list)
+
+
+def contacts(contract: ContractCustomer, level: int) -> tuple[str, ...]:
+    """Return the contacts of escalation `level` (none when the chain has no such level)."""
+    return next((e.contacts for e in contract.contract.escalation if e.level == level), ())
+
+
+def page(
+    session: Session,
+    ticket: Ticket,
+    contract: ContractCustomer,
+    kind: EventKind,
+    level: int,
+    now: datetime,
+    outcome: JobOutcome | None = None,
+    detail: str = "",
+    dashboard_url: str = "",
+) -> int:
+    """Queue `kind` for the contacts of `level`, or log it as held back inside a maintenance window."""
+    host = session.get(Host, ticket.host_id)
+    customer = session.get(Customer, ticket.customer_id) if ticket.customer_id else None
+    if host is not None:
+        window = windows.covering(session, ticket.customer_id, host.name, ticket.check_name, now)
+        if window is not None:
+            windows.log(
+                session,
+                now,
+                ticket.customer_id,
+                window.name,
+                "page_suppressed",
+                host.id,
+                ticket.check_name,
+                f"ticket #{ticket.id}: {kind.value} {detail}".strip(),
+            )
+            if outcome is not None:
+                outcome.held_back.append(ticket.id)
+            return 0
+    return notifications.queue(
+        session,
+        ticket,
+        kind,
+        level,
+        contacts(contract, level),
+        now,
+        customer.name if customer else "",
+        detail,
+        dashboard_url,
+    )
+
+
+def _event(session: Session, ticket: Ticket, kind: str, at: datetime, message: str) -> None:
+    session.add(TicketEvent(ticket_id=ticket.id, at=at, kind=kind, actor=SYSTEM, message=message))
+
+
+def _check_clock(
+    session: Session,
+    ticket: Ticket,
+    contract: ContractCustomer,
+    c: ClockState,
+    now: datetime,
+    outcome: JobOutcome,
+    dashboard_url: str,
+) -> None:
+    warned, breached = f"{c.name}_warned_at", f"{c.name}_breached_at"
+    if c.warning_at is not None and c.warning_due and getattr(ticket, warned) is None and not c.breached:
+        setattr(ticket, warned, c.warning_at)
+        _event(session, ticket, "sla_warning", c.warning_at, f"{c.name} due {c.due.isoformat()}")
+        outcome.warnings += 1
+        outcome.queued += page(
+            session,
+            ticket,
+            contract,
+            EventKind.SLA_WARNING,
+            ticket.level,
+            now,
+            outcome,
+            c.name,
+            dashboard_url,
+        )
+    if c.breached and c.breached_at is not None and getattr(ticket, breached) is None:
+        setattr(ticket, breached, c.breached_at)
+        _event(session, ticket, "sla_breached", c.breached_at, f"{c.name} was due {c.due.isoformat()}")
+        outcome.breaches += 1
+        outcome.queued += page(
+            session,
+            ticket,
+            contract,
+            EventKind.SLA_BREACHED,
+            ticket.level,
+            now,
+            outcome,
+            c.name,
+            dashboard_url,
+        )
+
+
+def run(session: Session, now: datetime, dashboard_url: str = "") -> JobOutcome:
+    """Evaluate every open ticket with a contract at `now`; the caller commits."""
+    outcome = JobOutcome()
+    open_tickets = session.scalars(
+        select(Ticket).where(Ticket.state.in_(OPEN_STATES), Ticket.priority.is_not(None)).order_by(Ticket.id)
+    ).all()
+    for ticket in open_tickets:
+        found = sla.clocks_of(session, ticket, now)
+        if found is None:
+            continue
+        contract, clocks = found
+        ticket.response_due, ticket.resolution_due = clocks.response.due, clocks.resolution.due
+        for c in (clocks.response, clocks.resolution):
+            _check_clock(session, ticket, contract, c, now, outcome, dashboard_url)
+        shares = contract.contract.escalation_shares()
+        if shares:
+            reached = escalation_level(clocks.resolution, shares)
+            if reached.level > ticket.level:
+                # A step that fell due before a technician handed the ticket back does not count again.
+                handed_back = session.scalar(
+                    select(func.max(TicketEvent.at)).where(
+                        TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "handed_back"
+                    )
+                )
+                due_steps = [
+                    s
+                    for s in reached.steps
+                    if s.due <= (clocks.resolution.stopped_at or now)
+                    and (handed_back is None or s.due > handed_back)
+                ]
+                step = max(due_steps, key=lambda s: s.level, default=None)
+                if step is None or step.level <= ticket.level:
+                    continue
+                ticket.level = step.level
+                _event(
+                    session,
+                    ticket,
+                    "escalated",
+                    step.due,
+                    f"to level {reached.level}: {step.share:.0%} of the resolution time used",
+                )
+                outcome.escalations += 1
+                outcome.queued += page(
+                    session,
+                    ticket,
+                    contract,
+                    EventKind.ESCALATED,
+                    reached.level,
+                    now,
+                    outcome,
+                    f"level {reached.level}",
+                    dashboard_url,
+                )
+    return outcome

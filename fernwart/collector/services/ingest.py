@@ -1,0 +1,172 @@
+"""Ingest a batch of agent results: store each result id once, ever, then advance check states.
+
+One transaction per batch. The host row is locked first (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite
+holds its write lock from ``BEGIN IMMEDIATE``), so two collectors, or a retry racing its original, apply
+one host's results one after the other.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.orm import Session
+
+from fernwart.checks.status import Status
+from fernwart.collector.domain.tickets import TicketPolicy
+from fernwart.collector.models import RESULTS, Host
+from fernwart.collector.services import checkstate
+from fernwart.collector.services.checkstate import Observation
+
+HOST_CHECK = "host"  # the reachability pseudo-check of every host
+
+
+@dataclass(frozen=True)
+class IncomingResult:
+    """One validated result from an agent report."""
+
+    id: str
+    check: str
+    type: str
+    status: Status
+    summary: str
+    long_output: str
+    metrics: list[dict[str, Any]]
+    observed_at: datetime
+    duration: float
+    interval: int | None
+    max_attempts: int
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    accepted: int
+    duplicates: int
+    state_changes: int
+    tickets_opened: int
+    tickets_resolved: int
+
+
+def lock_host(session: Session, host_id: str) -> Host | None:
+    """Return the host with its row locked for this transaction (a no-op lock on SQLite)."""
+    return session.scalar(select(Host).where(Host.id == host_id).with_for_update())
+
+
+def ingest(
+    session: Session,
+    host: Host,
+    results: Sequence[IncomingResult],
+    heartbeat_interval: int | None,
+    now: datetime,
+    policy: TicketPolicy,
+) -> IngestOutcome:
+    """Store new results, apply them in time order, mark the host seen; return what happened.
+
+    Results whose id is already stored (a retried batch) are counted as duplicates and ignored entirely.
+    `host` must be locked in this transaction by the caller (`lock_host`, or `auth.host_for_token` with
+    lock=True). The caller commits.
+    """
+    # An agent clock running ahead must not freeze a check: a future observation would make every later
+    # (correct) result look like a late replay. Observations are never later than their arrival.
+    unique = [
+        r if r.observed_at <= now else replace(r, observed_at=now)
+        for r in {r.id: r for r in results}.values()
+    ]
+    stored = _insert_new(session, host.id, unique, now)
+    fresh = [r for r in unique if r.id in stored]
+    observations = [
+        Observation(
+            r.check,
+            r.status,
+            r.summary,
+            r.observed_at,
+            r.max_attempts,
+            r.type,
+            r.interval,
+            r.id,
+        )
+        for r in fresh
+    ]
+    seen: dict[str, object] = {"last_seen_at": now, "state": "up"}
+    if heartbeat_interval:
+        seen["heartbeat_interval"] = heartbeat_interval
+    if host.state != "up":
+        summary = "agent reporting" if host.state == "pending" else "agent reporting again"
+        observations.append(Observation(HOST_CHECK, Status.OK, summary, now, 1, "host"))
+    outcome = checkstate.apply(session, host, observations, now, policy)
+    # A Core UPDATE (the row is locked already): an ORM flush of the host costs more than the statement.
+    session.execute(
+        update(Host).where(Host.id == host.id).values(**seen).execution_options(synchronize_session=False)
+    )
+    return IngestOutcome(
+        accepted=len(fresh),
+        duplicates=len(results) - len(fresh),
+        state_changes=outcome.state_changes,
+        tickets_opened=outcome.tickets_opened,
+        tickets_resolved=outcome.tickets_resolved,
+    )
+
+
+_PG_INSERT = text(
+    """
+    INSERT INTO results (id, host_id, check_name, status, summary, long_output, metrics, observed_at,
+                         received_at, duration)
+    SELECT u.id, :host_id, u.check_name, u.status, u.summary, u.long_output, u.metrics, u.observed_at,
+           :received_at, u.duration
+    FROM json_to_recordset(CAST(:rows AS json))
+         AS u(id text, check_name text, status smallint, summary text, long_output text, metrics json,
+              observed_at timestamptz, duration float8)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id
+    """
+)
+
+
+def _insert_new(session: Session, host_id: str, results: Sequence[IncomingResult], now: datetime) -> set[str]:
+    """Insert results, skipping ids already stored; return the ids this call stored."""
+    if not results:
+        return set()
+    if session.get_bind().dialect.name == "postgresql":
+        # One short statement over a JSON document: psycopg caches and prepares it (a long VALUES list is
+        # re-parsed every time), and json.dumps is far cheaper than dumping text arrays.
+        rows_json = json.dumps(
+            [
+                {
+                    "id": r.id,
+                    "check_name": r.check,
+                    "status": int(r.status),
+                    "summary": r.summary,
+                    "long_output": r.long_output,
+                    "metrics": r.metrics,
+                    "observed_at": r.observed_at.isoformat(),
+                    "duration": r.duration,
+                }
+                for r in results
+            ]
+        )
+        params = {"host_id": host_id, "received_at": now, "rows": rows_json}
+        return set(session.connection().execute(_PG_INSERT, params).scalars())
+    rows = [
+        {
+            "id": r.id,
+            "host_id": host_id,
+            "check_name": r.check,
+            "status": int(r.status),
+            "summary": r.summary,
+            "long_output": r.long_output,
+            "metrics": r.metrics,
+            "observed_at": r.observed_at,
+            "received_at": now,
+            "duration": r.duration,
+        }
+        for r in results
+    ]
+    # executemany of one cached statement (SQLAlchemy batches it as "insertmanyvalues" with RETURNING);
+    # building a 100-row VALUES clause per batch instead costs more than the database work.
+    statement = sqlite.insert(RESULTS).on_conflict_do_nothing(index_elements=["id"]).returning(RESULTS.c.id)
+    return set(session.connection().execute(statement, rows).scalars())

@@ -1,0 +1,264 @@
+"""Ticket operations: opened, updated, reopened and recovered by the system; acknowledged, commented
+and resolved by technicians. Every change appends a `TicketEvent` (the table is append-only).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from fernwart.checks.status import Status
+from fernwart.collector.domain.tickets import OPEN_STATES, open_key
+from fernwart.collector.models import Host, Ticket, TicketEvent
+from fernwart.collector.notify.base import EventKind
+from fernwart.collector.services import sla
+from fernwart.collector.services.contracts import contract_of
+from fernwart.collector.services.escalation import page
+
+SYSTEM = "system"
+
+
+class TicketError(Exception):
+    """Raised for a ticket action that does not fit the ticket's state; `status_code` is the HTTP answer."""
+
+    def __init__(self, message: str, status_code: int = 409) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+def _event(
+    session: Session,
+    ticket: Ticket,
+    kind: str,
+    at: datetime,
+    actor: str,
+    message: str = "",
+    status: int | None = None,
+) -> None:
+    session.add(
+        TicketEvent(ticket_id=ticket.id, at=at, kind=kind, actor=actor, message=message, status=status)
+    )
+
+
+def title_for(host: Host, check_name: str, status: Status, summary: str) -> str:
+    """Return a ticket title a customer can read."""
+    what = "host unreachable" if check_name == "host" else f"{check_name} {status.name}"
+    return f"{host.name}: {what} - {summary}"[:500]
+
+
+def open_ticket(
+    session: Session,
+    host: Host,
+    check_name: str,
+    status: Status,
+    summary: str,
+    at: datetime,
+    now: datetime,
+) -> Ticket:
+    """Open a repair ticket for (host, check), or return the open one if another writer was first.
+
+    The unique `open_key` makes a second open ticket impossible; the insert runs in a savepoint so losing
+    that race leaves the surrounding transaction usable.
+    """
+    ticket = Ticket(
+        host_id=host.id,
+        check_name=check_name,
+        open_key=open_key(host.id, check_name),
+        state="new",
+        title=title_for(host, check_name, status, summary),
+        status=int(status),
+        level=1,
+        occurrences=1,
+        opened_at=at,
+        updated_at=now,
+    )
+    contract = sla.assign(session, ticket, host)
+    try:
+        with session.begin_nested():
+            session.add(ticket)
+            session.flush()
+    except IntegrityError:
+        existing = session.scalar(select(Ticket).where(Ticket.open_key == open_key(host.id, check_name)))
+        if existing is None:
+            raise
+        add_failure(session, existing, status, summary, at, now)
+        return existing
+    _event(session, ticket, "opened", at, SYSTEM, summary, int(status))
+    if contract is not None:
+        sla.refresh(session, ticket, now)
+        page(session, ticket, contract, EventKind.TICKET_OPENED, ticket.level, now)
+    return ticket
+
+
+def add_failure(
+    session: Session, ticket: Ticket, status: Status, summary: str, at: datetime, now: datetime
+) -> None:
+    """Record a further failure (a new HARD problem status) on an open ticket."""
+    ticket.status = int(status)
+    ticket.occurrences += 1
+    ticket.updated_at = now
+    _event(session, ticket, "failure", at, SYSTEM, summary, int(status))
+
+
+def reopen(
+    session: Session, ticket: Ticket, status: Status, summary: str, at: datetime, now: datetime
+) -> None:
+    """Reopen a resolved ticket after a recurrence within the reopen window."""
+    ticket.state = "acknowledged" if ticket.acknowledged_at else "new"
+    ticket.open_key = open_key(ticket.host_id, ticket.check_name)
+    ticket.resolved_at = None
+    ticket.status = int(status)
+    ticket.occurrences += 1
+    ticket.updated_at = now
+    session.flush()
+    _event(session, ticket, "reopened", at, SYSTEM, summary, int(status))
+    _after(session, ticket, now, EventKind.REOPENED)
+
+
+def recover(
+    session: Session, ticket: Ticket, summary: str, at: datetime, now: datetime, resolve: bool
+) -> None:
+    """Note that the fault is gone; resolve the ticket when the policy says so."""
+    _event(session, ticket, "recovered", at, SYSTEM, summary, int(Status.OK))
+    ticket.updated_at = now
+    if resolve:
+        _resolve(session, ticket, at, SYSTEM, "resolved on recovery")
+
+
+def _resolve(session: Session, ticket: Ticket, at: datetime, actor: str, message: str) -> None:
+    ticket.state = "resolved"
+    ticket.resolved_at = at
+    ticket.open_key = None
+    _event(session, ticket, "resolved", at, actor, message)
+    _after(session, ticket, at, EventKind.RESOLVED)
+
+
+def _after(session: Session, ticket: Ticket, now: datetime, kind: EventKind | None = None) -> None:
+    """Bring the SLA clocks up to date after an event, and page the ticket's level for `kind`."""
+    if ticket.priority is None:
+        return
+    sla.refresh(session, ticket, now)
+    contract = contract_of(session, ticket.customer_id)
+    if kind is not None and contract is not None:
+        page(session, ticket, contract, kind, ticket.level, now)
+
+
+def acknowledge(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
+    """Acknowledge a new ticket (stops the response clock); raise TicketError when it is not open."""
+    if ticket.state not in OPEN_STATES:
+        raise TicketError(f"ticket {ticket.id} is {ticket.state}; only open tickets can be acknowledged")
+    if ticket.acknowledged_at is not None:
+        raise TicketError(f"ticket {ticket.id} was acknowledged already")
+    ticket.state = "acknowledged"
+    ticket.acknowledged_at = now
+    ticket.updated_at = now
+    _event(session, ticket, "acknowledged", now, actor, message)
+    _after(session, ticket, now)
+
+
+def comment(session: Session, ticket: Ticket, actor: str, now: datetime, message: str) -> None:
+    """Append a technician's comment to any ticket."""
+    if not message.strip():
+        raise TicketError("a comment needs text", 422)
+    ticket.updated_at = now
+    _event(session, ticket, "comment", now, actor, message)
+
+
+def resolve(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
+    """Resolve an open ticket by hand."""
+    if ticket.state not in OPEN_STATES:
+        raise TicketError(f"ticket {ticket.id} is {ticket.state} already")
+    ticket.updated_at = now
+    _resolve(session, ticket, now, actor, message or "resolved by technician")
+
+
+def start(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
+    """Mark work as started (in_progress); acknowledges the ticket first if nobody has."""
+    if ticket.state not in ("new", "acknowledged"):
+        raise TicketError(f"ticket {ticket.id} is {ticket.state}; work starts on new or acknowledged tickets")
+    if ticket.acknowledged_at is None:
+        acknowledge(session, ticket, actor, now, "acknowledged by starting work")
+    ticket.state = "in_progress"
+    ticket.updated_at = now
+    _event(session, ticket, "started", now, actor, message)
+
+
+def wait(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
+    """Put the ticket on hold waiting for the customer: both SLA clocks pause."""
+    if ticket.state not in ("new", "acknowledged", "in_progress"):
+        raise TicketError(
+            f"ticket {ticket.id} is {ticket.state}; only active tickets can wait for the customer"
+        )
+    ticket.state = "waiting"
+    ticket.updated_at = now
+    _event(session, ticket, "waiting", now, actor, message or "waiting for the customer")
+    _after(session, ticket, now)
+
+
+def resume(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
+    """End the wait for the customer: the SLA clocks run again."""
+    if ticket.state != "waiting":
+        raise TicketError(f"ticket {ticket.id} is {ticket.state}, not waiting")
+    ticket.state = "in_progress" if ticket.acknowledged_at else "new"
+    ticket.updated_at = now
+    _event(session, ticket, "resumed", now, actor, message)
+    _after(session, ticket, now)
+
+
+def close(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
+    """Close a resolved ticket for good (it can no longer be reopened)."""
+    if ticket.state != "resolved":
+        raise TicketError(f"ticket {ticket.id} is {ticket.state}; only resolved tickets can be closed")
+    ticket.state = "closed"
+    ticket.closed_at = now
+    ticket.updated_at = now
+    _event(session, ticket, "closed", now, actor, message)
+
+
+def reopen_by_hand(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
+    """Reopen a resolved ticket by hand; the resolution clock resumes where it stopped."""
+    if ticket.state != "resolved":
+        raise TicketError(f"ticket {ticket.id} is {ticket.state}; only resolved tickets can be reopened")
+    if session.scalar(
+        select(Ticket.id).where(Ticket.open_key == open_key(ticket.host_id, ticket.check_name))
+    ):
+        raise TicketError(f"another ticket is open for {ticket.check_name} on this host")
+    ticket.state = "acknowledged" if ticket.acknowledged_at else "new"
+    ticket.open_key = open_key(ticket.host_id, ticket.check_name)
+    ticket.resolved_at = None
+    ticket.updated_at = now
+    session.flush()
+    _event(session, ticket, "reopened", now, actor, message)
+    _after(session, ticket, now, EventKind.REOPENED)
+
+
+def _top_level(session: Session, ticket: Ticket) -> int:
+    contract = contract_of(session, ticket.customer_id) if ticket.priority else None
+    return max((e.level for e in contract.contract.escalation), default=3) if contract else 3
+
+
+def escalate(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
+    """Raise an open ticket one support level by hand and page that level's contacts."""
+    if ticket.state not in OPEN_STATES:
+        raise TicketError(f"ticket {ticket.id} is {ticket.state}; only open tickets escalate")
+    if ticket.level >= _top_level(session, ticket):
+        raise TicketError(f"ticket {ticket.id} is at the highest level ({ticket.level}) already")
+    ticket.level += 1
+    ticket.updated_at = now
+    _event(session, ticket, "escalated", now, actor, message or f"to level {ticket.level} by hand")
+    _after(session, ticket, now, EventKind.ESCALATED)
+
+
+def hand_back(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
+    """Hand an open ticket back one support level."""
+    if ticket.state not in OPEN_STATES:
+        raise TicketError(f"ticket {ticket.id} is {ticket.state}; only open tickets can be handed back")
+    if ticket.level <= 1:
+        raise TicketError(f"ticket {ticket.id} is at level 1 already")
+    ticket.level -= 1
+    ticket.updated_at = now
+    _event(session, ticket, "handed_back", now, actor, message or f"to level {ticket.level}")
+    _after(session, ticket, now, EventKind.HANDED_BACK)

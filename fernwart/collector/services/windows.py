@@ -1,0 +1,132 @@
+"""Maintenance windows in force: the contract's (recurring and one-off) plus technicians' ad-hoc ones.
+
+Inside a window no ticket is opened for its scope and no one is paged; results are still stored. Every
+window is logged: an ad-hoc window's creation, and each ticket or page a window held back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fernwart.collector.models import AdHocWindow, Customer, MaintenanceLog
+from fernwart.collector.services.contracts import contract_of
+from fernwart.collector.sla.windows import MaintenanceWindow, Scope
+
+
+class WindowError(ValueError):
+    """Raised for an ad-hoc window that cannot be added; the message names the field."""
+
+
+def _check_arg(check_name: str) -> str | None:
+    return None if check_name == "host" else check_name  # sla.windows: None is the host's reachability
+
+
+def to_window(row: AdHocWindow, timezone: str) -> MaintenanceWindow:
+    """Return a stored ad-hoc window as a domain window in the contract's timezone."""
+    return MaintenanceWindow(
+        row.name, timezone, Scope.parse(row.scope), row.sla_relevant, row.starts_at, row.ends_at,
+        reason=row.reason,
+    )
+
+
+def windows_of(session: Session, customer_id: int | None) -> list[MaintenanceWindow]:
+    """Return every window of a customer: the contract's and the ad-hoc ones, in the contract timezone."""
+    if customer_id is None:
+        return []
+    contract = contract_of(session, customer_id)
+    timezone = contract.contract.timezone if contract else "UTC"
+    found = list(contract.contract.maintenance_windows) if contract else []
+    for row in session.scalars(select(AdHocWindow).where(AdHocWindow.customer_id == customer_id)):
+        found.append(to_window(row, timezone))
+    return found
+
+
+def covering(
+    session: Session,
+    customer_id: int | None,
+    host_name: str,
+    check_name: str,
+    at: datetime,
+) -> MaintenanceWindow | None:
+    """Return a window covering `check_name` on `host_name` at `at`, or None."""
+    for window in windows_of(session, customer_id):
+        if window.covers(host_name, _check_arg(check_name), at):
+            return window
+    return None
+
+
+def log(
+    session: Session,
+    at: datetime,
+    customer_id: int | None,
+    window: str,
+    kind: str,
+    host_id: str | None = None,
+    check_name: str | None = None,
+    message: str = "",
+) -> None:
+    """Append one entry to the maintenance log."""
+    session.add(
+        MaintenanceLog(
+            at=at,
+            customer_id=customer_id,
+            window=window,
+            kind=kind,
+            host_id=host_id,
+            check_name=check_name,
+            message=message,
+        )
+    )
+
+
+def add(
+    session: Session,
+    customer: str,
+    name: str,
+    scope: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    reason: str,
+    actor: str,
+    now: datetime,
+    sla_relevant: bool = False,
+) -> AdHocWindow:
+    """Add an ad-hoc window for a known customer; raise WindowError for a bad scope, times or reason."""
+    row = session.scalar(select(Customer).where(Customer.name == customer))
+    if row is None:
+        raise WindowError(f"customer: unknown customer {customer!r}")
+    if not reason.strip():
+        raise WindowError("reason: an ad-hoc window needs a reason")
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        raise WindowError("from/to: give times with a UTC offset")
+    if ends_at <= starts_at:
+        raise WindowError("to: the window ends before it starts")
+    try:
+        Scope.parse(scope)
+    except ValueError as exc:
+        raise WindowError(f"scope: {exc}") from None
+    window = AdHocWindow(
+        customer_id=row.id,
+        name=name,
+        scope=scope,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        sla_relevant=sla_relevant,
+        reason=reason,
+        created_by=actor,
+        created_at=now,
+    )
+    session.add(window)
+    session.flush()
+    log(
+        session,
+        now,
+        row.id,
+        name,
+        "created",
+        message=f"{scope} {starts_at.isoformat()} - {ends_at.isoformat()} by {actor}: {reason}",
+    )
+    return window

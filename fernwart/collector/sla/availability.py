@@ -1,0 +1,367 @@
+"""Availability against a contract, computed from stored state changes by interval arithmetic.
+
+Input: per host, per counted object ("host" is the host's reachability, any other name a check) its state
+changes sorted by time. An object holds a status from one change to the next; before its first change it
+has no data. A change at exactly `start` sets the status for the whole period from start on.
+
+Time in [start, end) falls into exactly one bucket per object:
+- outside service hours (the contract's calendar; None means 24x7),
+- excluded by a maintenance window covering the object (windows with `sla_relevant: true` do not exclude),
+- excluded as no data (when `no_data` is "exclude"; with "down" no data is downtime),
+- counted: up (OK; WARNING when `warning_counts_as` is "up") or down (CRITICAL, UNKNOWN, WARNING when it
+  counts as down, no data when it counts as down).
+
+Figures: time inside a maintenance window is never downtime and stays in the total as time the contract
+was kept ("planned maintenance does not count against the provider"), so
+SLI = 100 * (counted + maintenance - down) / (counted + maintenance). With neither counted nor maintenance
+time the SLI is None (no statement possible), the error budget 0 and the target neither met nor missed.
+The error budget left is (counted + maintenance) * (1 - target/100) - down seconds, negative once breached.
+
+Aggregation: a host is down while any of its counted objects is down, and counted while any of its objects
+is counted (so a check-scoped window excludes only that check, a host-scoped window the whole host). The
+customer sums over hosts: SLI = sum of host uptime / sum of host counted time.
+
+Outages are the counted downtime intervals, joined where they touch; an outage running through the night on
+a business-hours calendar shows up as one outage per service day. Each carries its worst status.
+
+No data (when excluded) and time outside service hours leave numerator and denominator alike. Maintenance
+does not: removing it from both would let a window laid over healthy time lower the SLI (9 h up of 10 h is
+90 %; drop 5 up hours and it would be 4 of 5, 80 %), punishing the provider for announcing maintenance.
+Keeping it in the total makes "adding a window never lowers availability" hold.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from fnmatch import fnmatchcase
+
+from fernwart.checks.status import Status
+from fernwart.collector.sla import intervals as iv
+from fernwart.collector.sla.calendar import ServiceCalendar, load_zone, require_aware
+from fernwart.collector.sla.windows import MaintenanceWindow
+
+HOST_OBJECT = "host"
+NO_DATA = None
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+_UP, _DOWN, _EXCLUDED = 0, 1, 2
+_RANK: dict[Status | None, int] = {
+    None: 0,
+    Status.OK: 0,
+    Status.UNKNOWN: 1,
+    Status.WARNING: 2,
+    Status.CRITICAL: 3,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    """From `at` on, the object has `status`; None (NO_DATA) means nothing is known."""
+
+    at: datetime
+    status: Status | None
+
+
+@dataclass(frozen=True)
+class AvailabilityRules:
+    """What counts: `counts` lists "host" and "check:PATTERN" (glob); `target` is a percent or None."""
+
+    target: float | None = None
+    counts: tuple[str, ...] = (HOST_OBJECT,)
+    warning_counts_as_down: bool = False
+    no_data_counts_as_down: bool = False
+
+    def counts_object(self, name: str) -> bool:
+        """Return True when the object `name` ("host" or a check name) counts towards availability."""
+        if name == HOST_OBJECT:
+            return HOST_OBJECT in self.counts
+        return any(c.startswith("check:") and fnmatchcase(name, c[6:]) for c in self.counts)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Availability figures of one object, host or customer over a period; seconds are real seconds."""
+
+    counted_seconds: float
+    downtime_seconds: float
+    maintenance_seconds: float
+    no_data_seconds: float
+    outside_hours_seconds: float
+    target: float | None
+    sli: float | None
+    error_budget_seconds: float | None
+
+    @property
+    def excluded_seconds(self) -> float:
+        """Return all time not counted: maintenance, no data and outside service hours."""
+        return self.maintenance_seconds + self.no_data_seconds + self.outside_hours_seconds
+
+    @property
+    def met(self) -> bool | None:
+        """Return whether the SLI reaches the target; None without a target or without counted time."""
+        if self.sli is None or self.target is None:
+            return None
+        return self.sli >= self.target
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A stretch of counted downtime on a host, the objects down during it and the worst status seen."""
+
+    host: str
+    objects: tuple[str, ...]
+    start: datetime
+    end: datetime
+    worst: Status | None
+
+    @property
+    def seconds(self) -> float:
+        """Return the outage's length."""
+        return (self.end - self.start).total_seconds()
+
+
+@dataclass(frozen=True)
+class ObjectAvailability:
+    """Figures and outages of one counted object on one host."""
+
+    host: str
+    name: str
+    figures: Figures
+    outages: tuple[Outage, ...]
+
+
+@dataclass(frozen=True)
+class HostAvailability:
+    """Figures and outages of one host, with its counted objects."""
+
+    host: str
+    figures: Figures
+    objects: tuple[ObjectAvailability, ...]
+    outages: tuple[Outage, ...]
+
+
+@dataclass(frozen=True)
+class AvailabilityReport:
+    """A customer's availability over [start, end): totals, hosts (by name) and all outages by start."""
+
+    start: datetime
+    end: datetime
+    figures: Figures
+    hosts: tuple[HostAvailability, ...]
+    outages: tuple[Outage, ...]
+
+
+@dataclass
+class _Tally:
+    counted: int = 0
+    down: int = 0
+    maintenance: int = 0
+    no_data: int = 0
+    outside: int = 0
+
+    def add(self, other: _Tally) -> None:
+        self.counted += other.counted
+        self.down += other.down
+        self.maintenance += other.maintenance
+        self.no_data += other.no_data
+        self.outside += other.outside
+
+    def figures(self, target: float | None) -> Figures:
+        kept = self.counted + self.maintenance  # maintenance counts as kept, never as down
+        sli = 100.0 * (kept - self.down) / kept if kept else None
+        budget = None if target is None else (kept * (1 - target / 100) - self.down) / 1e6
+        return Figures(
+            self.counted / 1e6,
+            self.down / 1e6,
+            self.maintenance / 1e6,
+            self.no_data / 1e6,
+            self.outside / 1e6,
+            target,
+            sli,
+            budget,
+        )
+
+
+def month_period(month: str, timezone: str) -> tuple[datetime, datetime]:
+    """Return the UTC bounds [start, end) of calendar month "YYYY-MM" in `timezone` (local midnights)."""
+    year_text, _, month_text = month.partition("-")
+    try:
+        year, number = int(year_text), int(month_text)
+        first = datetime(year, number, 1, tzinfo=load_zone(timezone))
+    except ValueError:
+        raise ValueError(f"bad month {month!r}: expected YYYY-MM") from None
+    following = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=first.tzinfo)
+    return first.astimezone(UTC), following.astimezone(UTC)
+
+
+def availability_report(
+    histories: Mapping[str, Mapping[str, Sequence[StateChange]]],
+    start: datetime,
+    end: datetime,
+    rules: AvailabilityRules,
+    calendar: ServiceCalendar | None = None,
+    windows: Sequence[MaintenanceWindow] = (),
+) -> AvailabilityReport:
+    """Return the availability of a customer's hosts over [start, end) per object, host and in total.
+
+    `histories` maps host name -> object name -> state changes sorted by `at`; objects the rules do not
+    count are ignored, a host without counted objects is left out. `calendar` None means 24x7. Raise
+    ValueError when end <= start or a history is out of order within the period.
+    """
+    start, end = require_aware(start, "start"), require_aware(end, "end")
+    if end <= start:
+        raise ValueError(f"empty period: end {end} is not after start {start}")
+    s_us, e_us = _us(start), _us(end)
+    service = (
+        [(s_us, e_us)]
+        if calendar is None
+        else [(_us(a), _us(b)) for a, b in calendar.service_intervals(start, end)]
+    )
+    outside = (e_us - s_us) - iv.total(service)
+    excluding = [w for w in windows if not w.sla_relevant]
+    occurrences = [[(_us(a), _us(b)) for a, b in w.occurrences(start, end)] for w in excluding]
+    # Most objects share the same set of covering windows, so their counted base is computed once per set.
+    bases: dict[tuple[int, ...], tuple[list[iv.Span], list[iv.Span]]] = {}
+    classes = _classes(rules)
+    total = _Tally()
+    hosts: list[HostAvailability] = []
+    for host in sorted(histories):
+        objects: list[ObjectAvailability] = []
+        host_counted: list[list[iv.Span]] = []
+        host_down: list[tuple[int, int, Status | None, str]] = []
+        host_maintenance: list[list[iv.Span]] = []
+        for name in sorted(histories[host]):
+            if not rules.counts_object(name):
+                continue
+            check = None if name == HOST_OBJECT else name
+            key = tuple(i for i, w in enumerate(excluding) if occurrences[i] and w.scope.matches(host, check))
+            if key not in bases:
+                maintenance = iv.intersect(service, iv.union(*(occurrences[i] for i in key)))
+                bases[key] = (iv.subtract(service, maintenance), maintenance)
+            base, maintenance = bases[key]
+            segments = _segments(histories[host][name], start, end, s_us, e_us, host, name)
+            counted, down = _count(segments, base, classes)
+            tally = _Tally(
+                iv.total(counted),
+                sum(b - a for a, b, _ in down),
+                iv.total(maintenance),
+                iv.total(base) - iv.total(counted),
+                outside,
+            )
+            outages = _outages(host, [(a, b, st, name) for a, b, st in down])
+            objects.append(ObjectAvailability(host, name, tally.figures(rules.target), outages))
+            host_counted.append(counted)
+            host_down.extend((a, b, st, name) for a, b, st in down)
+            host_maintenance.append(maintenance)
+        if not objects:
+            continue
+        counted_all = iv.union(*host_counted)
+        down_all = iv.union([(a, b) for a, b, _, _ in host_down])
+        uncounted = iv.subtract(service, counted_all)
+        maintenance_all = iv.total(iv.intersect(uncounted, iv.union(*host_maintenance)))
+        tally = _Tally(
+            iv.total(counted_all),
+            iv.total(down_all),
+            maintenance_all,
+            iv.total(uncounted) - maintenance_all,
+            outside,
+        )
+        total.add(tally)
+        figures = tally.figures(rules.target)
+        hosts.append(HostAvailability(host, figures, tuple(objects), _outages(host, host_down)))
+    everything = sorted((o for h in hosts for o in h.outages), key=lambda o: (o.start, o.host))
+    return AvailabilityReport(start, end, total.figures(rules.target), tuple(hosts), tuple(everything))
+
+
+def _us(at: datetime) -> int:
+    return (at - _EPOCH) // _US
+
+
+def _at(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+def _classes(rules: AvailabilityRules) -> dict[Status | None, int]:
+    return {
+        Status.OK: _UP,
+        Status.WARNING: _DOWN if rules.warning_counts_as_down else _UP,
+        Status.CRITICAL: _DOWN,
+        Status.UNKNOWN: _DOWN,
+        None: _DOWN if rules.no_data_counts_as_down else _EXCLUDED,
+    }
+
+
+def _segments(
+    changes: Sequence[StateChange], start: datetime, end: datetime, s_us: int, e_us: int, host: str, name: str
+) -> list[tuple[int, int, Status | None]]:
+    """Return contiguous (from, to, status) pieces covering [start, end), equal neighbours joined."""
+    first = bisect_right(changes, start, key=_change_at)
+    last = bisect_left(changes, end, key=_change_at)
+    status = changes[first - 1].status if first else NO_DATA
+    since = s_us
+    out: list[tuple[int, int, Status | None]] = []
+    for change in changes[first:last]:
+        at = _us(change.at)
+        if at < since:
+            raise ValueError(f"state changes of {host}/{name} are not sorted at {change.at}")
+        if change.status is status:
+            continue
+        if at > since:
+            out.append((since, at, status))
+        since, status = at, change.status
+    out.append((since, e_us, status))
+    return out
+
+
+def _change_at(change: StateChange) -> datetime:
+    return change.at
+
+
+def _count(
+    segments: list[tuple[int, int, Status | None]], base: list[iv.Span], classes: dict[Status | None, int]
+) -> tuple[list[iv.Span], list[tuple[int, int, Status | None]]]:
+    """Return the counted intervals and the down pieces (with status) of segments within `base`."""
+    counted: list[iv.Span] = []
+    down: list[tuple[int, int, Status | None]] = []
+    k = 0
+    for a, b, status in segments:
+        kind = classes[status]
+        if kind == _EXCLUDED:
+            continue
+        while k < len(base) and base[k][1] <= a:
+            k += 1
+        m = k
+        while m < len(base) and base[m][0] < b:
+            x, y = max(a, base[m][0]), min(b, base[m][1])
+            if counted and counted[-1][1] == x:
+                counted[-1] = (counted[-1][0], y)
+            else:
+                counted.append((x, y))
+            if kind == _DOWN:
+                down.append((x, y, status))
+            m += 1
+    return counted, down
+
+
+def _outages(host: str, down: list[tuple[int, int, Status | None, str]]) -> tuple[Outage, ...]:
+    """Join overlapping or touching down pieces into outages carrying their objects and worst status."""
+    out: list[Outage] = []
+    current: list[tuple[int, int, Status | None, str]] = []
+    reach = 0
+    for piece in sorted(down, key=lambda p: (p[0], p[1])):
+        if current and piece[0] > reach:
+            out.append(_outage(host, current, reach))
+            current = []
+        reach = max(reach, piece[1]) if current else piece[1]
+        current.append(piece)
+    if current:
+        out.append(_outage(host, current, reach))
+    return tuple(out)
+
+
+def _outage(host: str, pieces: list[tuple[int, int, Status | None, str]], reach: int) -> Outage:
+    worst = max((p[2] for p in pieces), key=lambda s: _RANK[s])
+    return Outage(host, tuple(sorted({p[3] for p in pieces})), _at(pieces[0][0]), _at(reach), worst)
