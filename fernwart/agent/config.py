@@ -26,7 +26,6 @@ message names the file, the check (by name and index) and the key, and says what
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,13 +34,12 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from fernwart import protocol
 from fernwart.checks.base import Check
 from fernwart.checks.options import OptionError, build
 from fernwart.checks.ranges import Range, RangeError
 from fernwart.checks.registry import UnknownCheckType, load
 
-NAME_PATTERN = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
-RESERVED_NAMES = frozenset({"host"})
 MAX_BATCH = 1000  # the protocol's limit on results per report
 TOP_LEVEL_KEYS = (
     "collector", "host_id", "token_file", "outbox", "state_dir", "heartbeat_interval", "batch_size",
@@ -188,9 +186,9 @@ def _parse_check(entry: Any, index: int, where: str) -> CheckConfig:
     def fail(key: str, message: str) -> ConfigError:
         return ConfigError(f"{where}: {label}: {key}: {message}")
 
-    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
-        raise fail("name", f"expected 1-128 characters of A-Z a-z 0-9 _ . : @ -, got {name!r}")
-    if name in RESERVED_NAMES:
+    if not isinstance(name, str) or not protocol.CHECK_NAME.fullmatch(name):
+        raise fail("name", f"expected {protocol.CHECK_NAME_RULE}, got {name!r}")
+    if name == protocol.HOST_CHECK:
         raise fail("name", f"{name!r} is reserved; choose another name")
     type_name = entry.get("type")
     if not isinstance(type_name, str) or not type_name:

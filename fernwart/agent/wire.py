@@ -1,9 +1,9 @@
 """The JSON shapes the agent sends (docs/protocol.md), kept inside the protocol's limits.
 
-A result that broke a limit would make the collector refuse its whole batch, so the agent trims it here:
-summary to 4096 characters, long output to 65536, at most 200 metrics (the long output then says how
-many were dropped), metric labels to 200 characters (an empty one becomes ``unnamed``), units to 4,
-warn/crit to 64, and non-finite numbers (which JSON cannot carry) become null.
+A result that broke a limit would make the collector refuse its whole batch, so the agent trims it here to
+the limits of `fernwart.protocol`: the summary (4096 characters), the long output (65536), the metrics
+(200; the long output then says how many were dropped), metric labels (200; an empty one becomes
+``unnamed``), units (4) and warn/crit (64); non-finite numbers (which JSON cannot carry) become null.
 """
 
 from __future__ import annotations
@@ -14,13 +14,15 @@ from typing import Any
 
 from fernwart.checks.perfdata import PerfDatum
 from fernwart.checks.result import CheckResult
+from fernwart.protocol import (
+    LABEL_LIMIT,
+    LONG_OUTPUT_LIMIT,
+    METRICS_LIMIT,
+    RANGE_LIMIT,
+    SUMMARY_LIMIT,
+    UOM_LIMIT,
+)
 
-SUMMARY_LIMIT = 4096
-LONG_OUTPUT_LIMIT = 65536
-METRICS_LIMIT = 200
-LABEL_LIMIT = 200
-UOM_LIMIT = 4
-RANGE_LIMIT = 64
 TRUNCATED = " [truncated]"
 
 

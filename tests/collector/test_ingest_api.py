@@ -120,6 +120,12 @@ def test_bad_input_answers(database_url: str) -> None:
         assert r.status_code == 422 and r.json()["error"].startswith("results.0.status")
         reserved = {"host_id": host_id, "results": [result("host", 0, h.clock.now)]}
         assert "reserved" in h.client.post("/api/v1/reports", json=reserved, headers=auth).json()["error"]
+        for sneaky in ("host\n", "disk\n", "disk\nx"):  # a pattern matched with re.match and $ let these in
+            r = h.client.post(
+                "/api/v1/reports", json={"host_id": host_id, "results": [result(sneaky, 2, h.clock.now)]},
+                headers=auth,
+            )
+            assert r.status_code == 422 and r.json()["error"].startswith("results.0.check"), sneaky
         huge = {"host_id": host_id, "results": [result("disk", 0, h.clock.now, summary="x" * 4000)] * 2}
         r = h.client.post("/api/v1/reports", json=huge, headers=auth)
         assert r.status_code == 413 and "limit" in r.json()["error"]

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from fernwart.collector.sla.errors import SpecError
 from fernwart.collector.sla.windows import MaintenanceWindow, Recurrence, Scope
+from fernwart.protocol import HOST_CHECK
 from tests.sla.conftest import berlin, utc
 
 
@@ -61,13 +62,13 @@ def test_one_off_window_in_contract_timezone_or_with_offset() -> None:
 def test_covers_checks_scope_and_time() -> None:
     erp = window(**{"from": "2026-12-05T18:00", "to": "2026-12-06T06:00", "scope": "host:erp*"})
     inside = berlin(2026, 12, 5, 20)
-    assert erp.covers("erp01", None, inside)
+    assert erp.covers("erp01", HOST_CHECK, inside)
     assert erp.covers("erp01", "disk", inside)
-    assert not erp.covers("web01", None, inside)
-    assert not erp.covers("erp01", None, berlin(2026, 12, 6, 6))  # the end is outside
+    assert not erp.covers("web01", HOST_CHECK, inside)
+    assert not erp.covers("erp01", HOST_CHECK, berlin(2026, 12, 6, 6))  # the end is outside
     check_only = window(every="daily 00:00-24:00", scope="check:http-*")
     assert check_only.covers("web01", "http-shop", inside)
-    assert not check_only.covers("web01", None, inside)
+    assert not check_only.covers("web01", HOST_CHECK, inside)
     both = window(every="daily 00:00-24:00", scope="host:db1/check:backup")
     assert both.covers("db1", "backup", inside) and not both.covers("db2", "backup", inside)
 
@@ -115,4 +116,4 @@ def test_occurrences_lie_in_the_range_and_agree_with_covers(every: str, start: d
     assert all(begin <= a < b <= end for a, b in found)
     assert all(x[1] < y[0] for x, y in zip(found, found[1:], strict=False))
     for a, b in found:
-        assert w.covers("h", None, a) and w.covers("h", None, b - timedelta(microseconds=1))
+        assert w.covers("h", HOST_CHECK, a) and w.covers("h", HOST_CHECK, b - timedelta(microseconds=1))

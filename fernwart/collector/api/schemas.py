@@ -6,24 +6,23 @@ from agents are ignored (a newer agent may send more); technicians' bodies refus
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-CHECK_NAME = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
+from fernwart import protocol
 
 
 class MetricIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    label: Annotated[str, Field(min_length=1, max_length=200)]
+    label: Annotated[str, Field(min_length=1, max_length=protocol.LABEL_LIMIT)]
     value: float | None = None
-    uom: Annotated[str, Field(max_length=4)] = ""
-    warn: Annotated[str, Field(max_length=64)] = ""
-    crit: Annotated[str, Field(max_length=64)] = ""
+    uom: Annotated[str, Field(max_length=protocol.UOM_LIMIT)] = ""
+    warn: Annotated[str, Field(max_length=protocol.RANGE_LIMIT)] = ""
+    crit: Annotated[str, Field(max_length=protocol.RANGE_LIMIT)] = ""
     min: float | None = None
     max: float | None = None
 
@@ -33,23 +32,23 @@ class ResultIn(BaseModel):
 
     id: UUID
     check: str
-    type: Annotated[str, Field(max_length=64)] = ""
+    type: Annotated[str, Field(max_length=protocol.TYPE_LIMIT)] = ""
     status: Annotated[int, Field(ge=0, le=3)]
-    summary: Annotated[str, Field(max_length=4096)]
-    long_output: Annotated[str, Field(max_length=65536)] = ""
-    metrics: Annotated[list[MetricIn], Field(max_length=200)] = []
+    summary: Annotated[str, Field(max_length=protocol.SUMMARY_LIMIT)]
+    long_output: Annotated[str, Field(max_length=protocol.LONG_OUTPUT_LIMIT)] = ""
+    metrics: Annotated[list[MetricIn], Field(max_length=protocol.METRICS_LIMIT)] = []
     observed_at: AwareDatetime
-    duration: Annotated[float, Field(ge=0, le=86400)] = 0.0
-    interval: Annotated[int | None, Field(ge=1, le=86400 * 31)] = None
-    max_attempts: Annotated[int, Field(ge=1, le=100)] = 3
+    duration: Annotated[float, Field(ge=0, le=protocol.DURATION_LIMIT)] = 0.0
+    interval: Annotated[int | None, Field(ge=1, le=protocol.INTERVAL_LIMIT)] = None
+    max_attempts: Annotated[int, Field(ge=1, le=protocol.MAX_ATTEMPTS)] = 3
 
     @field_validator("check")
     @classmethod
     def _check_name(cls, value: str) -> str:
-        if not CHECK_NAME.match(value):
-            raise ValueError("must be 1-128 characters of letters, digits and _.:@-")
-        if value == "host":
-            raise ValueError("'host' is reserved for the host's reachability")
+        if protocol.CHECK_NAME.fullmatch(value) is None:
+            raise ValueError(f"must be {protocol.CHECK_NAME_RULE}")
+        if value == protocol.HOST_CHECK:
+            raise ValueError(f"{protocol.HOST_CHECK!r} is reserved for the host's reachability")
         return value
 
 
@@ -58,8 +57,8 @@ class ReportIn(BaseModel):
 
     host_id: UUID
     sent_at: AwareDatetime | None = None
-    heartbeat_interval: Annotated[int | None, Field(ge=1, le=86400)] = None
-    results: Annotated[list[ResultIn], Field(max_length=1000)] = []
+    heartbeat_interval: Annotated[int | None, Field(ge=1, le=protocol.HEARTBEAT_LIMIT)] = None
+    results: Annotated[list[ResultIn], Field(max_length=protocol.RESULTS_PER_REPORT)] = []
 
 
 class ReportOut(BaseModel):

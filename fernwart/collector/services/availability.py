@@ -28,7 +28,6 @@ from fernwart.collector.models import Customer, Host, StateChange, Ticket
 from fernwart.collector.services.contracts import contract_of
 from fernwart.collector.services.windows import windows_of
 from fernwart.collector.sla.availability import (
-    HOST_OBJECT,
     AvailabilityReport,
     AvailabilityRules,
     Outage,
@@ -38,8 +37,9 @@ from fernwart.collector.sla.availability import (
 from fernwart.collector.sla.availability import StateChange as Change
 from fernwart.collector.sla.calendar import ServiceCalendar
 from fernwart.collector.sla.contract import Contract
+from fernwart.protocol import HOST_CHECK
 
-NO_CONTRACT_RULES = AvailabilityRules(target=None, counts=(HOST_OBJECT, "check:*"))
+NO_CONTRACT_RULES = AvailabilityRules(target=None, counts=(HOST_CHECK, "check:*"))
 NO_CONTRACT_TIMEZONE = "UTC"
 
 

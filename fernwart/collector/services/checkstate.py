@@ -1,53 +1,95 @@
-"""Apply observations to the per-(host, check) state machine and carry out the ticket rules.
+"""Apply observations to the per-(host, check) state and carry out the ticket decisions: the ingest shell.
 
-Both the ingest path (agent results) and the staleness sweep (the "host" reachability pseudo-check)
-go through `apply`, so soft/hard handling, state-change rows and tickets behave the same everywhere.
-The caller holds the host's row lock and the transaction.
+Both the ingest path (agent results) and the staleness sweep (the host's reachability pseudo-check) go
+through `apply`, so soft/hard handling, state-change rows and tickets behave the same everywhere. The
+decisions are `domain.checkstate.step` and `decide_ticket`; this module loads what they need (the stored
+states in one query; the host's tickets and maintenance windows once, on the batch's first ticket
+trigger) and writes what they return. The caller holds the host's row lock and the transaction.
+
+What runs inside the ingest transaction, and why: results, check states, state changes, and every ticket
+write that follows from them (the ticket row, its history, its SLA due times, the queued notification
+rows and the maintenance-log entry). They are one fact: a committed state change without its ticket, or a
+ticket without its page, would be lost on a crash, since nothing replays the decision. What talks to the
+outside world (mail, webhooks) runs after commit, in the delivery job, from the queued rows.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, insert, select, text, update
+from sqlalchemy import Row, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from fernwart.checks.status import Status
-from fernwart.collector.domain import flapping
-from fernwart.collector.domain.state import CheckStatus, StateType, advance
-from fernwart.collector.domain.tickets import Action, TicketPolicy, decide
+from fernwart.collector.domain.checkstate import (
+    Change,
+    CheckRecord,
+    HeldBack,
+    Observation,
+    Step,
+    decide_ticket,
+    step,
+)
+from fernwart.collector.domain.state import CheckStatus, StateType
+from fernwart.collector.domain.tickets import Action, TicketPolicy
 from fernwart.collector.models import CHECK_STATES, STATE_CHANGES, Host, Ticket
 from fernwart.collector.services import tickets, windows
+from fernwart.collector.sla.windows import MaintenanceWindow, covering
 
-
-@dataclass(frozen=True)
-class Observation:
-    """One status observed for a check at `at` (a stored result, or the host's reachability)."""
-
-    check_name: str
-    status: Status
-    summary: str
-    at: datetime
-    max_attempts: int
-    check_type: str = ""
-    interval: int | None = None
-    result_id: str | None = None
+__all__ = ["BatchOutcome", "Observation", "apply"]
 
 
 @dataclass
-class Outcome:
+class BatchOutcome:
     """What applying a batch did, for metrics and the API answer."""
 
     state_changes: int = 0
     tickets_opened: int = 0
     tickets_resolved: int = 0
-    out_of_order: int = 0
-    held_back_flapping: int = 0
-    actions: list[tuple[str, Action]] = field(default_factory=list)
+    late: int = 0  # observations older than their check's last one: history only
+    held_back: int = 0  # ticket openings held back (flapping or maintenance)
+
+
+class _TicketFacts:
+    """The host's open and recently resolved tickets and its maintenance windows, loaded once on need.
+
+    Most batches (all OK) never need them, so nothing is loaded until the first ticket trigger.
+    """
+
+    def __init__(self, session: Session, host: Host, earliest: datetime, policy: TicketPolicy) -> None:
+        self.session = session
+        self.host = host
+        self.since = earliest - policy.reopen_window
+        self.loaded = False
+        self.open: dict[str, Ticket] = {}
+        self.resolved: dict[str, Ticket] = {}
+        self.windows: Sequence[MaintenanceWindow] = ()
+
+    def load(self) -> _TicketFacts:
+        if not self.loaded:
+            for ticket in self.session.scalars(
+                select(Ticket)
+                .where(Ticket.host_id == self.host.id)
+                .where(
+                    Ticket.open_key.is_not(None)
+                    | ((Ticket.state == "resolved") & (Ticket.resolved_at >= self.since))
+                )
+                .order_by(Ticket.resolved_at)
+            ):
+                if ticket.open_key is not None:
+                    self.open[ticket.check_name] = ticket
+                else:  # ordered by resolution: the last one resolved wins
+                    self.resolved[ticket.check_name] = ticket
+            self.windows = windows.windows_of(self.session, self.host.customer_id)
+            self.loaded = True
+        return self
+
+    def window_at(self, check_name: str, at: datetime) -> MaintenanceWindow | None:
+        return covering(self.windows, self.host.name, check_name, at)
 
 
 def apply(
@@ -56,133 +98,47 @@ def apply(
     observations: Iterable[Observation],
     now: datetime,
     policy: TicketPolicy,
-) -> Outcome:
-    """Advance each observed check's state in time order and open/update/resolve tickets.
+) -> BatchOutcome:
+    """Advance each observed check's state in time order and open, update or resolve its ticket.
 
-    Observations older than the check's last applied one (late replays) are history only: they are
-    stored by the caller but do not move the state backwards.
+    Late observations (older than the check's last applied one) are history only: stored by the caller,
+    they do not move the state backwards.
     """
     ordered = sorted(observations, key=lambda o: o.at)
-    outcome = Outcome()
+    outcome = BatchOutcome()
     if not ordered:
         return outcome
-    names = {o.check_name for o in ordered}
     table = CHECK_STATES  # Core rows, not ORM objects: this is the ingest hot path
     rows: dict[str, Row[Any]] = {
         r.check_name: r
         for r in session.execute(
-            select(table).where(table.c.host_id == host.id, table.c.check_name.in_(names))
+            select(table).where(
+                table.c.host_id == host.id, table.c.check_name.in_({o.check_name for o in ordered})
+            )
         )
     }
-    loaded: dict[str, Ticket] | None = None
-
-    def open_tickets() -> dict[str, Ticket]:
-        """Load the host's open tickets on first need: most batches (all OK) never need them."""
-        nonlocal loaded
-        if loaded is None:
-            loaded = {
-                t.check_name: t
-                for t in session.scalars(
-                    select(Ticket).where(Ticket.host_id == host.id, Ticket.open_key.is_not(None))
-                )
-            }
-        return loaded
-
+    records = {name: _record_of(row) for name, row in rows.items()}
+    facts = _TicketFacts(session, host, ordered[0].at, policy)
     new_rows: dict[str, dict[str, object]] = {}
     changes: list[dict[str, object]] = []
-    repeated: dict[int, int] = {}
-    current: dict[str, tuple[CheckStatus, datetime]] = {}
-    flaps: dict[str, tuple[str, bool]] = {}
+    counted: dict[int, int] = {}
     for obs in ordered:
-        row = rows.get(obs.check_name)
-        pending = new_rows.get(obs.check_name)
-        before, last_at = current.get(obs.check_name) or _status_of(row)
-        if last_at is not None and obs.at < last_at:
-            outcome.out_of_order += 1
+        done = step(records.get(obs.check_name), obs)
+        if done is None:
+            outcome.late += 1
             continue
-        tr = advance(before, obs.status, obs.max_attempts)
-        current[obs.check_name] = (tr.after, obs.at)
-        history, was_flapping = flaps.get(obs.check_name) or (
-            (row.flap_history, row.flapping) if row is not None else ("", False)
-        )
-        history = flapping.remember(history, int(obs.status))
-        percent = flapping.percent_state_change(history)
-        flapping_now = flapping.is_flapping(was_flapping, percent)
-        flaps[obs.check_name] = (history, flapping_now)
-        values: dict[str, object] = {
-            "flap_history": history,
-            "flapping": flapping_now,
-            "flap_percent": round(percent, 2),
-            "check_type": obs.check_type,
-            "status": int(tr.after.status),
-            "state_type": tr.after.state_type.value,
-            "attempt": tr.after.attempt,
-            "max_attempts": obs.max_attempts,
-            "hard_status": int(tr.after.hard_status),
-            "interval": obs.interval,
-            "last_result_id": obs.result_id,
-            "last_observed_at": obs.at,
-            "last_summary": obs.summary,
-        }
-        if tr.changed:
-            values["last_change_at"] = obs.at
-            changes.append(
-                {
-                    "host_id": host.id,
-                    "check_name": obs.check_name,
-                    "at": obs.at,
-                    "status": int(tr.after.status),
-                    "previous_status": int(tr.before.status) if tr.before else None,
-                    "state_type": tr.after.state_type.value,
-                    "hard": tr.hard_changed,
-                    "attempt": tr.after.attempt,
-                    "result_id": obs.result_id,
-                    "summary": obs.summary[:4096],
-                }
-            )
-        if tr.hard_changed:
-            values["last_hard_change_at"] = obs.at
-        if row is None and pending is None:
-            values.setdefault("last_change_at", obs.at)
-            values.setdefault("last_hard_change_at", obs.at)
-        new_rows[obs.check_name] = {**(pending or {}), **values}
-        if tr.hard_changed:
-            _ticket_step(
-                session,
-                host,
-                obs,
-                tr.before.hard_status if tr.before else None,
-                tr.after.hard_status,
-                open_tickets(),
-                now,
-                policy,
-                outcome,
-                flapping_now,
-            )
-        elif was_flapping and not flapping_now and tr.after.hard_status is not Status.OK:
-            # Flapping is over and the check still fails: the ticket held back is due now.
-            if obs.check_name not in open_tickets():
-                _ticket_step(
-                    session,
-                    host,
-                    obs,
-                    Status.OK,
-                    tr.after.hard_status,
-                    open_tickets(),
-                    now,
-                    policy,
-                    outcome,
-                    False,
-                )
-        elif obs.status is not Status.OK and tr.after.state_type is StateType.HARD:
-            open_ticket = open_tickets().get(obs.check_name)
-            if open_ticket is not None:
-                repeated[open_ticket.id] = repeated.get(open_ticket.id, 0) + 1
+        new = obs.check_name not in records and obs.check_name not in new_rows
+        records[obs.check_name] = done.record
+        new_rows[obs.check_name] = {**new_rows.get(obs.check_name, {}), **_values(obs, done, new)}
+        if done.change is not None:
+            changes.append(_change_row(host.id, obs.check_name, done.change))
+        if done.trigger is not None:
+            _carry_out(session, host, obs, done, facts.load(), now, policy, outcome, counted)
     _write_states(session, host.id, rows, new_rows)
     if changes:
         session.connection().execute(insert(STATE_CHANGES), changes)
         outcome.state_changes = len(changes)
-    for ticket_id, count in repeated.items():
+    for ticket_id, count in counted.items():
         session.execute(
             update(Ticket)
             .where(Ticket.id == ticket_id)
@@ -192,75 +148,107 @@ def apply(
     return outcome
 
 
-def _status_of(row: Row[Any] | None) -> tuple[CheckStatus | None, datetime | None]:
-    if row is None:
-        return None, None
-    status = CheckStatus(Status(row.status), StateType(row.state_type), row.attempt, Status(row.hard_status))
-    return status, row.last_observed_at
+def _record_of(row: Row[Any]) -> CheckRecord:
+    state = CheckStatus(Status(row.status), StateType(row.state_type), row.attempt, Status(row.hard_status))
+    return CheckRecord(
+        state=state, observed_at=row.last_observed_at, flap_history=row.flap_history, flapping=row.flapping
+    )
 
 
-def _ticket_step(
+def _change_row(host_id: str, check_name: str, change: Change) -> dict[str, object]:
+    return {
+        "host_id": host_id,
+        "check_name": check_name,
+        "at": change.at,
+        "status": int(change.status),
+        "previous_status": None if change.previous_status is None else int(change.previous_status),
+        "state_type": change.state_type.value,
+        "hard": change.hard,
+        "attempt": change.attempt,
+        "result_id": change.result_id,
+        "summary": change.summary,
+    }
+
+
+def _values(obs: Observation, done: Step, new: bool) -> dict[str, object]:
+    """Return the check_states columns `done` sets (a new row also gets its first change times)."""
+    state = done.record.state
+    values: dict[str, object] = {
+        "flap_history": done.record.flap_history,
+        "flapping": done.record.flapping,
+        "flap_percent": round(done.flap_percent, 2),
+        "check_type": obs.check_type,
+        "status": int(state.status),
+        "state_type": state.state_type.value,
+        "attempt": state.attempt,
+        "max_attempts": obs.max_attempts,
+        "hard_status": int(state.hard_status),
+        "interval": obs.interval,
+        "last_result_id": obs.result_id,
+        "last_observed_at": obs.at,
+        "last_summary": obs.summary,
+    }
+    if done.change is not None or new:
+        values["last_change_at"] = obs.at
+    if done.hard_changed or new:
+        values["last_hard_change_at"] = obs.at
+    return values
+
+
+def _carry_out(
     session: Session,
     host: Host,
     obs: Observation,
-    previous: Status | None,
-    current: Status,
-    open_tickets: dict[str, Ticket],
+    done: Step,
+    facts: _TicketFacts,
     now: datetime,
     policy: TicketPolicy,
-    outcome: Outcome,
-    flapping_now: bool = False,
+    outcome: BatchOutcome,
+    counted: dict[int, int],
 ) -> None:
-    ticket = open_tickets.get(obs.check_name)
-    last_resolved: Ticket | None = None
-    if ticket is None and current is not Status.OK:
-        last_resolved = session.scalar(
-            select(Ticket)
-            .where(Ticket.host_id == host.id, Ticket.check_name == obs.check_name, Ticket.state == "resolved")
-            .order_by(Ticket.resolved_at.desc())
-            .limit(1)
-        )
-    action = decide(
-        current,
-        previous,
-        ticket is not None,
-        last_resolved.resolved_at if last_resolved else None,
-        obs.at,
-        policy,
+    """Decide the check's ticket action for `done` and carry it out."""
+    assert done.trigger is not None
+    name = obs.check_name
+    ticket = facts.open.get(name)
+    resolved = facts.resolved.get(name) if ticket is None else None
+    window = facts.window_at(name, obs.at)
+    decision = decide_ticket(
+        done.trigger,
+        ticket_open=ticket is not None,
+        last_resolved_at=resolved.resolved_at if resolved is not None else None,
+        in_maintenance=window is not None,
+        at=obs.at,
+        policy=policy,
     )
-    if action in (Action.OPEN, Action.REOPEN) and flapping_now:
-        outcome.held_back_flapping += 1  # a flapping check opens no ticket until it settles
-        action = Action.NONE
-    if action in (Action.OPEN, Action.REOPEN):
-        window = windows.covering(session, host.customer_id, host.name, obs.check_name, obs.at)
-        if window is not None:  # inside maintenance: no ticket, no page; the result is stored all the same
-            windows.log(
-                session,
-                obs.at,
-                host.customer_id,
-                window.name,
-                "ticket_suppressed",
-                host.id,
-                obs.check_name,
-                f"{current.name}: {obs.summary}"[:1000],
-            )
-            action = Action.NONE
-    outcome.actions.append((obs.check_name, action))
+    current = done.trigger.current
+    if decision.held_back is not None:
+        outcome.held_back += 1
+    if decision.held_back is HeldBack.MAINTENANCE and window is not None:
+        # inside maintenance: no ticket, no page; the result is stored all the same
+        message = f"{current.name}: {obs.summary}"
+        windows.log(
+            session, obs.at, host.customer_id, window.name, "ticket_suppressed", host.id, name, message
+        )
+    action = decision.action
     if action is Action.OPEN:
-        open_tickets[obs.check_name] = tickets.open_ticket(
-            session, host, obs.check_name, current, obs.summary, obs.at, now
+        facts.open[name] = tickets.open_ticket(
+            session, host, name, current, obs.summary, obs.at, now, windows=facts.windows
         )
         outcome.tickets_opened += 1
-    elif action is Action.REOPEN and last_resolved is not None:
-        tickets.reopen(session, last_resolved, current, obs.summary, obs.at, now)
-        open_tickets[obs.check_name] = last_resolved
+    elif action is Action.REOPEN and resolved is not None:
+        tickets.reopen(session, resolved, current, obs.summary, obs.at, now)
+        facts.open[name] = resolved
+        del facts.resolved[name]
         outcome.tickets_opened += 1
     elif action is Action.UPDATE and ticket is not None:
         tickets.add_failure(session, ticket, current, obs.summary, obs.at, now)
+    elif action is Action.COUNT and ticket is not None:
+        counted[ticket.id] = counted.get(ticket.id, 0) + 1
     elif action is Action.RECOVER and ticket is not None:
         tickets.recover(session, ticket, obs.summary, obs.at, now, policy.resolve_on_recovery)
         if policy.resolve_on_recovery:
-            del open_tickets[obs.check_name]
+            del facts.open[name]
+            facts.resolved[name] = ticket
             outcome.tickets_resolved += 1
 
 
@@ -337,10 +325,3 @@ def _write_states(
             .values({f: bindparam(f) for f in STATE_FIELDS})
         )
         conn.execute(statement, updates)
-
-
-def open_ticket_count(session: Session) -> int:
-    """Return how many tickets are open."""
-    return int(
-        session.scalar(select(func.count()).select_from(Ticket).where(Ticket.open_key.is_not(None))) or 0
-    )

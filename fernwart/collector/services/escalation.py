@@ -10,6 +10,7 @@ maintenance window covering the ticket, where the page is logged as held back in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -22,6 +23,7 @@ from fernwart.collector.notify.base import EventKind
 from fernwart.collector.services import notifications, sla, windows
 from fernwart.collector.sla.clock import ClockState, escalation_level
 from fernwart.collector.sla.contract import Customer as ContractCustomer
+from fernwart.collector.sla.windows import MaintenanceWindow, covering
 
 SYSTEM = "system"
 
@@ -47,15 +49,22 @@ def page(
     kind: EventKind,
     level: int,
     now: datetime,
-    outcome: JobOutcome | None = None,
+    *,
     detail: str = "",
     dashboard_url: str = "",
-) -> int:
-    """Queue `kind` for the contacts of `level`, or log it as held back inside a maintenance window."""
+    windows_in_force: Sequence[MaintenanceWindow] | None = None,
+) -> int | None:
+    """Queue `kind` for the contacts of `level`; return how many notifications were new.
+
+    Inside a maintenance window covering the ticket the page is logged as held back instead, and None
+    is returned. `windows_in_force` are the customer's windows when the caller has them loaded already.
+    """
     host = session.get(Host, ticket.host_id)
     customer = session.get(Customer, ticket.customer_id) if ticket.customer_id else None
     if host is not None:
-        window = windows.covering(session, ticket.customer_id, host.name, ticket.check_name, now)
+        if windows_in_force is None:
+            windows_in_force = windows.windows_of(session, ticket.customer_id)
+        window = covering(windows_in_force, host.name, ticket.check_name, now)
         if window is not None:
             windows.log(
                 session,
@@ -67,9 +76,7 @@ def page(
                 ticket.check_name,
                 f"ticket #{ticket.id}: {kind.value} {detail}".strip(),
             )
-            if outcome is not None:
-                outcome.held_back.append(ticket.id)
-            return 0
+            return None
     return notifications.queue(
         session,
         ticket,
@@ -81,6 +88,13 @@ def page(
         detail,
         dashboard_url,
     )
+
+
+def _paged(outcome: JobOutcome, ticket: Ticket, queued: int | None) -> None:
+    if queued is None:
+        outcome.held_back.append(ticket.id)
+    else:
+        outcome.queued += queued
 
 
 def _event(session: Session, ticket: Ticket, kind: str, at: datetime, message: str) -> None:
@@ -101,32 +115,20 @@ def _check_clock(
         setattr(ticket, warned, c.warning_at)
         _event(session, ticket, "sla_warning", c.warning_at, f"{c.name} due {c.due.isoformat()}")
         outcome.warnings += 1
-        outcome.queued += page(
-            session,
-            ticket,
-            contract,
-            EventKind.SLA_WARNING,
-            ticket.level,
-            now,
-            outcome,
-            c.name,
-            dashboard_url,
+        queued = page(
+            session, ticket, contract, EventKind.SLA_WARNING, ticket.level, now,
+            detail=c.name, dashboard_url=dashboard_url,
         )
+        _paged(outcome, ticket, queued)
     if c.breached and c.breached_at is not None and getattr(ticket, breached) is None:
         setattr(ticket, breached, c.breached_at)
         _event(session, ticket, "sla_breached", c.breached_at, f"{c.name} was due {c.due.isoformat()}")
         outcome.breaches += 1
-        outcome.queued += page(
-            session,
-            ticket,
-            contract,
-            EventKind.SLA_BREACHED,
-            ticket.level,
-            now,
-            outcome,
-            c.name,
-            dashboard_url,
+        queued = page(
+            session, ticket, contract, EventKind.SLA_BREACHED, ticket.level, now,
+            detail=c.name, dashboard_url=dashboard_url,
         )
+        _paged(outcome, ticket, queued)
 
 
 def run(session: Session, now: datetime, dashboard_url: str = "") -> JobOutcome:
@@ -171,15 +173,9 @@ def run(session: Session, now: datetime, dashboard_url: str = "") -> JobOutcome:
                     f"to level {reached.level}: {step.share:.0%} of the resolution time used",
                 )
                 outcome.escalations += 1
-                outcome.queued += page(
-                    session,
-                    ticket,
-                    contract,
-                    EventKind.ESCALATED,
-                    reached.level,
-                    now,
-                    outcome,
-                    f"level {reached.level}",
-                    dashboard_url,
+                queued = page(
+                    session, ticket, contract, EventKind.ESCALATED, reached.level, now,
+                    detail=f"level {reached.level}", dashboard_url=dashboard_url,
                 )
+                _paged(outcome, ticket, queued)
     return outcome

@@ -22,8 +22,14 @@ from fernwart.collector.domain.tickets import TicketPolicy
 from fernwart.collector.models import RESULTS, Host
 from fernwart.collector.services import checkstate
 from fernwart.collector.services.checkstate import Observation
+from fernwart.protocol import HOST_CHECK
 
-HOST_CHECK = "host"  # the reachability pseudo-check of every host
+
+def reachability(status: Status, summary: str, at: datetime) -> Observation:
+    """Return an observation of the host's reachability pseudo-check (HARD at the first result)."""
+    return Observation(
+        check_name=HOST_CHECK, status=status, summary=summary, at=at, max_attempts=1, check_type=HOST_CHECK
+    )
 
 
 @dataclass(frozen=True)
@@ -81,14 +87,14 @@ def ingest(
     fresh = [r for r in unique if r.id in stored]
     observations = [
         Observation(
-            r.check,
-            r.status,
-            r.summary,
-            r.observed_at,
-            r.max_attempts,
-            r.type,
-            r.interval,
-            r.id,
+            check_name=r.check,
+            status=r.status,
+            summary=r.summary,
+            at=r.observed_at,
+            max_attempts=r.max_attempts,
+            check_type=r.type,
+            interval=r.interval,
+            result_id=r.id,
         )
         for r in fresh
     ]
@@ -97,7 +103,7 @@ def ingest(
         seen["heartbeat_interval"] = heartbeat_interval
     if host.state != "up":
         summary = "agent reporting" if host.state == "pending" else "agent reporting again"
-        observations.append(Observation(HOST_CHECK, Status.OK, summary, now, 1, "host"))
+        observations.append(reachability(Status.OK, summary, now))
     outcome = checkstate.apply(session, host, observations, now, policy)
     # A Core UPDATE (the row is locked already): an ORM flush of the host costs more than the statement.
     session.execute(

@@ -17,8 +17,7 @@ from fernwart.checks.status import Status
 from fernwart.collector.domain.tickets import TicketPolicy
 from fernwart.collector.models import Host, MetaValue
 from fernwart.collector.services import checkstate
-from fernwart.collector.services.checkstate import Observation
-from fernwart.collector.services.ingest import HOST_CHECK, lock_host
+from fernwart.collector.services.ingest import lock_host, reachability
 
 LAST_TICK = "staleness.last_tick"
 RESUMED_AT = "staleness.resumed_at"
@@ -78,8 +77,6 @@ def sweep(session: Session, now: datetime, interval: timedelta, policy: TicketPo
         seen = host.last_seen_at.isoformat(timespec="seconds") if host.last_seen_at else "never"
         summary = f"no report from the agent since {seen} (stale after {int(allowed.total_seconds())}s)"
         host.state = "unreachable"
-        checkstate.apply(
-            session, host, [Observation(HOST_CHECK, Status.CRITICAL, summary, due, 1, "host")], now, policy
-        )
+        checkstate.apply(session, host, [reachability(Status.CRITICAL, summary, due)], now, policy)
         marked.append(host.id)
     return SweepOutcome(tuple(marked), resumed_at)

@@ -4,6 +4,7 @@ and resolved by technicians. Every change appends a `TicketEvent` (the table is 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from fernwart.collector.notify.base import EventKind
 from fernwart.collector.services import sla
 from fernwart.collector.services.contracts import contract_of
 from fernwart.collector.services.escalation import page
+from fernwart.collector.sla.windows import MaintenanceWindow
 
 SYSTEM = "system"
 
@@ -57,11 +59,14 @@ def open_ticket(
     summary: str,
     at: datetime,
     now: datetime,
+    *,
+    windows: Sequence[MaintenanceWindow] | None = None,
 ) -> Ticket:
     """Open a repair ticket for (host, check), or return the open one if another writer was first.
 
     The unique `open_key` makes a second open ticket impossible; the insert runs in a savepoint so losing
-    that race leaves the surrounding transaction usable.
+    that race leaves the surrounding transaction usable. `windows` are the customer's maintenance windows
+    when the caller has them loaded (the page is held back inside one).
     """
     ticket = Ticket(
         host_id=host.id,
@@ -89,7 +94,7 @@ def open_ticket(
     _event(session, ticket, "opened", at, SYSTEM, summary, int(status))
     if contract is not None:
         sla.refresh(session, ticket, now)
-        page(session, ticket, contract, EventKind.TICKET_OPENED, ticket.level, now)
+        page(session, ticket, contract, EventKind.TICKET_OPENED, ticket.level, now, windows_in_force=windows)
     return ticket
 
 

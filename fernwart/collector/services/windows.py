@@ -20,10 +20,6 @@ class WindowError(ValueError):
     """Raised for an ad-hoc window that cannot be added; the message names the field."""
 
 
-def _check_arg(check_name: str) -> str | None:
-    return None if check_name == "host" else check_name  # sla.windows: None is the host's reachability
-
-
 def to_window(row: AdHocWindow, timezone: str) -> MaintenanceWindow:
     """Return a stored ad-hoc window as a domain window in the contract's timezone."""
     return MaintenanceWindow(
@@ -42,20 +38,6 @@ def windows_of(session: Session, customer_id: int | None) -> list[MaintenanceWin
     for row in session.scalars(select(AdHocWindow).where(AdHocWindow.customer_id == customer_id)):
         found.append(to_window(row, timezone))
     return found
-
-
-def covering(
-    session: Session,
-    customer_id: int | None,
-    host_name: str,
-    check_name: str,
-    at: datetime,
-) -> MaintenanceWindow | None:
-    """Return a window covering `check_name` on `host_name` at `at`, or None."""
-    for window in windows_of(session, customer_id):
-        if window.covers(host_name, _check_arg(check_name), at):
-            return window
-    return None
 
 
 def log(

@@ -42,8 +42,8 @@ from fernwart.checks.status import Status
 from fernwart.collector.sla import intervals as iv
 from fernwart.collector.sla.calendar import ServiceCalendar, load_zone, require_aware
 from fernwart.collector.sla.windows import MaintenanceWindow
+from fernwart.protocol import HOST_CHECK
 
-HOST_OBJECT = "host"
 NO_DATA = None
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
@@ -70,14 +70,14 @@ class AvailabilityRules:
     """What counts: `counts` lists "host" and "check:PATTERN" (glob); `target` is a percent or None."""
 
     target: float | None = None
-    counts: tuple[str, ...] = (HOST_OBJECT,)
+    counts: tuple[str, ...] = (HOST_CHECK,)
     warning_counts_as_down: bool = False
     no_data_counts_as_down: bool = False
 
     def counts_object(self, name: str) -> bool:
         """Return True when the object `name` ("host" or a check name) counts towards availability."""
-        if name == HOST_OBJECT:
-            return HOST_OBJECT in self.counts
+        if name == HOST_CHECK:
+            return HOST_CHECK in self.counts
         return any(c.startswith("check:") and fnmatchcase(name, c[6:]) for c in self.counts)
 
 
@@ -236,8 +236,7 @@ def availability_report(
         for name in sorted(histories[host]):
             if not rules.counts_object(name):
                 continue
-            check = None if name == HOST_OBJECT else name
-            key = tuple(i for i, w in enumerate(excluding) if occurrences[i] and w.scope.matches(host, check))
+            key = tuple(i for i, w in enumerate(excluding) if occurrences[i] and w.scope.matches(host, name))
             if key not in bases:
                 maintenance = iv.intersect(service, iv.union(*(occurrences[i] for i in key)))
                 bases[key] = (iv.subtract(service, maintenance), maintenance)

@@ -36,12 +36,13 @@ from typing import Any, TypeVar
 
 import yaml
 
-from fernwart.collector.sla.availability import HOST_OBJECT, AvailabilityRules
+from fernwart.collector.sla.availability import AvailabilityRules
 from fernwart.collector.sla.calendar import ServiceCalendar, load_zone
 from fernwart.collector.sla.clock import PriorityTargets
 from fernwart.collector.sla.durations import Duration, parse_duration, parse_share
 from fernwart.collector.sla.errors import SpecError
 from fernwart.collector.sla.windows import MaintenanceWindow
+from fernwart.protocol import HOST_CHECK
 
 KINDS = ("full", "inspection")
 CRITICALITIES = ("high", "normal", "low")
@@ -316,13 +317,13 @@ def _availability(value: object, place: str, problems: _Problems) -> Availabilit
     ):
         problems.add(f"{place}.target", f"expected a percentage 0..100 like 99.5, got {target!r}")
         target = None
-    counts = spec.get("counts", [HOST_OBJECT])
+    counts = spec.get("counts", [HOST_CHECK])
     if not isinstance(counts, list) or not counts:
         problems.add(f"{place}.counts", f"expected a list like [host, 'check:NAME'], got {counts!r}")
-        counts = [HOST_OBJECT]
+        counts = [HOST_CHECK]
     for index, item in enumerate(counts):
         is_check = isinstance(item, str) and item.startswith("check:") and bool(item[6:].strip())
-        if item != HOST_OBJECT and not is_check:
+        if item != HOST_CHECK and not is_check:
             problems.add(f"{place}.counts[{index}]", f"expected 'host' or 'check:NAME', got {item!r}")
     warning = spec.get("warning_counts_as", "up")
     if warning not in ("up", "down"):

@@ -17,7 +17,7 @@ names are glob patterns (fnmatch, case-sensitive). A "check:" scope does not cov
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from fnmatch import fnmatchcase
@@ -33,6 +33,7 @@ from fernwart.collector.sla.calendar import (
     require_aware,
 )
 from fernwart.collector.sla.errors import SpecError
+from fernwart.protocol import HOST_CHECK
 
 _SCOPE_FORMS = "expected all, host:NAME, check:NAME or host:NAME/check:NAME"
 WINDOW_KEYS = frozenset({"name", "every", "from", "to", "scope", "sla_relevant", "reason"})
@@ -71,13 +72,13 @@ class Scope:
                 raise SpecError(f"bad scope {text!r}: {_SCOPE_FORMS}")
         return cls(host, check)
 
-    def matches(self, host: str, check: str | None) -> bool:
-        """Return True when the scope covers `check` on `host`; check None is the host's reachability."""
+    def matches(self, host: str, check: str) -> bool:
+        """Return True when the scope covers `check` on `host` (HOST_CHECK: the host's reachability)."""
         if self.host is not None and not fnmatchcase(host, self.host):
             return False
         if self.check is None:
             return True
-        return check is not None and fnmatchcase(check, self.check)
+        return check != HOST_CHECK and fnmatchcase(check, self.check)
 
     def __str__(self) -> str:
         parts = ([f"host:{self.host}"] if self.host else []) + ([f"check:{self.check}"] if self.check else [])
@@ -211,15 +212,22 @@ class MaintenanceWindow:
             day += timedelta(days=1)
         return out
 
-    def covers(self, host: str, check: str | None, at: datetime) -> bool:
+    def covers(self, host: str, check: str, at: datetime) -> bool:
         """Return True when the window is open at `at` and its scope covers `check` on `host`.
 
-        `check` None means the host's reachability. The window is half-open: its end instant is outside.
+        `check` HOST_CHECK means the host's reachability. The window is half-open: its end is outside.
         """
         if not self.scope.matches(host, check):
             return False
         at = require_aware(at, "at")
         return bool(self.occurrences(at, at + timedelta(microseconds=1)))
+
+
+def covering(
+    windows: Sequence[MaintenanceWindow], host: str, check: str, at: datetime
+) -> MaintenanceWindow | None:
+    """Return the first of `windows` that covers `check` on `host` at `at`, or None."""
+    return next((w for w in windows if w.covers(host, check, at)), None)
 
 
 def parse_instant(value: object, zone: ZoneInfo) -> datetime:
