@@ -58,7 +58,7 @@ def _engine(settings: Settings) -> Engine:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from fernwart.collector.api.app import create_app
+    from fernwart.collector.app import create_app
 
     if args.workers < 1:
         raise CliError("--workers must be at least 1")
@@ -82,7 +82,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ["FERNWART_DATABASE_URL"] = settings.effective_database_url
         os.environ["FERNWART_HOME"] = str(settings.home)
         uvicorn.run(
-            "fernwart.collector.api.app:app_from_env",
+            "fernwart.collector.app:app_from_env",
             factory=True,
             workers=args.workers,
             host=args.host,
@@ -105,12 +105,13 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_user_add(args: argparse.Namespace) -> int:
     from fernwart.collector.services import auth
+    from fernwart.collector.services.errors import ServiceError
 
     engine = _engine(_settings(args))
     with database.session_factory(engine)() as db:
         try:
             token = auth.create_user(db, args.name, args.role, utcnow(), customer=args.customer)
-        except ValueError as exc:
+        except ServiceError as exc:
             raise CliError(str(exc)) from None
         db.commit()
     engine.dispose()
@@ -121,12 +122,13 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 def cmd_token_create(args: argparse.Namespace) -> int:
     from fernwart.collector.services import auth
+    from fernwart.collector.services.errors import ServiceError
 
     engine = _engine(_settings(args))
     with database.session_factory(engine)() as db:
         try:
             token = auth.create_enrollment_token(db, utcnow(), args.customer, args.ttl, args.uses)
-        except ValueError as exc:
+        except ServiceError as exc:
             raise CliError(str(exc)) from None
         db.commit()
     engine.dispose()
@@ -142,7 +144,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 
 def cmd_apply(args: argparse.Namespace) -> int:
     from fernwart.collector.services import contracts
-    from fernwart.collector.sla.contract import ContractError
+    from fernwart.collector.services.errors import Invalid
 
     try:
         text = open(args.file, encoding="utf-8").read()
@@ -150,7 +152,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         raise CliError(f"cannot read {args.file}: {exc.strerror}") from None
     try:
         document, parsed = contracts.parse_document(text)
-    except ContractError as exc:
+    except Invalid as exc:
         raise CliError(
             f"{args.file}: contract refused, nothing changed:\n  " + "\n  ".join(exc.problems)
         ) from None

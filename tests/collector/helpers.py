@@ -11,8 +11,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from fernwart.collector.api import deps
-from fernwart.collector.api.app import create_app
+from fernwart.collector import deps
+from fernwart.collector.app import create_app
 from fernwart.collector.db import make_engine, session_factory
 from fernwart.collector.models import utcnow
 from fernwart.collector.services import auth

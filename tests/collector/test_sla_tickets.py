@@ -127,14 +127,14 @@ def test_no_ticket_and_no_page_inside_a_maintenance_window(database_url: str) ->
         with h.sessions() as db:
             windows.add(
                 db,
-                "Muster GmbH",
-                "disk swap",
-                "host:erp01",
-                T0 - timedelta(minutes=5),
-                T0 + timedelta(hours=1),
-                "replacing a disk",
-                "admin",
-                h.clock.now,
+                customer="Muster GmbH",
+                name="disk swap",
+                scope="host:erp01",
+                starts_at=T0 - timedelta(minutes=5),
+                ends_at=T0 + timedelta(hours=1),
+                reason="replacing a disk",
+                actor="admin",
+                now=h.clock.now,
             )
             db.commit()
         h.report("erp01", [result("erp-db", 2, h.clock.advance(minutes=1), max_attempts=1)])

@@ -66,7 +66,7 @@ def test_only_admins_apply_and_customers_read_only_their_own(database_url: str) 
         unknown = h.client.get("/api/v1/contracts", params={"customer": "Nobody"}, headers=tech)
         not_json = h.client.put("/api/v1/contracts", json=["customers"],
                                 headers={"Authorization": f"Bearer {h.admin_token}"})
-    assert refused.status_code == 403 and refused.json() == {"error": "only admins may apply contracts"}
+    assert refused.status_code == 403 and refused.json() == {"error": "role level3 may not apply contracts"}
     assert [c["customer"] for c in listed] == [CUSTOMER]
     assert foreign.status_code == 404 and unknown.status_code == 404
     assert not_json.status_code == 422 and "error" in not_json.json()
@@ -118,5 +118,5 @@ def test_customer_accounts_cannot_add_windows(database_url: str) -> None:
         own = _account(h, "muster", "level1", CUSTOMER)
         r = h.client.post("/api/v1/windows", json=_window(), headers=own)
         seen = h.client.get("/api/v1/windows", params={"customer": CUSTOMER}, headers=own)
-    assert r.status_code == 403 and r.json() == {"error": "customer accounts cannot add maintenance windows"}
+    assert r.status_code == 403 and r.json() == {"error": "customer accounts may not add maintenance windows"}
     assert seen.status_code == 200 and seen.json() == []

@@ -1,1 +1,11 @@
-"""The collector's HTTP API: thin handlers over the service layer."""
+"""The JSON API under /api/v1: thin handlers over the service layer; errors answered by `api.errors`."""
+
+from fastapi import APIRouter
+
+from fernwart.collector.api import agents, contracts, errors, hosts, tickets
+
+router = APIRouter()
+for _part in (agents, hosts, tickets, contracts):
+    router.include_router(_part.router)
+
+__all__ = ["errors", "router"]

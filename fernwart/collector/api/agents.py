@@ -3,30 +3,22 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Request
 
 from fernwart.checks.status import Status
-from fernwart.collector.api import deps
+from fernwart.collector import deps
 from fernwart.collector.api.schemas import EnrollIn, EnrollOut, ReportIn, ReportOut
+from fernwart.collector.deps import DB, Now
 from fernwart.collector.services import auth, ingest
 
 router = APIRouter(prefix="/api/v1", tags=["agents"])
-DB = Annotated[Session, Depends(deps.session)]
-Now = Annotated[datetime, Depends(deps.now)]
 
 
 @router.post("/enroll", status_code=201, response_model=EnrollOut)
 def enroll(body: EnrollIn, db: DB, now: Now) -> EnrollOut:
     """Register a host with an enrollment token and hand out its own agent token."""
-    try:
-        result = auth.enroll(db, body.token, body.hostname, body.os, body.agent_version, now)
-    except auth.AuthError as exc:
-        db.rollback()
-        raise HTTPException(401, str(exc)) from None
+    result = auth.enroll(db, body.token, body.hostname, body.os, body.agent_version, now)
     db.commit()
     return EnrollOut(
         host_id=result.host_id, agent_token=result.agent_token, heartbeat_interval=result.heartbeat_interval
@@ -37,9 +29,6 @@ def enroll(body: EnrollIn, db: DB, now: Now) -> EnrollOut:
 def report(body: ReportIn, request: Request, db: DB, now: Now) -> ReportOut:
     """Store a batch of results (or a heartbeat) from the agent that owns `host_id`."""
     started = time.perf_counter()
-    host = deps.agent_host(request, db, lock=True)  # one query authenticates and serialises this host
-    if str(body.host_id) != host.id:
-        raise HTTPException(403, "this agent token belongs to another host")
     results = [
         ingest.IncomingResult(
             id=str(r.id),
@@ -56,7 +45,10 @@ def report(body: ReportIn, request: Request, db: DB, now: Now) -> ReportOut:
         )
         for r in body.results
     ]
-    outcome = ingest.ingest(db, host, results, body.heartbeat_interval, now, request.app.state.policy)
+    outcome = ingest.receive(
+        db, deps.bearer(request), str(body.host_id), results, body.heartbeat_interval, now,
+        request.app.state.policy,
+    )
     db.commit()
     request.app.state.metrics.observe_ingest(outcome, time.perf_counter() - started)
     return ReportOut(accepted=outcome.accepted, duplicates=outcome.duplicates)

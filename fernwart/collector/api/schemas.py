@@ -82,6 +82,8 @@ class EnrollOut(BaseModel):
 
 
 class HostOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     name: str
     customer: str | None
@@ -96,6 +98,8 @@ class HostOut(BaseModel):
 
 
 class CheckStateOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     check: str
     type: str
     status: int
@@ -115,6 +119,8 @@ class CheckStateOut(BaseModel):
 
 
 class ResultOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     check: str
     status: int
@@ -128,6 +134,8 @@ class ResultOut(BaseModel):
 
 
 class TicketEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     at: datetime
     kind: str
     actor: str
@@ -136,6 +144,8 @@ class TicketEventOut(BaseModel):
 
 
 class TicketOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     host_id: str
     host: str
@@ -163,6 +173,8 @@ class TicketOut(BaseModel):
 
 
 class DeliveryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     notification_id: int
     kind: str
     level: int | None

@@ -1,6 +1,6 @@
 """The dashboard under `/`: server-rendered pages for technicians and customers, signed-in by API token.
 
-`collector.api.app` includes `router` and mounts `static_files()` at `STATIC_PATH`.
+`collector.app.create_app` includes `router` and mounts `static_files()` at `STATIC_PATH`.
 """
 
 from __future__ import annotations

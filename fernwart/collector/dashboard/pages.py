@@ -1,40 +1,39 @@
 """Dashboard pages: overview, hosts, tickets, and the ticket actions (POST with a CSRF token).
 
-Host lists, check states, results and tickets come from the JSON API's own handlers in
-`collector.api.views`, called as functions, so both see exactly the same data with the same scoping.
+Everything shown comes from the read side (`services.read`) and every action goes through
+`services.tickets.act`, the same functions the JSON API calls, so both show the same data under the same
+scoping and refuse the same things.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from fernwart.checks.status import Status
-from fernwart.collector.api import deps, views
-from fernwart.collector.api.schemas import TicketOut
-from fernwart.collector.dashboard import queries
-from fernwart.collector.dashboard.web import DB, Now, SignedIn, Viewer, error_page, redirect, render, to_login
-from fernwart.collector.domain.tickets import ALL_STATES, OPEN_STATES
-from fernwart.collector.models import Ticket
-from fernwart.collector.services import tickets
+from fernwart.collector.dashboard.web import (
+    SignedIn,
+    Viewer,
+    error_page,
+    redirect,
+    refusal_page,
+    render,
+    to_login,
+)
+from fernwart.collector.deps import DB, Now
+from fernwart.collector.domain.tickets import OPEN_STATES, TicketState
+from fernwart.collector.services import read, tickets
+from fernwart.collector.services.errors import Invalid, NotFound, ServiceError
+from fernwart.collector.services.read.tickets import STATE_CHOICES, TicketView
+from fernwart.collector.statuses import status_of
 
 router = APIRouter(include_in_schema=False)
 REFRESH_SECONDS = 60
 HOST_STATES = ("up", "unreachable", "pending")
-TICKET_STATES = ("new", "acknowledged", "in_progress", "waiting", "resolved", "closed")
-# The API's own ticket actions (views.ACTIONS: start, wait, escalate, ...) plus the three basic ones.
-ACTIONS: dict[str, Callable[[Session, Ticket, str, datetime, str], None]] = {
-    "acknowledge": tickets.acknowledge,
-    "comment": tickets.comment,
-    "resolve": tickets.resolve,
-    **{name: action for name, (action, _doc) in views.ACTIONS.items()},
-}
 LABELS = {
     "acknowledge": "Acknowledge",
     "start": "Start work",
@@ -54,7 +53,7 @@ def overview(request: Request, db: DB, signed_in: SignedIn) -> Response:
     """Show counts of hosts, tickets and checks, and every check that is not OK."""
     if signed_in is None:
         return to_login(request)
-    hosts = views.hosts(db, signed_in.user)
+    hosts = read.hosts.listed(db, signed_in.user)
     host_states = Counter(h.state for h in hosts)
     check_statuses: Counter[str] = Counter()
     for host in hosts:
@@ -65,10 +64,10 @@ def overview(request: Request, db: DB, signed_in: SignedIn) -> Response:
         signed_in,
         refresh=REFRESH_SECONDS,
         host_counts=[(state, host_states.get(state, 0)) for state in HOST_STATES],
-        ticket_counts=queries.open_ticket_counts(db, signed_in.user),
-        open_states=[s for s in TICKET_STATES if s in OPEN_STATES],
+        ticket_counts=read.tickets.open_counts(db, signed_in.user),
+        open_states=[s.value for s in TicketState if s in OPEN_STATES],
         check_counts=[(s.name, check_statuses.get(s.name, 0)) for s in Status],
-        problems=queries.problems(db, signed_in.user),
+        problems=read.hosts.problems(db, signed_in.user),
     )
 
 
@@ -77,7 +76,7 @@ def host_list(request: Request, db: DB, signed_in: SignedIn) -> Response:
     """List the hosts the viewer may see with their state and check counts."""
     if signed_in is None:
         return to_login(request)
-    hosts = views.hosts(db, signed_in.user)
+    hosts = read.hosts.listed(db, signed_in.user)
     statuses = [s.name for s in Status]
     return render(request, "hosts.html", signed_in, refresh=REFRESH_SECONDS, hosts=hosts, statuses=statuses)
 
@@ -87,19 +86,19 @@ def host_detail(request: Request, db: DB, signed_in: SignedIn, host_id: str, che
     """Show a host's check states and its latest results (optionally of one check) with perfdata."""
     if signed_in is None:
         return to_login(request)
-    found = deps.visible_host(db, signed_in.user, host_id)
-    if found is None:
+    try:
+        host = read.hosts.one(db, signed_in.user, host_id)
+    except NotFound:
         return error_page(request, signed_in, 404, "No such host.")
-    host, customer = found
-    states = views.host_checks(host_id, db, signed_in.user)
-    results = views.host_results(host_id, db, signed_in.user, check=check or None, since=None, limit=50)
+    states = read.hosts.checks(db, signed_in.user, host_id)
+    results = read.hosts.results(db, signed_in.user, host_id, check=check or None, limit=50)
     return render(
         request,
         "host.html",
         signed_in,
         refresh=REFRESH_SECONDS,
         host=host,
-        customer=customer,
+        customer=host.customer,
         states=states,
         results=results,
         check=check,
@@ -111,10 +110,11 @@ def ticket_list(request: Request, db: DB, signed_in: SignedIn, state: str = "ope
     """List tickets, open ones by default, or those in one state, or all."""
     if signed_in is None:
         return to_login(request)
-    if state not in ALL_STATES | {"open", "all"}:
+    try:
+        rows = read.tickets.listed(db, signed_in.user, state=state, limit=500)
+    except Invalid:
         return error_page(request, signed_in, 422, "Unknown ticket state.")
-    rows = views.list_tickets(db, signed_in.user, state=state, host=None, limit=500)
-    choices = ["open", "all", *TICKET_STATES]
+    choices = list(STATE_CHOICES)
     return render(
         request,
         "tickets.html",
@@ -126,7 +126,7 @@ def ticket_list(request: Request, db: DB, signed_in: SignedIn, state: str = "ope
     )
 
 
-def offered_actions(ticket: TicketOut) -> list[tuple[str, str]]:
+def offered_actions(ticket: TicketView) -> list[tuple[str, str]]:
     """Return the (action, button label) pairs that fit the ticket's state, besides commenting.
 
     The service layer decides in the end (a stale page may offer what no longer fits: that answers 409);
@@ -144,7 +144,7 @@ def offered_actions(ticket: TicketOut) -> list[tuple[str, str]]:
         "reopen": state == "resolved",
         "close": state == "resolved",
     }
-    return [(name, label) for name, label in LABELS.items() if wanted[name] and name in ACTIONS]
+    return [(name, label) for name, label in LABELS.items() if wanted[name] and name in tickets.ACTIONS]
 
 
 def _ticket_page(
@@ -156,9 +156,9 @@ def _ticket_page(
     message: str = "",
 ) -> Response:
     try:
-        ticket = views.get_ticket(ticket_id, db, signed_in.user)
-    except HTTPException as exc:
-        return error_page(request, signed_in, exc.status_code, "No such ticket.")
+        ticket = read.tickets.one(db, signed_in.user, ticket_id)
+    except NotFound:
+        return error_page(request, signed_in, 404, "No such ticket.")
     return render(
         request,
         "ticket.html",
@@ -194,21 +194,18 @@ def ticket_action(
         return to_login(request)
     if not signed_in.csrf_valid(csrf):
         return error_page(request, signed_in, 403, "The form's security token is missing or wrong.")
-    act = ACTIONS.get(action)
-    found = deps.visible_ticket(db, signed_in.user, ticket_id)
-    ticket = found[0] if found else None
-    if act is None or ticket is None:
-        return error_page(request, signed_in, 404, "No such ticket or action.")
-    if not signed_in.may_change_tickets:
-        return error_page(request, signed_in, 403, "Customer accounts cannot change tickets.")
     if len(message) > MESSAGE_LIMIT:
         return _ticket_page(
             request, db, signed_in, ticket_id, 422, f"Keep it under {MESSAGE_LIMIT} characters."
         )
     try:
-        act(db, ticket, signed_in.user.name, now, message)
-    except tickets.TicketError as exc:
+        tickets.act(db, signed_in.user, ticket_id, action, now, message)
+    except NotFound:
+        return error_page(request, signed_in, 404, "No such ticket or action.")
+    except ServiceError as exc:
         db.rollback()
-        return _ticket_page(request, db, signed_in, ticket_id, exc.status_code, str(exc))
+        if status_of(exc) == 403:
+            return refusal_page(request, signed_in, exc)
+        return _ticket_page(request, db, signed_in, ticket_id, status_of(exc), str(exc))
     db.commit()
     return redirect(f"/tickets/{ticket_id}")

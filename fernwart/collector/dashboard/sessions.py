@@ -70,7 +70,7 @@ def load_secret(home: Path, env: Mapping[str, str]) -> bytes:
 
 
 @dataclass(frozen=True)
-class Session:
+class SignedSession:
     """A verified dashboard session."""
 
     user_id: int
@@ -113,7 +113,7 @@ class Signer:
         body = f"{_VERSION}.{user_id}.{session_id}.{issued}.{expires}.{self.binding(token_hash)}"
         return f"{body}.{self._mac('session', body)}"
 
-    def verify(self, cookie: str, now: datetime) -> tuple[Session, str] | None:
+    def verify(self, cookie: str, now: datetime) -> tuple[SignedSession, str] | None:
         """Return the session in `cookie` and its token binding, or None if forged, malformed or expired."""
         body, _, mac = cookie.rpartition(".")
         if not body or not _same(mac, self._mac("session", body)):
@@ -127,7 +127,7 @@ class Signer:
         if int(expires) <= now.timestamp() * 1000:
             return None
         tz = now.tzinfo
-        session = Session(
+        session = SignedSession(
             int(user_id),
             session_id,
             datetime.fromtimestamp(int(issued) / 1000, tz),

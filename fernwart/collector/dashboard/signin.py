@@ -7,13 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from fernwart.collector.dashboard import queries
 from fernwart.collector.dashboard.web import (
-    DB,
     LOGIN_COOKIE,
     SESSION_COOKIE,
     SESSION_MAX_AGE,
-    Now,
     SignedIn,
     error_page,
     is_https,
@@ -23,6 +20,7 @@ from fernwart.collector.dashboard.web import (
     set_cookie,
     signer,
 )
+from fernwart.collector.deps import DB, Now
 from fernwart.collector.services import auth
 
 router = APIRouter(include_in_schema=False)
@@ -58,7 +56,7 @@ def login(
     target = local_path(next)
     if not signer(request).login_valid(request.cookies.get(LOGIN_COOKIE, ""), login_csrf):
         return _login_form(request, target, 403, "The sign-in form expired. Please try again.")
-    user = auth.user_for_token(db, token.strip()) if token.strip() else None
+    user = auth.account_for_token(db, token.strip()) if token.strip() else None
     if user is None:
         return _login_form(request, target, 401, "Unknown API token.")
     response = redirect(target)
@@ -80,7 +78,7 @@ def logout(
     if signed_in is not None:
         if not signed_in.csrf_valid(csrf):
             return error_page(request, signed_in, 403, "The form's security token is missing or wrong.")
-        queries.record_sign_out(db, signed_in.user.id, now)
+        auth.record_sign_out(db, signed_in.user.id, now)
         db.commit()
     response = redirect("/login")
     response.delete_cookie(

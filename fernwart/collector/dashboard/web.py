@@ -14,13 +14,13 @@ from urllib.parse import quote
 import jinja2
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 
-from fernwart.collector.api import deps
-from fernwart.collector.dashboard import queries
-from fernwart.collector.dashboard.sessions import LIFETIME, Signer, load_secret
-from fernwart.collector.dashboard.sessions import Session as SignedSession
-from fernwart.collector.models import User
+from fernwart.collector.dashboard.sessions import LIFETIME, SignedSession, Signer, load_secret
+from fernwart.collector.deps import DB, Now
+from fernwart.collector.services import auth
+from fernwart.collector.services.auth import Account
+from fernwart.collector.services.errors import ServiceError
+from fernwart.collector.statuses import status_of
 
 HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "fernwart_session"
@@ -38,8 +38,6 @@ SECURITY_HEADERS = {
 }
 STATUS_CLASSES = {"OK": "ok", "WARNING": "warning", "CRITICAL": "critical", "UNKNOWN": "unknown"}
 
-DB = Annotated[Session, Depends(deps.session)]
-Now = Annotated[datetime, Depends(deps.now)]
 _signer_lock = threading.Lock()
 
 
@@ -60,7 +58,7 @@ def signer(request: Request) -> Signer:
 class Viewer:
     """The signed-in technician or customer account behind a dashboard request."""
 
-    user: User
+    user: Account
     session: SignedSession
     csrf: str
     signer: Signer
@@ -68,7 +66,7 @@ class Viewer:
     @property
     def may_change_tickets(self) -> bool:
         """Return whether this account may act on tickets (customer accounts may only look)."""
-        return self.user.customer_id is None
+        return not self.user.is_customer
 
     def csrf_valid(self, token: str) -> bool:
         """Return whether a form's `token` is this session's CSRF token."""
@@ -85,10 +83,10 @@ def viewer(request: Request, db: DB, now: Now) -> Viewer | None:
     if verified is None:
         return None
     session, binding = verified
-    user = db.get(User, session.user_id)
+    user = auth.account_by_id(db, session.user_id)
     if user is None or not keys.bound(binding, user.token_hash):
         return None
-    signed_out = queries.signed_out_at(db, user.id)
+    signed_out = auth.signed_out_at(db, user.id)
     if signed_out is not None and session.issued_at <= signed_out:
         return None
     return Viewer(user, session, keys.csrf_token(session.session_id), keys)
@@ -132,6 +130,11 @@ def render(
 def error_page(request: Request, signed_in: Viewer | None, status_code: int, message: str) -> HTMLResponse:
     """Render an error page with the given status."""
     return render(request, "error.html", signed_in, status_code, status=status_code, message=message)
+
+
+def refusal_page(request: Request, signed_in: Viewer | None, error: ServiceError) -> HTMLResponse:
+    """Render the error page of a service refusal, with the status the API would answer."""
+    return error_page(request, signed_in, status_of(error), str(error))
 
 
 def redirect(location: str) -> RedirectResponse:

@@ -12,8 +12,21 @@ from enum import StrEnum
 
 from fernwart.checks.status import Status
 
-OPEN_STATES = frozenset({"new", "acknowledged", "in_progress", "waiting"})
-ALL_STATES = OPEN_STATES | {"resolved", "closed"}
+
+class TicketState(StrEnum):
+    """Where a ticket is in its life: new -> acknowledged -> in_progress -> waiting -> resolved -> closed."""
+
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    WAITING = "waiting"  # for the customer: the SLA clocks pause
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+OPEN_STATES = frozenset(
+    {TicketState.NEW, TicketState.ACKNOWLEDGED, TicketState.IN_PROGRESS, TicketState.WAITING}
+)
 
 
 class Action(StrEnum):

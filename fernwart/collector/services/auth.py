@@ -16,13 +16,32 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from fernwart.collector.models import Customer, EnrollmentToken, Host, User
+from fernwart.collector.models import EnrollmentToken, Host, MetaValue, User
+from fernwart.collector.services import customers
+from fernwart.collector.services.contracts import contract_of
+from fernwart.collector.services.errors import Invalid, Unauthenticated
 
 ROLES = ("admin", "level1", "level2", "level3")
 
 
-class AuthError(Exception):
-    """Raised when a token is unknown, expired or used up; the message is safe to show the caller."""
+@dataclass(frozen=True)
+class Account:
+    """Who calls: a technician (`customer_id` None) or a customer's account, as the web layer sees them."""
+
+    id: int
+    name: str
+    role: str
+    customer_id: int | None
+    token_hash: str
+
+    @property
+    def is_customer(self) -> bool:
+        """Return whether this is a customer's account (it sees only its own customer and changes nothing)."""
+        return self.customer_id is not None
+
+    @classmethod
+    def of(cls, user: User) -> Account:
+        return cls(user.id, user.name, user.role, user.customer_id, user.token_hash)
 
 
 def hash_token(token: str) -> str:
@@ -36,24 +55,14 @@ def new_token(prefix: str) -> tuple[str, str]:
     return token, hash_token(token)
 
 
-def customer_by_name(session: Session, name: str, now: datetime, create: bool = True) -> Customer | None:
-    """Return the customer called `name`, creating it when `create` is set."""
-    customer = session.scalar(select(Customer).where(Customer.name == name))
-    if customer is None and create:
-        customer = Customer(name=name, created_at=now)
-        session.add(customer)
-        session.flush()
-    return customer
-
-
 def create_user(session: Session, name: str, role: str, now: datetime, customer: str | None = None) -> str:
-    """Create a technician and return their API token (shown once); raise ValueError for a bad role/name."""
+    """Create a technician and return their API token (shown once); raise Invalid for a bad role or name."""
     if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+        raise Invalid(f"role: unknown role {role!r}; expected one of {', '.join(ROLES)}")
     if session.scalar(select(User).where(User.name == name)) is not None:
-        raise ValueError(f"user {name!r} exists already")
+        raise Invalid(f"name: user {name!r} exists already")
     token, digest = new_token("fwu_")
-    cust = customer_by_name(session, customer, now) if customer else None
+    cust = customers.get_or_create(session, customer, now) if customer else None
     session.add(
         User(name=name, role=role, token_hash=digest, created_at=now, customer_id=cust.id if cust else None)
     )
@@ -69,9 +78,9 @@ def create_enrollment_token(
 ) -> str:
     """Create an enrollment token valid for `ttl` and `uses` enrollments (None: unlimited)."""
     if uses is not None and uses < 1:
-        raise ValueError("--uses must be at least 1")
+        raise Invalid("uses: must be at least 1")
     token, digest = new_token("fwe_")
-    cust = customer_by_name(session, customer, now) if customer else None
+    cust = customers.get_or_create(session, customer, now) if customer else None
     session.add(
         EnrollmentToken(
             token_hash=digest,
@@ -107,7 +116,7 @@ def enroll(
     """
     row = session.scalar(select(EnrollmentToken).where(EnrollmentToken.token_hash == hash_token(token)))
     if row is None or (row.expires_at is not None and row.expires_at <= now):
-        raise AuthError("enrollment token unknown or expired")
+        raise Unauthenticated("enrollment token unknown or expired")
     taken = session.execute(
         update(EnrollmentToken)
         .where(EnrollmentToken.id == row.id)
@@ -116,7 +125,7 @@ def enroll(
         .execution_options(synchronize_session=False)
     )
     if taken.rowcount != 1:  # type: ignore[attr-defined]
-        raise AuthError("enrollment token used up")
+        raise Unauthenticated("enrollment token used up")
     agent_token, digest = new_token("fwa_")
     host = session.scalar(
         select(Host)
@@ -140,8 +149,6 @@ def enroll(
     host.agent_version = agent_version[:50]
     host.agent_token_hash = digest
     session.flush()
-    from fernwart.collector.services.contracts import contract_of  # contracts import this module
-
     contract = contract_of(session, host.customer_id)
     if contract is not None:
         host.criticality = contract.criticality_of(host.name)
@@ -154,6 +161,32 @@ def host_for_token(session: Session, token: str, lock: bool = False) -> Host | N
     return session.scalar(query.with_for_update() if lock else query)
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    """Return the technician an API token belongs to, or None."""
-    return session.scalar(select(User).where(User.token_hash == hash_token(token)))
+def account_for_token(session: Session, token: str) -> Account | None:
+    """Return the account an API token belongs to, or None."""
+    user = session.scalar(select(User).where(User.token_hash == hash_token(token)))
+    return None if user is None else Account.of(user)
+
+
+def account_by_id(session: Session, user_id: int) -> Account | None:
+    """Return the account with id `user_id`, or None."""
+    user = session.get(User, user_id)
+    return None if user is None else Account.of(user)
+
+
+def _signed_out_key(user_id: int) -> str:
+    return f"dashboard.signed_out.{user_id}"
+
+
+def signed_out_at(session: Session, user_id: int) -> datetime | None:
+    """Return when the account last signed out of the dashboard (sessions issued before are void)."""
+    value = session.scalar(select(MetaValue.value).where(MetaValue.key == _signed_out_key(user_id)))
+    return datetime.fromisoformat(value) if value else None
+
+
+def record_sign_out(session: Session, user_id: int, now: datetime) -> None:
+    """Void every dashboard session of the account issued up to `now`; the caller commits."""
+    row = session.get(MetaValue, _signed_out_key(user_id))
+    if row is None:
+        session.add(MetaValue(key=_signed_out_key(user_id), value=now.isoformat()))
+    else:
+        row.value = now.isoformat()

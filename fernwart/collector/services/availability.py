@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from fernwart.checks.status import Status
 from fernwart.collector.models import Customer, Host, StateChange, Ticket
 from fernwart.collector.services.contracts import contract_of
+from fernwart.collector.services.errors import Invalid, NotFound
 from fernwart.collector.services.windows import windows_of
 from fernwart.collector.sla.availability import (
     AvailabilityReport,
@@ -35,20 +36,13 @@ from fernwart.collector.sla.availability import (
     month_period,
 )
 from fernwart.collector.sla.availability import StateChange as Change
-from fernwart.collector.sla.calendar import ServiceCalendar
+from fernwart.collector.sla.calendar import ServiceCalendar, load_zone
 from fernwart.collector.sla.contract import Contract
+from fernwart.collector.sla.windows import parse_instant
 from fernwart.protocol import HOST_CHECK
 
 NO_CONTRACT_RULES = AvailabilityRules(target=None, counts=(HOST_CHECK, "check:*"))
 NO_CONTRACT_TIMEZONE = "UTC"
-
-
-class AvailabilityError(ValueError):
-    """Refuse a report request; `status_code` is the HTTP answer (404 unknown customer, 422 bad period)."""
-
-    def __init__(self, message: str, status_code: int = 422) -> None:
-        super().__init__(message)
-        self.status_code = status_code
 
 
 @dataclass(frozen=True)
@@ -92,11 +86,28 @@ def timezone_of(session: Session, customer_id: int) -> str:
 
 
 def month_bounds(session: Session, customer_id: int, month: str) -> tuple[datetime, datetime]:
-    """Return the UTC bounds of "YYYY-MM" in the customer's timezone; raise AvailabilityError if malformed."""
+    """Return the UTC bounds of "YYYY-MM" in the customer's timezone; raise Invalid if malformed."""
     try:
         return month_period(month, timezone_of(session, customer_id))
     except ValueError as exc:
-        raise AvailabilityError(f"month: {exc}") from None
+        raise Invalid(f"month: {exc}") from None
+
+
+def period(
+    session: Session, customer_id: int, month: str | None, start: str | None, end: str | None
+) -> tuple[datetime, datetime]:
+    """Return the UTC bounds of `month` ("YYYY-MM") or of `start`+`end` (wall clock in the customer's
+    timezone unless they carry an offset); raise Invalid unless exactly one of the two forms is given."""
+    if (month is None) == (start is None and end is None) or (start is None) != (end is None):
+        raise Invalid("period: give month=YYYY-MM, or both from and to")
+    if month is not None:
+        return month_bounds(session, customer_id, month)
+    assert start is not None and end is not None
+    zone = load_zone(timezone_of(session, customer_id))
+    try:
+        return parse_instant(start, zone), parse_instant(end, zone)
+    except ValueError as exc:
+        raise Invalid(f"period: {exc}") from None
 
 
 def report(
@@ -104,18 +115,18 @@ def report(
 ) -> CustomerAvailability:
     """Return the availability of the customer's hosts over [start, end), cut at `now`.
 
-    Raise AvailabilityError: 404 for an unknown customer, 422 when end <= start or start >= now. A host
+    Raise NotFound for an unknown customer, Invalid when end <= start or start >= now. A host
     without any state change is left out (it has nothing to count).
     """
     customer = session.scalar(select(Customer).where(Customer.name == customer_name))
     if customer is None:
-        raise AvailabilityError(f"customer {customer_name!r} not found", 404)
+        raise NotFound(f"customer {customer_name!r} not found")
     if start.tzinfo is None or end.tzinfo is None:
-        raise AvailabilityError("period: give times with a UTC offset")
+        raise Invalid("period: give times with a UTC offset")
     if end <= start:
-        raise AvailabilityError(f"period: end {end.isoformat()} is not after start {start.isoformat()}")
+        raise Invalid(f"period: end {end.isoformat()} is not after start {start.isoformat()}")
     if start >= now:
-        raise AvailabilityError(f"period: starts {start.isoformat()}, in the future; there is no data yet")
+        raise Invalid(f"period: starts {start.isoformat()}, in the future; there is no data yet")
     measured_to = min(end, now)
     parsed = contract_of(session, customer.id)
     contract = parsed.contract if parsed else None

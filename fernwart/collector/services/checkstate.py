@@ -35,7 +35,7 @@ from fernwart.collector.domain.checkstate import (
     step,
 )
 from fernwart.collector.domain.state import CheckStatus, StateType
-from fernwart.collector.domain.tickets import Action, TicketPolicy
+from fernwart.collector.domain.tickets import Action, TicketPolicy, TicketState
 from fernwart.collector.models import CHECK_STATES, STATE_CHANGES, Host, Ticket
 from fernwart.collector.services import tickets, windows
 from fernwart.collector.sla.windows import MaintenanceWindow, covering
@@ -76,7 +76,7 @@ class _TicketFacts:
                 .where(Ticket.host_id == self.host.id)
                 .where(
                     Ticket.open_key.is_not(None)
-                    | ((Ticket.state == "resolved") & (Ticket.resolved_at >= self.since))
+                    | ((Ticket.state == TicketState.RESOLVED) & (Ticket.resolved_at >= self.since))
                 )
                 .order_by(Ticket.resolved_at)
             ):

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fernwart.collector.models import Contract, Customer, Host
-from fernwart.collector.services.auth import customer_by_name
+from fernwart.collector.services import customers
+from fernwart.collector.services.errors import Invalid
 from fernwart.collector.sla.contract import ContractError, ContractSet, parse_contracts
 from fernwart.collector.sla.contract import Customer as ContractCustomer
 
@@ -32,13 +33,25 @@ class Applied:
     hosts_updated: int
 
 
+def refused(problems: tuple[str, ...]) -> Invalid:
+    """Return the refusal of a contracts document: every problem, one line each, and nothing changed."""
+    return Invalid("contract refused, nothing changed: " + "; ".join(problems), problems)
+
+
+def _validated(document: object) -> ContractSet:
+    try:
+        return parse_contracts(document)
+    except ContractError as exc:
+        raise refused(exc.problems) from None
+
+
 def parse_document(text: str) -> tuple[dict[str, Any], ContractSet]:
-    """Return the raw document and its validated contracts; raise ContractError naming every problem."""
+    """Return the raw document and its validated contracts; raise Invalid naming every problem."""
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ContractError([f"yaml: {exc}".replace("\n", " ")]) from None
-    contracts = parse_contracts(document)
+        raise refused((f"yaml: {exc}".replace("\n", " "),)) from None
+    contracts = _validated(document)
     assert isinstance(document, dict)
     return document, contracts
 
@@ -46,15 +59,14 @@ def parse_document(text: str) -> tuple[dict[str, Any], ContractSet]:
 def apply(session: Session, document: dict[str, Any], actor: str, now: datetime) -> Applied:
     """Store every customer's contract of a validated `document` and update its hosts' criticality.
 
-    Validates first (ContractError on any problem, before any write); customers are created if new.
+    Validates first (Invalid naming every problem, before any write); customers are created if new.
     Customers not in the document keep their contracts. The caller commits.
     """
-    contracts = parse_contracts(document)
+    contracts = _validated(document)
     raw_by_name = {item["name"]: item for item in document["customers"]}
     updated = 0
     for parsed in contracts.customers:
-        customer = customer_by_name(session, parsed.name, now)
-        assert customer is not None
+        customer = customers.get_or_create(session, parsed.name, now)
         row = session.get(Contract, customer.id)
         if row is None:
             session.add(

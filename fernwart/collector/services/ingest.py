@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 from fernwart.checks.status import Status
 from fernwart.collector.domain.tickets import TicketPolicy
 from fernwart.collector.models import RESULTS, Host
-from fernwart.collector.services import checkstate
+from fernwart.collector.services import auth, checkstate
 from fernwart.collector.services.checkstate import Observation
+from fernwart.collector.services.errors import Forbidden, Unauthenticated
 from fernwart.protocol import HOST_CHECK
 
 
@@ -61,6 +62,28 @@ class IngestOutcome:
 def lock_host(session: Session, host_id: str) -> Host | None:
     """Return the host with its row locked for this transaction (a no-op lock on SQLite)."""
     return session.scalar(select(Host).where(Host.id == host_id).with_for_update())
+
+
+def receive(
+    session: Session,
+    agent_token: str,
+    host_id: str,
+    results: Sequence[IncomingResult],
+    heartbeat_interval: int | None,
+    now: datetime,
+    policy: TicketPolicy,
+) -> IngestOutcome:
+    """Authenticate an agent's report for `host_id` and ingest it; the caller commits.
+
+    One query authenticates the token and locks the host's row, which serialises this host's reports.
+    Raise Unauthenticated for an unknown token, Forbidden for a token of another host.
+    """
+    host = auth.host_for_token(session, agent_token, lock=True)
+    if host is None:
+        raise Unauthenticated("unknown agent token")
+    if host_id != host.id:
+        raise Forbidden("this agent token belongs to another host")
+    return ingest(session, host, results, heartbeat_interval, now, policy)
 
 
 def ingest(

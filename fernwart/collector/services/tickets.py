@@ -4,7 +4,8 @@ and resolved by technicians. Every change appends a `TicketEvent` (the table is 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -12,23 +13,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fernwart.checks.status import Status
-from fernwart.collector.domain.tickets import OPEN_STATES, open_key
+from fernwart.collector.domain.tickets import OPEN_STATES, TicketState, open_key
 from fernwart.collector.models import Host, Ticket, TicketEvent
 from fernwart.collector.notify.base import EventKind
 from fernwart.collector.services import sla
+from fernwart.collector.services.auth import Account
 from fernwart.collector.services.contracts import contract_of
+from fernwart.collector.services.errors import Conflict, Invalid, NotFound
 from fernwart.collector.services.escalation import page
+from fernwart.collector.services.permissions import Permission, require
+from fernwart.collector.services.read.tickets import visible_ticket
 from fernwart.collector.sla.windows import MaintenanceWindow
 
 SYSTEM = "system"
-
-
-class TicketError(Exception):
-    """Raised for a ticket action that does not fit the ticket's state; `status_code` is the HTTP answer."""
-
-    def __init__(self, message: str, status_code: int = 409) -> None:
-        super().__init__(message)
-        self.status_code = status_code
 
 
 def _event(
@@ -72,7 +69,7 @@ def open_ticket(
         host_id=host.id,
         check_name=check_name,
         open_key=open_key(host.id, check_name),
-        state="new",
+        state=TicketState.NEW,
         title=title_for(host, check_name, status, summary),
         status=int(status),
         level=1,
@@ -112,7 +109,7 @@ def reopen(
     session: Session, ticket: Ticket, status: Status, summary: str, at: datetime, now: datetime
 ) -> None:
     """Reopen a resolved ticket after a recurrence within the reopen window."""
-    ticket.state = "acknowledged" if ticket.acknowledged_at else "new"
+    ticket.state = TicketState.ACKNOWLEDGED if ticket.acknowledged_at else TicketState.NEW
     ticket.open_key = open_key(ticket.host_id, ticket.check_name)
     ticket.resolved_at = None
     ticket.status = int(status)
@@ -134,7 +131,7 @@ def recover(
 
 
 def _resolve(session: Session, ticket: Ticket, at: datetime, actor: str, message: str) -> None:
-    ticket.state = "resolved"
+    ticket.state = TicketState.RESOLVED
     ticket.resolved_at = at
     ticket.open_key = None
     _event(session, ticket, "resolved", at, actor, message)
@@ -154,10 +151,10 @@ def _after(session: Session, ticket: Ticket, now: datetime, kind: EventKind | No
 def acknowledge(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
     """Acknowledge a new ticket (stops the response clock); raise TicketError when it is not open."""
     if ticket.state not in OPEN_STATES:
-        raise TicketError(f"ticket {ticket.id} is {ticket.state}; only open tickets can be acknowledged")
+        raise Conflict(f"ticket {ticket.id} is {ticket.state}; only open tickets can be acknowledged")
     if ticket.acknowledged_at is not None:
-        raise TicketError(f"ticket {ticket.id} was acknowledged already")
-    ticket.state = "acknowledged"
+        raise Conflict(f"ticket {ticket.id} was acknowledged already")
+    ticket.state = TicketState.ACKNOWLEDGED
     ticket.acknowledged_at = now
     ticket.updated_at = now
     _event(session, ticket, "acknowledged", now, actor, message)
@@ -167,7 +164,7 @@ def acknowledge(session: Session, ticket: Ticket, actor: str, now: datetime, mes
 def comment(session: Session, ticket: Ticket, actor: str, now: datetime, message: str) -> None:
     """Append a technician's comment to any ticket."""
     if not message.strip():
-        raise TicketError("a comment needs text", 422)
+        raise Invalid("message: a comment needs text")
     ticket.updated_at = now
     _event(session, ticket, "comment", now, actor, message)
 
@@ -175,29 +172,29 @@ def comment(session: Session, ticket: Ticket, actor: str, now: datetime, message
 def resolve(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
     """Resolve an open ticket by hand."""
     if ticket.state not in OPEN_STATES:
-        raise TicketError(f"ticket {ticket.id} is {ticket.state} already")
+        raise Conflict(f"ticket {ticket.id} is {ticket.state} already")
     ticket.updated_at = now
     _resolve(session, ticket, now, actor, message or "resolved by technician")
 
 
 def start(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
     """Mark work as started (in_progress); acknowledges the ticket first if nobody has."""
-    if ticket.state not in ("new", "acknowledged"):
-        raise TicketError(f"ticket {ticket.id} is {ticket.state}; work starts on new or acknowledged tickets")
+    if ticket.state not in (TicketState.NEW, TicketState.ACKNOWLEDGED):
+        raise Conflict(f"ticket {ticket.id} is {ticket.state}; work starts on new or acknowledged tickets")
     if ticket.acknowledged_at is None:
         acknowledge(session, ticket, actor, now, "acknowledged by starting work")
-    ticket.state = "in_progress"
+    ticket.state = TicketState.IN_PROGRESS
     ticket.updated_at = now
     _event(session, ticket, "started", now, actor, message)
 
 
 def wait(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
     """Put the ticket on hold waiting for the customer: both SLA clocks pause."""
-    if ticket.state not in ("new", "acknowledged", "in_progress"):
-        raise TicketError(
+    if ticket.state not in (TicketState.NEW, TicketState.ACKNOWLEDGED, TicketState.IN_PROGRESS):
+        raise Conflict(
             f"ticket {ticket.id} is {ticket.state}; only active tickets can wait for the customer"
         )
-    ticket.state = "waiting"
+    ticket.state = TicketState.WAITING
     ticket.updated_at = now
     _event(session, ticket, "waiting", now, actor, message or "waiting for the customer")
     _after(session, ticket, now)
@@ -205,9 +202,9 @@ def wait(session: Session, ticket: Ticket, actor: str, now: datetime, message: s
 
 def resume(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
     """End the wait for the customer: the SLA clocks run again."""
-    if ticket.state != "waiting":
-        raise TicketError(f"ticket {ticket.id} is {ticket.state}, not waiting")
-    ticket.state = "in_progress" if ticket.acknowledged_at else "new"
+    if ticket.state != TicketState.WAITING:
+        raise Conflict(f"ticket {ticket.id} is {ticket.state}, not waiting")
+    ticket.state = TicketState.IN_PROGRESS if ticket.acknowledged_at else TicketState.NEW
     ticket.updated_at = now
     _event(session, ticket, "resumed", now, actor, message)
     _after(session, ticket, now)
@@ -215,9 +212,9 @@ def resume(session: Session, ticket: Ticket, actor: str, now: datetime, message:
 
 def close(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
     """Close a resolved ticket for good (it can no longer be reopened)."""
-    if ticket.state != "resolved":
-        raise TicketError(f"ticket {ticket.id} is {ticket.state}; only resolved tickets can be closed")
-    ticket.state = "closed"
+    if ticket.state != TicketState.RESOLVED:
+        raise Conflict(f"ticket {ticket.id} is {ticket.state}; only resolved tickets can be closed")
+    ticket.state = TicketState.CLOSED
     ticket.closed_at = now
     ticket.updated_at = now
     _event(session, ticket, "closed", now, actor, message)
@@ -225,13 +222,13 @@ def close(session: Session, ticket: Ticket, actor: str, now: datetime, message: 
 
 def reopen_by_hand(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
     """Reopen a resolved ticket by hand; the resolution clock resumes where it stopped."""
-    if ticket.state != "resolved":
-        raise TicketError(f"ticket {ticket.id} is {ticket.state}; only resolved tickets can be reopened")
+    if ticket.state != TicketState.RESOLVED:
+        raise Conflict(f"ticket {ticket.id} is {ticket.state}; only resolved tickets can be reopened")
     if session.scalar(
         select(Ticket.id).where(Ticket.open_key == open_key(ticket.host_id, ticket.check_name))
     ):
-        raise TicketError(f"another ticket is open for {ticket.check_name} on this host")
-    ticket.state = "acknowledged" if ticket.acknowledged_at else "new"
+        raise Conflict(f"another ticket is open for {ticket.check_name} on this host")
+    ticket.state = TicketState.ACKNOWLEDGED if ticket.acknowledged_at else TicketState.NEW
     ticket.open_key = open_key(ticket.host_id, ticket.check_name)
     ticket.resolved_at = None
     ticket.updated_at = now
@@ -248,9 +245,9 @@ def _top_level(session: Session, ticket: Ticket) -> int:
 def escalate(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
     """Raise an open ticket one support level by hand and page that level's contacts."""
     if ticket.state not in OPEN_STATES:
-        raise TicketError(f"ticket {ticket.id} is {ticket.state}; only open tickets escalate")
+        raise Conflict(f"ticket {ticket.id} is {ticket.state}; only open tickets escalate")
     if ticket.level >= _top_level(session, ticket):
-        raise TicketError(f"ticket {ticket.id} is at the highest level ({ticket.level}) already")
+        raise Conflict(f"ticket {ticket.id} is at the highest level ({ticket.level}) already")
     ticket.level += 1
     ticket.updated_at = now
     _event(session, ticket, "escalated", now, actor, message or f"to level {ticket.level} by hand")
@@ -260,10 +257,57 @@ def escalate(session: Session, ticket: Ticket, actor: str, now: datetime, messag
 def hand_back(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
     """Hand an open ticket back one support level."""
     if ticket.state not in OPEN_STATES:
-        raise TicketError(f"ticket {ticket.id} is {ticket.state}; only open tickets can be handed back")
+        raise Conflict(f"ticket {ticket.id} is {ticket.state}; only open tickets can be handed back")
     if ticket.level <= 1:
-        raise TicketError(f"ticket {ticket.id} is at level 1 already")
+        raise Conflict(f"ticket {ticket.id} is at level 1 already")
     ticket.level -= 1
     ticket.updated_at = now
     _event(session, ticket, "handed_back", now, actor, message or f"to level {ticket.level}")
     _after(session, ticket, now, EventKind.HANDED_BACK)
+
+
+TicketAction = Callable[[Session, Ticket, str, datetime, str], None]
+
+
+@dataclass(frozen=True)
+class TicketOperation:
+    """One thing a technician may do to a ticket: the operation, who may, and what it does."""
+
+    run: TicketAction
+    permission: Permission
+    doc: str
+
+
+_WORK, _ESCALATE = Permission.WORK_TICKETS, Permission.ESCALATE
+# Action name (the API's path segment and the dashboard's form target) -> its operation.
+ACTIONS: dict[str, TicketOperation] = {
+    "acknowledge": TicketOperation(acknowledge, _WORK, "Acknowledge a ticket (the response clock stops)."),
+    "comment": TicketOperation(comment, _WORK, "Append a comment to a ticket's history."),
+    "resolve": TicketOperation(resolve, _WORK, "Resolve a ticket by hand."),
+    "start": TicketOperation(start, _WORK, "Start work (in_progress); acknowledges it if nobody has."),
+    "wait": TicketOperation(wait, _WORK, "Wait for the customer: both SLA clocks pause."),
+    "resume": TicketOperation(resume, _WORK, "Stop waiting for the customer: the SLA clocks run again."),
+    "close": TicketOperation(close, _WORK, "Close a resolved ticket for good."),
+    "reopen": TicketOperation(
+        reopen_by_hand, _WORK, "Reopen a resolved ticket; its resolution clock resumes."
+    ),
+    "escalate": TicketOperation(escalate, _ESCALATE, "Raise a ticket one support level and page that level."),
+    "handback": TicketOperation(hand_back, _ESCALATE, "Hand a ticket back one support level."),
+}
+
+
+def act(
+    session: Session, account: Account, ticket_id: int, action: str, now: datetime, message: str = ""
+) -> None:
+    """Carry out `action` on a ticket the account may see; the caller commits.
+
+    Raise NotFound for a ticket the account may not see or an unknown action, Forbidden when the account
+    may not (customer accounts never may), Conflict when the action does not fit the ticket's state,
+    Invalid for a bad message.
+    """
+    ticket, _ = visible_ticket(session, account, ticket_id)
+    operation = ACTIONS.get(action)
+    if operation is None:
+        raise NotFound(f"no ticket action {action!r}; expected one of {', '.join(ACTIONS)}")
+    require(account, operation.permission)
+    operation.run(session, ticket, account.name, now, message)

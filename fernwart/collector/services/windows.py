@@ -6,6 +6,7 @@ window is logged: an ad-hoc window's creation, and each ticket or page a window 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -13,11 +14,31 @@ from sqlalchemy.orm import Session
 
 from fernwart.collector.models import AdHocWindow, Customer, MaintenanceLog
 from fernwart.collector.services.contracts import contract_of
+from fernwart.collector.services.errors import Invalid
 from fernwart.collector.sla.windows import MaintenanceWindow, Scope
 
 
-class WindowError(ValueError):
-    """Raised for an ad-hoc window that cannot be added; the message names the field."""
+@dataclass(frozen=True)
+class ListedWindow:
+    """A window as the windows list shows it: the domain window, and who added it if it is ad hoc."""
+
+    window: MaintenanceWindow
+    adhoc_id: int | None = None
+    created_by: str | None = None
+
+
+def listed(session: Session, customer_id: int) -> list[ListedWindow]:
+    """Return a customer's contract windows, then its ad-hoc ones by start."""
+    contract = contract_of(session, customer_id)
+    timezone = contract.contract.timezone if contract else "UTC"
+    found = [ListedWindow(w) for w in (contract.contract.maintenance_windows if contract else ())]
+    for row in session.scalars(
+        select(AdHocWindow)
+        .where(AdHocWindow.customer_id == customer_id)
+        .order_by(AdHocWindow.starts_at, AdHocWindow.id)
+    ):
+        found.append(ListedWindow(to_window(row, timezone), row.id, row.created_by))
+    return found
 
 
 def to_window(row: AdHocWindow, timezone: str) -> MaintenanceWindow:
@@ -66,6 +87,7 @@ def log(
 
 def add(
     session: Session,
+    *,
     customer: str,
     name: str,
     scope: str,
@@ -75,21 +97,21 @@ def add(
     actor: str,
     now: datetime,
     sla_relevant: bool = False,
-) -> AdHocWindow:
-    """Add an ad-hoc window for a known customer; raise WindowError for a bad scope, times or reason."""
+) -> ListedWindow:
+    """Add an ad-hoc window for a known customer; raise Invalid for a bad scope, times or reason."""
     row = session.scalar(select(Customer).where(Customer.name == customer))
     if row is None:
-        raise WindowError(f"customer: unknown customer {customer!r}")
+        raise Invalid(f"customer: unknown customer {customer!r}")
     if not reason.strip():
-        raise WindowError("reason: an ad-hoc window needs a reason")
+        raise Invalid("reason: an ad-hoc window needs a reason")
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
-        raise WindowError("from/to: give times with a UTC offset")
+        raise Invalid("from/to: give times with a UTC offset")
     if ends_at <= starts_at:
-        raise WindowError("to: the window ends before it starts")
+        raise Invalid("to: the window ends before it starts")
     try:
         Scope.parse(scope)
     except ValueError as exc:
-        raise WindowError(f"scope: {exc}") from None
+        raise Invalid(f"scope: {exc}") from None
     window = AdHocWindow(
         customer_id=row.id,
         name=name,
@@ -111,4 +133,5 @@ def add(
         "created",
         message=f"{scope} {starts_at.isoformat()} - {ends_at.isoformat()} by {actor}: {reason}",
     )
-    return window
+    zone = contract.contract.timezone if (contract := contract_of(session, row.id)) else "UTC"
+    return ListedWindow(to_window(window, zone), window.id, actor)

@@ -9,32 +9,20 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from fernwart.collector.api import deps
-from fernwart.collector.models import AdHocWindow, Customer, Host, MaintenanceLog, User
-from fernwart.collector.services import availability, contracts, windows
+from fernwart.collector.deps import DB, Now, Tech
+from fernwart.collector.services import availability, contracts, read, windows
+from fernwart.collector.services.errors import Invalid
+from fernwart.collector.services.permissions import Permission, require
 from fernwart.collector.sla.availability import Figures
-from fernwart.collector.sla.calendar import DAY_SECONDS, load_zone
-from fernwart.collector.sla.contract import ContractError
-from fernwart.collector.sla.windows import MaintenanceWindow, Recurrence, parse_instant
+from fernwart.collector.sla.calendar import DAY_SECONDS
+from fernwart.collector.sla.windows import Recurrence
 
 router = APIRouter(prefix="/api/v1", tags=["contracts and SLA"])
-DB = Annotated[Session, Depends(deps.session)]
-Now = Annotated[datetime, Depends(deps.now)]
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NEXT_HORIZON = timedelta(days=35)  # a weekly recurrence opens at least once in this span
-
-
-def _user(request: Request, db: DB) -> User:
-    return deps.technician(request, db)
-
-
-Tech = Annotated[User, Depends(_user)]
 
 
 class FiguresOut(BaseModel):
@@ -139,37 +127,14 @@ class WindowIn(BaseModel):
 
 
 class LogEntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     at: datetime
     window: str
     kind: str
     host: str | None
     check: str | None
     message: str
-
-
-def _customer(db: Session, user: User, name: str) -> Customer:
-    """Return the customer `name` if this user may see it; answer 404 otherwise (no existence leak)."""
-    row = db.scalar(select(Customer).where(Customer.name == name))
-    if row is None or (user.customer_id is not None and user.customer_id != row.id):
-        raise HTTPException(404, f"customer {name!r} not found")
-    return row
-
-
-def _period(
-    db: Session, customer: Customer, month: str | None, start: str | None, end: str | None
-) -> tuple[datetime, datetime]:
-    """Return the UTC bounds from `month` or `from`+`to` (wall clock in the customer's timezone)."""
-    if (month is None) == (start is None and end is None) or (start is None) != (end is None):
-        raise HTTPException(422, "period: give month=YYYY-MM, or both from and to")
-    try:
-        if month is not None:
-            return availability.month_bounds(db, customer.id, month)
-        zone = load_zone(availability.timezone_of(db, customer.id))
-        return parse_instant(start, zone), parse_instant(end, zone)
-    except availability.AvailabilityError as exc:
-        raise HTTPException(exc.status_code, str(exc)) from None
-    except ValueError as exc:
-        raise HTTPException(422, f"period: {exc}") from None
 
 
 @router.get("/availability", response_model=AvailabilityOut)
@@ -186,13 +151,9 @@ def get_availability(
 
     The part of the period after now is not measured (`period.measured_to`); a period in the future is 422.
     """
-    row = _customer(db, user, customer)
-    bounds = _period(db, row, month, start, end)
-    try:
-        found = availability.report(db, row.name, *bounds, now)
-    except availability.AvailabilityError as exc:
-        raise HTTPException(exc.status_code, str(exc)) from None
-    return _availability_out(found, month)
+    row = read.scope.customer(db, user, customer)
+    bounds = availability.period(db, row.id, month, start, end)
+    return _availability_out(availability.report(db, row.name, *bounds, now), month)
 
 
 def _availability_out(found: availability.CustomerAvailability, month: str | None) -> AvailabilityOut:
@@ -239,28 +200,22 @@ def get_contracts(db: DB, user: Tech, customer: str | None = None) -> list[dict[
     A customer's account sees only its own; an unknown customer is 404, one without a contract an empty list.
     """
     if customer is not None:
-        return contracts.documents(db, _customer(db, user, customer).id)
+        return contracts.documents(db, read.scope.customer(db, user, customer).id)
     if user.customer_id is not None:
         return contracts.documents(db, user.customer_id)
     return contracts.documents(db)
 
 
-@router.put("/contracts", response_model=None)
+@router.put("/contracts")
 def put_contracts(
     db: DB, user: Tech, now: Now, document: Annotated[dict[str, Any], Body()]
-) -> dict[str, Any] | JSONResponse:
+) -> dict[str, Any]:
     """Apply a contracts document (the YAML file's content as JSON) whole, admins only.
 
     A refused document changes nothing: 422 with `error` and `problems`, one line per problem.
     """
-    if user.role != "admin" or user.customer_id is not None:
-        raise HTTPException(403, "only admins may apply contracts")
-    try:
-        applied = contracts.apply(db, document, user.name, now)
-    except ContractError as exc:
-        db.rollback()
-        message = "contract refused, nothing changed: " + "; ".join(exc.problems)
-        return JSONResponse({"error": message, "problems": list(exc.problems)}, 422)
+    require(user, Permission.APPLY_CONTRACTS)
+    applied = contracts.apply(db, document, user.name, now)
     db.commit()
     return {"customers": list(applied.customers), "hosts_updated": applied.hosts_updated}
 
@@ -275,12 +230,13 @@ def _clock(seconds: int) -> str:
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
 
 
-def _window_out(window: MaintenanceWindow, at: datetime, row: AdHocWindow | None = None) -> WindowOut:
+def _window_out(listed: windows.ListedWindow, at: datetime) -> WindowOut:
+    window = listed.window
     horizon = at + NEXT_HORIZON if window.every else max(window.ends_at or at, at) + timedelta(seconds=1)
     upcoming = window.occurrences(at, horizon)[:3]
     return WindowOut(
-        source="adhoc" if row else "contract",
-        id=row.id if row else None,
+        source="adhoc" if listed.adhoc_id is not None else "contract",
+        id=listed.adhoc_id,
         name=window.name,
         scope=str(window.scope),
         timezone=window.timezone,
@@ -289,7 +245,7 @@ def _window_out(window: MaintenanceWindow, at: datetime, row: AdHocWindow | None
         every=_every(window.every) if window.every else None,
         starts=window.starts_at,
         ends=window.ends_at,
-        created_by=row.created_by if row else None,
+        created_by=listed.created_by,
         active=bool(upcoming) and upcoming[0][0] <= at,
         next=[OccurrenceOut(starts=a, ends=b) for a, b in upcoming],
     )
@@ -303,46 +259,33 @@ def get_windows(
 
     With `active_at` only the windows open at that instant, occurrences counted from it.
     """
-    row = _customer(db, user, customer)
+    row = read.scope.customer(db, user, customer)
     if active_at is not None and active_at.tzinfo is None:
-        raise HTTPException(422, "active_at: give a time with a UTC offset, e.g. 2026-11-22T10:00:00Z")
+        raise Invalid("active_at: give a time with a UTC offset, e.g. 2026-11-22T10:00:00Z")
     at = active_at or now
-    timezone = availability.timezone_of(db, row.id)
-    parsed = contracts.contract_of(db, row.id)
-    found = [_window_out(w, at) for w in (parsed.contract.maintenance_windows if parsed else ())]
-    for adhoc in db.scalars(
-        select(AdHocWindow)
-        .where(AdHocWindow.customer_id == row.id)
-        .order_by(AdHocWindow.starts_at, AdHocWindow.id)
-    ):
-        found.append(_window_out(windows.to_window(adhoc, timezone), at, adhoc))
+    found = [_window_out(w, at) for w in windows.listed(db, row.id)]
     return [w for w in found if w.active] if active_at is not None else found
 
 
 @router.post("/windows", response_model=WindowOut, response_model_by_alias=True, status_code=201)
 def post_window(body: WindowIn, db: DB, user: Tech, now: Now) -> WindowOut:
     """Add an ad-hoc maintenance window (with a reason; logged); customer accounts may not."""
-    if user.customer_id is not None:
-        raise HTTPException(403, "customer accounts cannot add maintenance windows")
-    customer = _customer(db, user, body.customer)
-    try:
-        added = windows.add(
-            db,
-            customer.name,
-            body.name,
-            body.scope,
-            body.starts,
-            body.ends,
-            body.reason,
-            user.name,
-            now,
-            body.sla_relevant,
-        )
-    except windows.WindowError as exc:
-        db.rollback()
-        raise HTTPException(422, str(exc)) from None
+    require(user, Permission.ADD_WINDOWS)
+    customer = read.scope.customer(db, user, body.customer)
+    added = windows.add(
+        db,
+        customer=customer.name,
+        name=body.name,
+        scope=body.scope,
+        starts_at=body.starts,
+        ends_at=body.ends,
+        reason=body.reason,
+        actor=user.name,
+        now=now,
+        sla_relevant=body.sla_relevant,
+    )
     db.commit()
-    return _window_out(windows.to_window(added, availability.timezone_of(db, customer.id)), now, added)
+    return _window_out(added, now)
 
 
 @router.get("/maintenance-log", response_model=list[LogEntryOut])
@@ -350,22 +293,4 @@ def maintenance_log(
     db: DB, user: Tech, customer: str, limit: Annotated[int, Query(ge=1, le=5000)] = 500
 ) -> list[LogEntryOut]:
     """Return a customer's maintenance log, newest first: windows created, tickets and pages held back."""
-    row = _customer(db, user, customer)
-    entries = db.execute(
-        select(MaintenanceLog, Host.name)
-        .outerjoin(Host, MaintenanceLog.host_id == Host.id)
-        .where(MaintenanceLog.customer_id == row.id)
-        .order_by(MaintenanceLog.at.desc(), MaintenanceLog.id.desc())
-        .limit(limit)
-    ).all()
-    return [
-        LogEntryOut(
-            at=e.at,
-            window=e.window,
-            kind=e.kind,
-            host=name or e.host_id,
-            check=e.check_name,
-            message=e.message,
-        )
-        for e, name in entries
-    ]
+    return [LogEntryOut.model_validate(e) for e in read.hosts.maintenance_log(db, user, customer, limit)]

@@ -1,0 +1,66 @@
+"""The API's error answers: every refusal is JSON `{"error": "..."}` with its status code.
+
+Service refusals map through `collector.statuses`; a refused contract adds `problems` (one line each);
+request validation names the first field; a database that cannot be reached is 503 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException
+
+from fernwart.collector.services.errors import Invalid, ServiceError, Unauthenticated
+from fernwart.collector.statuses import status_of
+
+log = logging.getLogger("fernwart.collector")
+
+
+def field_message(exc: RequestValidationError) -> str:
+    """Return the first validation error as "field.path: problem", plus how many more there are."""
+    errors = exc.errors()
+    if not errors:
+        return "invalid request"
+    first = errors[0]
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body",)]
+    where = ".".join(loc) or "body"
+    if first.get("type") == "json_invalid":
+        return f"malformed JSON: {first.get('ctx', {}).get('error', first.get('msg'))}"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where}: {first.get('msg', 'invalid')}{more}"
+
+
+def service_error(error: ServiceError) -> JSONResponse:
+    """Return the JSON answer of a service refusal."""
+    body: dict[str, object] = {"error": str(error)}
+    if isinstance(error, Invalid) and error.problems:
+        body["problems"] = list(error.problems)
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthenticated) else None
+    return JSONResponse(body, status_of(error), headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    """Register the error handlers on `app`."""
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        headers = getattr(exc, "headers", None)
+        return JSONResponse({"error": str(exc.detail)}, exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"error": field_message(exc)}, 422)
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        return service_error(exc)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(DBAPIError)
+    async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+        log.error("database error: %s", exc)
+        return JSONResponse({"error": "database unavailable, retry later"}, 503, headers={"Retry-After": "5"})

@@ -1,0 +1,42 @@
+"""The read side: what API and dashboard show, scoped by who may see it, as plain frozen values.
+
+Every function takes the calling `Account` and sees only what it may: a customer's account sees its
+own customer's hosts and tickets and nothing else, and an object it may not see is `NotFound`, exactly
+like one that does not exist. The API turns these values into JSON, the dashboard into pages; neither
+queries models itself, so both show the same data under the same scoping. `queries.hosts` reads hosts, checks, results and the maintenance
+log; `queries.tickets` reads tickets and their notifications (`services.tickets` is its write side).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, select, true
+from sqlalchemy.orm import Session
+
+from fernwart.collector.models import Customer, Host
+from fernwart.collector.services.auth import Account
+from fernwart.collector.services.errors import NotFound
+
+
+def visible(account: Account) -> ColumnElement[bool]:
+    """Return the filter on hosts this account may see: a customer's account sees only its own hosts."""
+    if account.customer_id is None:
+        return true()
+    return Host.customer_id == account.customer_id
+
+
+@dataclass(frozen=True)
+class CustomerRef:
+    id: int
+    name: str
+
+
+def customer(session: Session, account: Account, name: str) -> CustomerRef:
+    """Return the customer `name` if the account may see it; NotFound otherwise (no existence leak)."""
+    row = session.scalar(select(Customer).where(Customer.name == name))
+    if row is None or (account.customer_id is not None and account.customer_id != row.id):
+        raise NotFound(f"customer {name!r} not found")
+    return CustomerRef(row.id, row.name)
+
+

@@ -1,0 +1,11 @@
+"""The read side: what API and dashboard show, scoped by who may see it, as plain frozen values.
+
+Every function takes the calling `Account` and sees only what it may (`read.scope`). The API turns the
+values into JSON and the dashboard into pages; neither queries models itself, so both show the same data
+under the same scoping. `read.hosts` reads hosts, checks, results, problems and the maintenance log;
+`read.tickets` reads tickets and their notifications (`services.tickets` is their write side).
+"""
+
+from fernwart.collector.services.read import hosts, scope, tickets
+
+__all__ = ["hosts", "scope", "tickets"]
