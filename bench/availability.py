@@ -23,27 +23,27 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fernwart.checks.status import Status  # noqa: E402
-from fernwart.collector.sla.availability import (  # noqa: E402
+from fernwart.collector.domain.availability import (  # noqa: E402
     NO_DATA,
     AvailabilityReport,
     AvailabilityRules,
-    StateChange,
+    StatusSince,
     availability_report,
     month_period,
 )
-from fernwart.collector.sla.calendar import ServiceCalendar  # noqa: E402
-from fernwart.collector.sla.windows import MaintenanceWindow  # noqa: E402
+from fernwart.collector.domain.calendar import ServiceCalendar  # noqa: E402
+from fernwart.collector.domain.windows import MaintenanceWindow  # noqa: E402
 
 YEAR_START = datetime(2026, 1, 1, tzinfo=UTC)
 YEAR_SECONDS = 365 * 86400
 OBJECTS = ("host", "http-shop", "erp-db", "disk", "ntp")
-Histories = dict[str, dict[str, list[StateChange]]]
+Histories = dict[str, dict[str, list[StatusSince]]]
 Customer = tuple[Histories, ServiceCalendar | None, list[MaintenanceWindow]]
 
 
-def object_history(rng: random.Random) -> list[StateChange]:
+def object_history(rng: random.Random) -> list[StatusSince]:
     """Return a year of state changes for one object: OK with outages, warnings, flapping and gaps."""
-    changes = [StateChange(YEAR_START, Status.OK)]
+    changes = [StatusSince(YEAR_START, Status.OK)]
     t = 0.0
     while True:
         t += rng.expovariate(1 / (4 * 86400))  # an incident about every four days
@@ -62,9 +62,9 @@ def object_history(rng: random.Random) -> list[StateChange]:
         else:  # agent silent, no data
             spells = [(NO_DATA, rng.uniform(600, 7200))]
         for status, length in spells:
-            changes.append(StateChange(YEAR_START + timedelta(seconds=round(t)), status))
+            changes.append(StatusSince(YEAR_START + timedelta(seconds=round(t)), status))
             t += length
-        changes.append(StateChange(YEAR_START + timedelta(seconds=round(t)), Status.OK))
+        changes.append(StatusSince(YEAR_START + timedelta(seconds=round(t)), Status.OK))
     return [c for c in changes if c.at < YEAR_START + timedelta(seconds=YEAR_SECONDS)]
 
 

@@ -53,7 +53,7 @@ def pg_database() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def pg_migrated(pg_database: str) -> str:
-    from fernwart.collector.db import make_engine, migrate
+    from fernwart.collector.database import make_engine, migrate
 
     engine = make_engine(pg_database)
     migrate(engine)
@@ -63,7 +63,7 @@ def pg_migrated(pg_database: str) -> str:
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from fernwart.collector.db import make_engine, migrate
+    from fernwart.collector.database import make_engine, migrate
 
     path = tmp_path_factory.mktemp("template") / "fernwart.sqlite"
     engine = make_engine(f"sqlite:///{path}")

@@ -27,7 +27,7 @@ from fernwart.agent.outbox import Outbox
 from fernwart.agent.runner import CheckRunner
 from fernwart.agent.scheduler import CheckScheduler
 from fernwart.agent.sender import Sender
-from fernwart.agent.transport import CollectorError, Transport
+from fernwart.agent.transport import CollectorError, CollectorLink
 from fernwart.agent.wire import result_entry
 from fernwart.checks.catalog import render_text
 from fernwart.checks.probe import Probe
@@ -95,7 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     previous_fd = signal.set_wakeup_fd(wake_writer.fileno(), warn_on_full_buffer=False)
     probe = _probe(config)
-    transport = Transport(config.collector, token, verify=config.tls_verify)
+    transport = CollectorLink(config.collector, token, verify=config.tls_verify)
     sender = Sender(
         outbox, transport, host_id=config.host_id, heartbeat_interval=config.heartbeat_interval,
         batch_size=config.batch_size, linger=config.report_delay,

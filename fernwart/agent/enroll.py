@@ -23,7 +23,7 @@ import yaml
 
 from fernwart.agent import __version__
 from fernwart.agent.config import ConfigError, parse_config
-from fernwart.agent.transport import Transport
+from fernwart.agent.transport import CollectorLink
 
 ENROLL_PATH = "/api/v1/enroll"
 TOKEN_FILE = "agent.token"
@@ -35,7 +35,7 @@ class EnrollError(Exception):
 
 
 @dataclass(frozen=True)
-class Enrollment:
+class EnrolledHost:
     """What enrollment produced: the host id and where the token and config were written."""
 
     host_id: str
@@ -76,8 +76,8 @@ def os_description() -> str:
 def enroll(
     collector: str, enrollment_token: str, config_path: Path | str, *,
     hostname: str | None = None, force: bool = False, tls_verify: bool | str = True,
-    transport: Transport | None = None, listening_ports: Callable[[], set[int]] = local_listening_ports,
-) -> Enrollment:
+    transport: CollectorLink | None = None, listening_ports: Callable[[], set[int]] = local_listening_ports,
+) -> EnrolledHost:
     """Enroll this host and write its token file (0600) and config; return what was written.
 
     Raises EnrollError when the config exists and `force` is False (before contacting the collector)
@@ -88,7 +88,7 @@ def enroll(
     if config_path.exists() and not force:
         raise EnrollError(f"{config_path} exists; pass --force to replace it")
     own = transport is None
-    client = transport if transport is not None else Transport(collector, verify=tls_verify)
+    client = transport if transport is not None else CollectorLink(collector, verify=tls_verify)
     try:
         answer = client.post_json(ENROLL_PATH, {
             "token": enrollment_token,
@@ -116,7 +116,7 @@ def enroll(
     token_path = config_path.parent / TOKEN_FILE
     write_private(token_path, agent_token + "\n")
     _write_atomic(config_path, render_config(settings), 0o644)
-    return Enrollment(host_id, config_path, token_path, tuple(c["name"] for c in settings["checks"]))
+    return EnrolledHost(host_id, config_path, token_path, tuple(c["name"] for c in settings["checks"]))
 
 
 def render_config(settings: dict[str, Any]) -> str:

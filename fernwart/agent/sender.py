@@ -27,7 +27,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from fernwart.agent.outbox import Outbox, OutboxEntry
-from fernwart.agent.transport import AuthError, RejectedError, Transport, TransportError
+from fernwart.agent.transport import CollectorLink, CollectorUnavailable, CredentialsRefused, RequestRejected
 from fernwart.agent.wire import report_body
 from fernwart.checks.probe import utc_now
 
@@ -40,7 +40,7 @@ class Sender:
     """Moves results from the outbox to the collector; `run` it in a thread, `stop` it from another."""
 
     def __init__(
-        self, outbox: Outbox, transport: Transport, *, host_id: str, heartbeat_interval: float,
+        self, outbox: Outbox, transport: CollectorLink, *, host_id: str, heartbeat_interval: float,
         batch_size: int = 200, clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = utc_now, rand: Callable[[], float] = random.random,
         backoff_base: float = 1.0, backoff_cap: float = 60.0, linger: float = 0.0,
@@ -67,7 +67,8 @@ class Sender:
     def step(self) -> float:
         """Do one round of sending; return the seconds to wait before the next round.
 
-        Never raises for collector trouble: TransportError and AuthError turn into a backoff delay.
+        Never raises for collector trouble: CollectorUnavailable and CredentialsRefused turn into a
+        backoff delay.
         """
         try:
             batch = self.outbox.peek(self._limit)
@@ -79,9 +80,9 @@ class Sender:
             elif self._heartbeat_due():
                 self._post([])
                 self._last_post = self._clock()
-        except (TransportError, AuthError) as exc:
+        except (CollectorUnavailable, CredentialsRefused) as exc:
             return self._backoff(exc)
-        except RejectedError as exc:  # only a heartbeat gets here: the envelope itself is refused
+        except RequestRejected as exc:  # only a heartbeat gets here: the envelope itself is refused
             log.error("collector refused our heartbeat (HTTP %d: %s); check host_id in the config",
                       exc.status, exc.error)
             return self._backoff(exc)
@@ -132,10 +133,13 @@ class Sender:
             self._thread.join(timeout)
 
     def _deliver(self, entries: list[OutboxEntry]) -> None:
-        """Post `entries`, splitting on permanent refusals; raise TransportError/AuthError to back off."""
+        """Post `entries`, splitting on permanent refusals.
+
+        Raise CollectorUnavailable or CredentialsRefused to back off.
+        """
         try:
             self._post(entries)
-        except RejectedError as exc:
+        except RequestRejected as exc:
             if len(entries) == 1:
                 log.error("collector refused result %s of check %r for good (HTTP %d: %s); moved to rejected",
                           entries[0].id, entries[0].check, exc.status, exc.error)

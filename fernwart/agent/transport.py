@@ -1,11 +1,11 @@
-"""The agent's one way out: every request to the collector goes through `Transport`.
+"""The agent's one way out: every request to the collector goes through `CollectorLink`.
 
 One place for the base URL, connect/read timeouts, TLS verification, the bearer token and the
 User-Agent. Answers are sorted into three exceptions, caught where the decision is made (the sender):
 
-- `TransportError`: try again later (connection refused, DNS, TLS, timeouts, 5xx, 408, 429);
-- `AuthError`: 401/403, the token is missing, revoked or for another host (keep results, back off);
-- `RejectedError`: any other 4xx; the collector will never accept this body (413 included, so the
+- `CollectorUnavailable`: try again later (connection refused, DNS, TLS, timeouts, 5xx, 408, 429);
+- `CredentialsRefused`: 401/403, the token is missing, revoked or for another host (keep results, back off);
+- `RequestRejected`: any other 4xx; the collector will never accept this body (413 included, so the
   sender can split the batch).
 """
 
@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from fernwart.agent import __version__
-from fernwart.checks.httpclient import HttpClient, HttpError, HttpResponse
+from fernwart.httpclient import HttpClient, HttpError, HttpResponse
 
 RETRYABLE_STATUSES = frozenset({408, 429})
 AUTH_STATUSES = frozenset({401, 403})
@@ -27,7 +27,7 @@ class CollectorError(Exception):
     """Base of every error talking to the collector."""
 
 
-class TransportError(CollectorError):
+class CollectorUnavailable(CollectorError):
     """A failure worth retrying later; `status` is None when no HTTP answer came back."""
 
     def __init__(self, message: str, status: int | None = None) -> None:
@@ -35,7 +35,7 @@ class TransportError(CollectorError):
         self.status = status
 
 
-class AuthError(CollectorError):
+class CredentialsRefused(CollectorError):
     """The collector refused our credentials (401) or says they belong to another host (403)."""
 
     def __init__(self, status: int, error: str) -> None:
@@ -44,7 +44,7 @@ class AuthError(CollectorError):
         self.error = error
 
 
-class RejectedError(CollectorError):
+class RequestRejected(CollectorError):
     """The collector refused this request for good (a 4xx other than 401/403/408/429)."""
 
     def __init__(self, status: int, error: str) -> None:
@@ -53,7 +53,7 @@ class RejectedError(CollectorError):
         self.error = error
 
 
-class Transport:
+class CollectorLink:
     """POSTs JSON to the collector at `base_url`; `token` None sends no Authorization (enrollment)."""
 
     def __init__(
@@ -70,8 +70,8 @@ class Transport:
     def post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST `body` to `path` and return the JSON answer of a 2xx (an empty dict if it has none).
 
-        Raises TransportError, AuthError or RejectedError as the module docstring sorts them; a body
-        that is not JSON-serialisable (NaN included) raises ValueError before anything is sent.
+        Raises CollectorUnavailable, CredentialsRefused or RequestRejected as the module docstring sorts
+        them; a body that is not JSON-serialisable (NaN included) raises ValueError before anything is sent.
         """
         data = json.dumps(body, allow_nan=False, separators=(",", ":")).encode("utf-8")
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -85,7 +85,7 @@ class Transport:
                 body_limit=ANSWER_LIMIT,
             )
         except HttpError as exc:
-            raise TransportError(f"POST {url}: {exc}") from exc
+            raise CollectorUnavailable(f"POST {url}: {exc}") from exc
         status = response.status
         if 200 <= status < 300:
             try:
@@ -95,10 +95,10 @@ class Transport:
             return answer if isinstance(answer, dict) else {}
         error = _error_text(response)
         if status in AUTH_STATUSES:
-            raise AuthError(status, error)
+            raise CredentialsRefused(status, error)
         if status >= 500 or status in RETRYABLE_STATUSES or status < 400:
-            raise TransportError(f"POST {url}: HTTP {status}: {error}", status)
-        raise RejectedError(status, error)
+            raise CollectorUnavailable(f"POST {url}: HTTP {status}: {error}", status)
+        raise RequestRejected(status, error)
 
     def close(self) -> None:
         """Close the idle keep-alive connection; a later request opens a new one."""

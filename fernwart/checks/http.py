@@ -32,13 +32,13 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 from fernwart.checks.base import BaseCheck, Finding, conclude
-from fernwart.checks.httpclient import HttpError, HttpResponse, HttpTimeout, HttpTlsError
 from fernwart.checks.options import OptionError
 from fernwart.checks.perfdata import PerfDatum
 from fernwart.checks.probe import Probe
 from fernwart.checks.result import CheckResult
 from fernwart.checks.status import Status
 from fernwart.checks.tls_cert import days_left, fetch_certificate
+from fernwart.httpclient import HttpError, HttpResponse, HttpTimeout, HttpTlsError
 
 BODY_LIMIT = 1024 * 1024
 REDIRECT_POLICIES = ("follow", "ok", "warning", "critical")

@@ -116,7 +116,7 @@ def _psutil() -> Any:
 
 
 def _http_client() -> Any:
-    from fernwart.checks.httpclient import HttpClient
+    from fernwart.httpclient import HttpClient
 
     return HttpClient()  # no keep-alive: the http check times a fresh connection each run
 

@@ -17,8 +17,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from fernwart import __version__
-from fernwart.collector import api, dashboard
-from fernwart.collector import db as database
+from fernwart.collector import api, dashboard, database
 from fernwart.collector.domain.tickets import TicketPolicy
 from fernwart.collector.jobs import JobRunner
 from fernwart.collector.metrics import Metrics

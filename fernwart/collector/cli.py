@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from fernwart.collector import db as database
+from fernwart.collector import database
 from fernwart.collector.models import utcnow
 from fernwart.collector.settings import Settings, SettingsError, from_env
 
@@ -33,8 +33,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _ttl(text: str) -> timedelta:
-    from fernwart.collector.sla.durations import parse_duration
-    from fernwart.collector.sla.errors import SpecError
+    from fernwart.collector.domain.durations import parse_duration
+    from fernwart.collector.domain.errors import SpecError
 
     try:
         d = parse_duration(text)

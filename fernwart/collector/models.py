@@ -223,7 +223,7 @@ class TicketEvent(Base):
     status: Mapped[int | None] = mapped_column(SmallInteger)
 
 
-class Contract(Base):
+class StoredContract(Base):
     """A customer's maintenance contract as applied: the validated document, kept verbatim."""
 
     __tablename__ = "contracts"

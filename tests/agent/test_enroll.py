@@ -10,7 +10,7 @@ import yaml
 from fernwart.agent import __version__
 from fernwart.agent.config import load_config
 from fernwart.agent.enroll import EnrollError, default_checks, enroll
-from fernwart.agent.transport import AuthError
+from fernwart.agent.transport import CredentialsRefused
 from tests.agent.collector_stub import CollectorStub
 
 
@@ -70,7 +70,7 @@ def test_force_replaces_config_and_a_wider_token_file(
 
 def test_refused_enrollment_writes_nothing(collector: CollectorStub, tmp_path: Path) -> None:
     collector.responder = lambda r: (401, {"error": "enrollment token expired"})
-    with pytest.raises(AuthError, match="enrollment token expired"):
+    with pytest.raises(CredentialsRefused, match="enrollment token expired"):
         enroll(collector.url, "fwe_old", tmp_path / "agent.yaml", listening_ports=set)
     assert list(tmp_path.iterdir()) == []
 

@@ -8,7 +8,7 @@ import pytest
 
 from fernwart.agent.outbox import Outbox
 from fernwart.agent.sender import Sender
-from fernwart.agent.transport import Transport
+from fernwart.agent.transport import CollectorLink
 from fernwart.checks.status import Status
 from tests.agent.collector_stub import CollectorStub, Request
 from tests.agent.helpers import T0, FakeClock, stamped
@@ -29,13 +29,13 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def transport(collector: CollectorStub) -> Iterator[Transport]:
-    client = Transport(collector.url, "fwa_tok", timeout=(2, 5))
+def transport(collector: CollectorStub) -> Iterator[CollectorLink]:
+    client = CollectorLink(collector.url, "fwa_tok", timeout=(2, 5))
     yield client
     client.close()
 
 
-def make_sender(box: Outbox, transport: Transport, clock: FakeClock, **kw: object) -> Sender:
+def make_sender(box: Outbox, transport: CollectorLink, clock: FakeClock, **kw: object) -> Sender:
     options: dict[str, object] = {
         "host_id": "host-1", "heartbeat_interval": 60, "batch_size": 4, "clock": clock,
         "now": lambda: T0 + timedelta(hours=1), "rand": lambda: 1.0,
@@ -49,7 +49,7 @@ def posted_ids(collector: CollectorStub) -> list[list[str]]:
 
 
 def test_2xx_deletes_and_replays_with_own_timestamps(
-    outbox: Outbox, transport: Transport, collector: CollectorStub, clock: FakeClock,
+    outbox: Outbox, transport: CollectorLink, collector: CollectorStub, clock: FakeClock,
 ) -> None:
     ids = fill(outbox, 6)
     sender = make_sender(outbox, transport, clock)
@@ -66,7 +66,7 @@ def test_2xx_deletes_and_replays_with_own_timestamps(
 
 
 def test_5xx_keeps_everything_and_backs_off_exponentially(
-    outbox: Outbox, transport: Transport, collector: CollectorStub, clock: FakeClock,
+    outbox: Outbox, transport: CollectorLink, collector: CollectorStub, clock: FakeClock,
 ) -> None:
     collector.responder = lambda r: (503, {"error": "database down"})
     ids = fill(outbox, 3)
@@ -77,7 +77,7 @@ def test_5xx_keeps_everything_and_backs_off_exponentially(
     assert sender.failures == 8
 
 
-def test_backoff_is_full_jitter(outbox: Outbox, transport: Transport, collector: CollectorStub) -> None:
+def test_backoff_is_full_jitter(outbox: Outbox, transport: CollectorLink, collector: CollectorStub) -> None:
     collector.responder = lambda r: (500, {"error": "x"})
     draws = iter([0.5, 0.25, 0.0])
     sender = make_sender(outbox, transport, FakeClock(), rand=lambda: next(draws))
@@ -86,7 +86,7 @@ def test_backoff_is_full_jitter(outbox: Outbox, transport: Transport, collector:
 
 def test_connection_refused_keeps_everything(outbox: Outbox, clock: FakeClock) -> None:
     ids = fill(outbox, 2)
-    client = Transport(f"http://127.0.0.1:{free_port()}", "t", timeout=(1, 1))
+    client = CollectorLink(f"http://127.0.0.1:{free_port()}", "t", timeout=(1, 1))
     try:
         sender = make_sender(outbox, client, clock)
         assert sender.step() == 1.0
@@ -97,7 +97,7 @@ def test_connection_refused_keeps_everything(outbox: Outbox, clock: FakeClock) -
 
 
 def test_retry_resends_the_same_ids(
-    outbox: Outbox, transport: Transport, collector: CollectorStub, clock: FakeClock,
+    outbox: Outbox, transport: CollectorLink, collector: CollectorStub, clock: FakeClock,
 ) -> None:
     answers = iter([(500, {"error": "boom"}), (200, {"accepted": 3, "duplicates": 0})])
     collector.responder = lambda r: next(answers)
@@ -110,7 +110,7 @@ def test_retry_resends_the_same_ids(
 
 
 def test_auth_error_keeps_results(
-    outbox: Outbox, transport: Transport, collector: CollectorStub, clock: FakeClock,
+    outbox: Outbox, transport: CollectorLink, collector: CollectorStub, clock: FakeClock,
 ) -> None:
     collector.responder = lambda r: (401, {"error": "unknown token"})
     ids = fill(outbox, 2)
@@ -120,7 +120,7 @@ def test_auth_error_keeps_results(
 
 
 def test_422_isolates_the_bad_result_and_moves_it_to_rejected(
-    outbox: Outbox, transport: Transport, collector: CollectorStub, clock: FakeClock,
+    outbox: Outbox, transport: CollectorLink, collector: CollectorStub, clock: FakeClock,
 ) -> None:
     def refuse_bad(request: Request) -> tuple[int, object]:
         if any(r["summary"] == "r2" for r in request.body["results"]):
@@ -139,7 +139,7 @@ def test_422_isolates_the_bad_result_and_moves_it_to_rejected(
 
 
 def test_413_splits_the_batch_in_halves(
-    outbox: Outbox, transport: Transport, collector: CollectorStub, clock: FakeClock,
+    outbox: Outbox, transport: CollectorLink, collector: CollectorStub, clock: FakeClock,
 ) -> None:
     def limit(request: Request) -> tuple[int, object]:
         if len(request.body["results"]) > 1:
@@ -159,7 +159,7 @@ def test_413_splits_the_batch_in_halves(
 
 
 def test_heartbeat_only_when_nothing_else_was_posted_in_the_interval(
-    outbox: Outbox, transport: Transport, collector: CollectorStub, clock: FakeClock,
+    outbox: Outbox, transport: CollectorLink, collector: CollectorStub, clock: FakeClock,
 ) -> None:
     sender = make_sender(outbox, transport, clock)
     assert sender.step() == 60.0  # at start: a heartbeat announces the agent
@@ -178,7 +178,7 @@ def test_heartbeat_only_when_nothing_else_was_posted_in_the_interval(
 
 
 def test_failed_heartbeat_backs_off_and_retries(
-    outbox: Outbox, transport: Transport, collector: CollectorStub, clock: FakeClock,
+    outbox: Outbox, transport: CollectorLink, collector: CollectorStub, clock: FakeClock,
 ) -> None:
     answers = iter([(503, {"error": "x"}), (200, {"accepted": 0, "duplicates": 0})])
     collector.responder = lambda r: next(answers)
@@ -190,7 +190,7 @@ def test_failed_heartbeat_backs_off_and_retries(
 
 
 def test_thread_sends_promptly_on_notify_and_stops(
-    outbox: Outbox, transport: Transport, collector: CollectorStub,
+    outbox: Outbox, transport: CollectorLink, collector: CollectorStub,
 ) -> None:
     sender = Sender(outbox, transport, host_id="host-1", heartbeat_interval=3600)
     sender.start()
@@ -209,7 +209,7 @@ def test_thread_sends_promptly_on_notify_and_stops(
 
 
 def test_refused_heartbeat_backs_off_instead_of_raising(
-    outbox: Outbox, transport: Transport, collector: CollectorStub, clock: FakeClock,
+    outbox: Outbox, transport: CollectorLink, collector: CollectorStub, clock: FakeClock,
 ) -> None:
     collector.responder = lambda r: (422, {"error": "host_id: not a uuid"})
     sender = make_sender(outbox, transport, clock)
@@ -218,7 +218,7 @@ def test_refused_heartbeat_backs_off_instead_of_raising(
 
 
 def test_thread_lingers_so_results_close_together_share_one_report(
-    outbox: Outbox, transport: Transport, collector: CollectorStub,
+    outbox: Outbox, transport: CollectorLink, collector: CollectorStub,
 ) -> None:
     sender = Sender(outbox, transport, host_id="host-1", heartbeat_interval=3600, linger=0.5)
     sender.start()

@@ -5,19 +5,19 @@ from collections.abc import Iterator
 import pytest
 
 from fernwart.agent import __version__
-from fernwart.agent.transport import AuthError, RejectedError, Transport, TransportError
+from fernwart.agent.transport import CollectorLink, CollectorUnavailable, CredentialsRefused, RequestRejected
 from tests.agent.collector_stub import CollectorStub, Request
 from tests.support import free_port
 
 
 @pytest.fixture
-def transport(collector: CollectorStub) -> Iterator[Transport]:
-    client = Transport(collector.url + "/", "fwa_tok", timeout=(2, 5))
+def transport(collector: CollectorStub) -> Iterator[CollectorLink]:
+    client = CollectorLink(collector.url + "/", "fwa_tok", timeout=(2, 5))
     yield client
     client.close()
 
 
-def test_posts_json_with_bearer_and_user_agent(collector: CollectorStub, transport: Transport) -> None:
+def test_posts_json_with_bearer_and_user_agent(collector: CollectorStub, transport: CollectorLink) -> None:
     answer = transport.post_json("/api/v1/reports", {"results": [1, 2]})
     assert answer == {"accepted": 2, "duplicates": 0}
     (request,) = collector.requests
@@ -29,7 +29,7 @@ def test_posts_json_with_bearer_and_user_agent(collector: CollectorStub, transpo
 
 
 def test_no_token_sends_no_authorization(collector: CollectorStub) -> None:
-    client = Transport(collector.url)
+    client = CollectorLink(collector.url)
     try:
         client.post_json("/api/v1/enroll", {})
     finally:
@@ -38,47 +38,47 @@ def test_no_token_sends_no_authorization(collector: CollectorStub) -> None:
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 408, 429, 302])
-def test_retryable_statuses(collector: CollectorStub, transport: Transport, status: int) -> None:
+def test_retryable_statuses(collector: CollectorStub, transport: CollectorLink, status: int) -> None:
     collector.responder = lambda r: (status, {"error": "busy"})
-    with pytest.raises(TransportError) as caught:
+    with pytest.raises(CollectorUnavailable) as caught:
         transport.post_json("/api/v1/reports", {})
     assert caught.value.status == status
     assert len(collector.requests) == 1  # a redirect is not followed
 
 
 @pytest.mark.parametrize("status", [401, 403])
-def test_auth_statuses(collector: CollectorStub, transport: Transport, status: int) -> None:
+def test_auth_statuses(collector: CollectorStub, transport: CollectorLink, status: int) -> None:
     collector.responder = lambda r: (status, {"error": "token revoked"})
-    with pytest.raises(AuthError) as caught:
+    with pytest.raises(CredentialsRefused) as caught:
         transport.post_json("/api/v1/reports", {})
     assert (caught.value.status, caught.value.error) == (status, "token revoked")
 
 
 @pytest.mark.parametrize("status", [400, 413, 422])
 def test_permanent_refusals_carry_status_and_error(
-    collector: CollectorStub, transport: Transport, status: int,
+    collector: CollectorStub, transport: CollectorLink, status: int,
 ) -> None:
     def refuse(request: Request) -> tuple[int, object]:
         return status, {"error": "results[0].status: must be 0-3"}
 
     collector.responder = refuse
-    with pytest.raises(RejectedError) as caught:
+    with pytest.raises(RequestRejected) as caught:
         transport.post_json("/api/v1/reports", {})
     assert (caught.value.status, caught.value.error) == (status, "results[0].status: must be 0-3")
 
 
 def test_connection_refused_is_retryable() -> None:
-    client = Transport(f"http://127.0.0.1:{free_port()}", "t", timeout=(1, 1))
+    client = CollectorLink(f"http://127.0.0.1:{free_port()}", "t", timeout=(1, 1))
     try:
         refused = r"cannot connect \(\[Errno 111\] Connection refused\)"
-        with pytest.raises(TransportError, match=refused) as caught:
+        with pytest.raises(CollectorUnavailable, match=refused) as caught:
             client.post_json("/api/v1/reports", {})
     finally:
         client.close()
     assert caught.value.status is None
 
 
-def test_nan_is_refused_before_sending(collector: CollectorStub, transport: Transport) -> None:
+def test_nan_is_refused_before_sending(collector: CollectorStub, transport: CollectorLink) -> None:
     with pytest.raises(ValueError):
         transport.post_json("/api/v1/reports", {"x": float("nan")})
     assert collector.requests == []

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from fernwart.checks.http import HttpCheck
-from fernwart.checks.httpclient import HttpClient
 from fernwart.checks.options import OptionError
 from fernwart.checks.probe import Probe, utc_now
 from fernwart.checks.status import Status
+from fernwart.httpclient import HttpClient
 from tests.checks.fakes import make_probe
 from tests.checks.servers import http_server, https_server, make_certificate
 from tests.support import free_port, require_executable

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from fernwart.collector import deps
 from fernwart.collector.app import create_app
-from fernwart.collector.db import make_engine, session_factory
+from fernwart.collector.database import make_engine, session_factory
 from fernwart.collector.models import utcnow
 from fernwart.collector.services import auth
 from fernwart.collector.settings import Settings

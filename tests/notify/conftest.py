@@ -21,23 +21,23 @@ from typing import Any
 
 import pytest
 
-from fernwart.collector.notify.base import EventKind, Notification, NotificationPayload
+from fernwart.collector.notify.base import Message, NotificationKind, NotificationPayload
 from tests.support import free_port, require
 
 NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 SMTP_SCRIPT = Path(__file__).with_name("smtp_server.py")
 
 
-def make_notification(**changes: Any) -> Notification:
+def make_notification(**changes: Any) -> Message:
     """Return an escalation notification for ticket 42; keyword arguments replace payload fields."""
     fields: dict[str, Any] = dict(
-        notification_id="ntf-42-escalated-2", kind=EventKind.ESCALATED, occurred_at=NOW, ticket_id=42,
+        notification_id="ntf-42-escalated-2", kind=NotificationKind.ESCALATED, occurred_at=NOW, ticket_id=42,
         customer="Muster GmbH", host="erp01", check="erp-db", level=2, priority="P1",
         response_due=NOW + dt.timedelta(minutes=30), resolution_due=NOW + dt.timedelta(hours=4),
         dashboard_url="https://fernwart.provider.example/tickets/42",
     )
     fields.update(changes)
-    return Notification(
+    return Message(
         subject="[P1] erp01 erp-db escalated to 2nd level",
         body="Ticket 42 (Muster GmbH, erp01/erp-db) is now at level 2.\nFällig: 13:30 UTC\n",
         payload=NotificationPayload(**fields),
@@ -45,7 +45,7 @@ def make_notification(**changes: Any) -> Notification:
 
 
 @pytest.fixture
-def notification() -> Notification:
+def notification() -> Message:
     return make_notification()
 
 

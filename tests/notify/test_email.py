@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from fernwart.collector.notify.base import Notification, Outcome, PermanentError, TransportError
+from fernwart.collector.notify.base import AttemptOutcome, Message, PermanentError, TransportError
 from fernwart.collector.notify.dispatch import Backoff, deliver
 from fernwart.collector.notify.email import EmailConfig, EmailTransport, build_message, classify
 from tests.notify.conftest import NOW, SmtpServer, make_notification
@@ -34,7 +34,7 @@ def transport(server: SmtpServer | None = None, **changes: Any) -> EmailTranspor
 # --- the message -----------------------------------------------------------------------------------
 
 
-def test_message_has_headers_and_utf8_plain_body(notification: Notification) -> None:
+def test_message_has_headers_and_utf8_plain_body(notification: Message) -> None:
     message = build_message(notification, "ops@muster.example", FROM, NOW)
     assert message["Subject"] == "[P1] erp01 erp-db escalated to 2nd level"
     assert message["From"] == FROM
@@ -51,7 +51,7 @@ def test_message_has_headers_and_utf8_plain_body(notification: Notification) -> 
 
 def test_message_subject_line_breaks_cannot_inject_headers() -> None:
     payload = make_notification().payload
-    evil = Notification(subject="down\r\nBcc: everyone@example.com", body="x", payload=payload)
+    evil = Message(subject="down\r\nBcc: everyone@example.com", body="x", payload=payload)
     message = build_message(evil, "ops@muster.example", FROM, NOW)
     assert message["Subject"] == "down Bcc: everyone@example.com"
     assert message["Bcc"] is None
@@ -59,7 +59,7 @@ def test_message_subject_line_breaks_cannot_inject_headers() -> None:
 
 @pytest.mark.parametrize("target", ["", "ops", "a@b@c", "Ops <ops@x.example>", "a@x.example, b@x.example",
                                     "ops@x.example\r\nBcc: x@y", "müller@x.example"])
-def test_bad_target_is_permanent_without_connecting(notification: Notification, target: str) -> None:
+def test_bad_target_is_permanent_without_connecting(notification: Message, target: str) -> None:
     def no_connection(cfg: EmailConfig, context: ssl.SSLContext) -> smtplib.SMTP:
         raise AssertionError("must not connect")
 
@@ -96,7 +96,7 @@ def test_classify_maps_smtp_errors(exc: Exception, kind: type[Exception], code: 
 
 @pytest.mark.smtp
 def test_plain_smtp_delivers_message_with_headers_and_body(
-    smtp_server: Any, notification: Notification
+    smtp_server: Any, notification: Message
 ) -> None:
     server = smtp_server()
     receipt = transport(server).send(notification, "ops@muster.example")
@@ -115,7 +115,7 @@ def test_plain_smtp_delivers_message_with_headers_and_body(
 
 @pytest.mark.smtp
 @pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
-def test_starttls_with_auth_delivers(smtp_server: Any, notification: Notification, mechanism: str) -> None:
+def test_starttls_with_auth_delivers(smtp_server: Any, notification: Message, mechanism: str) -> None:
     server = smtp_server("starttls", user="fernwart", password="s3cret", mechanisms=mechanism)
     sender = transport(server, security="starttls", username="fernwart", password="s3cret")
     assert sender.send(notification, "ops@muster.example").response_code == 250
@@ -126,7 +126,7 @@ def test_starttls_with_auth_delivers(smtp_server: Any, notification: Notificatio
 
 
 @pytest.mark.smtp
-def test_implicit_tls_with_auth_delivers(smtp_server: Any, notification: Notification) -> None:
+def test_implicit_tls_with_auth_delivers(smtp_server: Any, notification: Message) -> None:
     server = smtp_server("tls", user="fernwart", password="s3cret")
     sender = transport(server, security="tls", username="fernwart", password="s3cret")
     assert sender.send(notification, "ops@muster.example").response_code == 250
@@ -136,19 +136,19 @@ def test_implicit_tls_with_auth_delivers(smtp_server: Any, notification: Notific
 
 
 @pytest.mark.smtp
-def test_wrong_password_is_one_permanent_attempt(smtp_server: Any, notification: Notification) -> None:
+def test_wrong_password_is_one_permanent_attempt(smtp_server: Any, notification: Message) -> None:
     server = smtp_server("starttls", user="fernwart", password="s3cret")
     sender = transport(server, security="starttls", username="fernwart", password="wrong")
     attempts = deliver(
         notification, "ops@muster.example", sender, max_attempts=3, sleep=_no_sleep, now=lambda: NOW
     )
-    assert [(a.outcome, a.response_code) for a in attempts] == [(Outcome.PERMANENT, 535)]
+    assert [(a.outcome, a.response_code) for a in attempts] == [(AttemptOutcome.PERMANENT, 535)]
     assert "authentication refused" in attempts[0].error
     assert server.messages() == []
 
 
 @pytest.mark.smtp
-def test_unknown_recipient_is_permanent(smtp_server: Any, notification: Notification) -> None:
+def test_unknown_recipient_is_permanent(smtp_server: Any, notification: Message) -> None:
     server = smtp_server()
     with pytest.raises(PermanentError, match="unknown@muster.example refused: 550") as caught:
         transport(server).send(notification, "unknown@muster.example")
@@ -157,17 +157,17 @@ def test_unknown_recipient_is_permanent(smtp_server: Any, notification: Notifica
 
 
 @pytest.mark.smtp
-def test_greylisted_recipient_is_retried(smtp_server: Any, notification: Notification) -> None:
+def test_greylisted_recipient_is_retried(smtp_server: Any, notification: Message) -> None:
     server = smtp_server()
     pauses: list[float] = []
     attempts = deliver(notification, "busy@muster.example", transport(server), max_attempts=2,
                        backoff=Backoff(base=30), sleep=pauses.append, now=lambda: NOW)
-    assert [(a.outcome, a.response_code) for a in attempts] == [(Outcome.RETRYABLE, 451)] * 2
+    assert [(a.outcome, a.response_code) for a in attempts] == [(AttemptOutcome.RETRYABLE, 451)] * 2
     assert pauses == [30]
 
 
 @pytest.mark.smtp
-def test_relay_without_starttls_is_permanent(smtp_server: Any, notification: Notification) -> None:
+def test_relay_without_starttls_is_permanent(smtp_server: Any, notification: Message) -> None:
     server = smtp_server("none")
     with pytest.raises(PermanentError, match="STARTTLS"):
         transport(server, security="starttls").send(notification, "ops@muster.example")
@@ -175,19 +175,19 @@ def test_relay_without_starttls_is_permanent(smtp_server: Any, notification: Not
 
 
 @pytest.mark.smtp
-def test_untrusted_certificate_is_permanent(smtp_server: Any, notification: Notification) -> None:
+def test_untrusted_certificate_is_permanent(smtp_server: Any, notification: Message) -> None:
     server = smtp_server("starttls")
     with pytest.raises(PermanentError, match="does not verify"):
         transport(server, security="starttls", ca_file=None).send(notification, "ops@muster.example")
     assert server.messages() == []
 
 
-def test_refused_connection_is_retryable(notification: Notification) -> None:
+def test_refused_connection_is_retryable(notification: Message) -> None:
     port = free_port()  # nothing listens there
     pauses: list[float] = []
     attempts = deliver(notification, "ops@muster.example", transport(port=port), max_attempts=3,
                        backoff=Backoff(base=1, factor=2), sleep=pauses.append, now=lambda: NOW)
-    assert [a.outcome for a in attempts] == [Outcome.RETRYABLE] * 3
+    assert [a.outcome for a in attempts] == [AttemptOutcome.RETRYABLE] * 3
     assert all("cannot talk to 127.0.0.1" in a.error and a.response_code is None for a in attempts)
     assert pauses == [1, 2]
 

@@ -5,20 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import http.client
 from collections.abc import Iterator
 
 import pytest
 from pydantic import SecretStr
 
 from fernwart.collector.notify.base import (
-    Notification,
+    AttemptOutcome,
+    Message,
     NotificationPayload,
-    Outcome,
     PermanentError,
     TransportError,
 )
 from fernwart.collector.notify.dispatch import Backoff, deliver
-from fernwart.collector.notify.http import HttpResponse
 from fernwart.collector.notify.webhook import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -29,6 +29,7 @@ from fernwart.collector.notify.webhook import (
     sign,
     verify_signature,
 )
+from fernwart.httpclient import HttpResponse
 from tests.notify.conftest import NOW, Receiver
 from tests.support import free_port
 
@@ -84,17 +85,30 @@ def test_verify_refuses(
 ])
 def test_judge_maps_failures(status: int, kind: type[Exception]) -> None:
     with pytest.raises(kind) as caught:
-        judge(HttpResponse(status=status, retry_after=None, text="nope"))
+        judge(answer(status, b"nope"), NOW)
     assert type(caught.value) is kind
 
 
 def test_judge_accepts_any_2xx() -> None:
-    assert judge(HttpResponse(status=204, retry_after=None, text="")).response_code == 204
+    assert judge(answer(204, b""), NOW).response_code == 204
+
+
+def test_judge_passes_on_the_receivers_retry_after() -> None:
+    with pytest.raises(TransportError) as caught:
+        judge(answer(503, b"busy", {"Retry-After": "120"}), NOW)
+    assert caught.value.retry_after == 120.0
+
+
+def answer(status: int, body: bytes, headers: dict[str, str] | None = None) -> HttpResponse:
+    message = http.client.HTTPMessage()
+    for name, value in (headers or {}).items():
+        message[name] = value
+    return HttpResponse(status, "", message, body)
 
 
 @pytest.mark.parametrize("url", ["ftp://hooks.example/x", "hooks.example/x", "https://", "mailto:a@x.ex"])
 def test_non_http_target_is_permanent(
-    webhook: WebhookTransport, notification: Notification, url: str
+    webhook: WebhookTransport, notification: Message, url: str
 ) -> None:
     with pytest.raises(PermanentError, match="not an http"):
         webhook.send(notification, url)
@@ -108,7 +122,7 @@ def test_secret_is_not_in_repr() -> None:
 
 
 def test_receiver_verifies_signature_and_reads_payload(
-    webhook: WebhookTransport, receiver: Receiver, notification: Notification
+    webhook: WebhookTransport, receiver: Receiver, notification: Message
 ) -> None:
     receipt = webhook.send(notification, receiver.url)
     assert receipt.response_code == 200
@@ -126,14 +140,14 @@ def test_receiver_verifies_signature_and_reads_payload(
 
 
 def test_500_then_200_records_two_attempts(
-    webhook: WebhookTransport, receiver: Receiver, notification: Notification
+    webhook: WebhookTransport, receiver: Receiver, notification: Message
 ) -> None:
     receiver.answer(500, 200)
     pauses: list[float] = []
     attempts = deliver(notification, receiver.url, webhook, max_attempts=5, backoff=Backoff(base=3),
                        sleep=pauses.append, now=lambda: NOW)
     assert [(a.attempt, a.outcome, a.response_code) for a in attempts] == [
-        (1, Outcome.RETRYABLE, 500), (2, Outcome.DELIVERED, 200)]
+        (1, AttemptOutcome.RETRYABLE, 500), (2, AttemptOutcome.DELIVERED, 200)]
     assert attempts[0].error.startswith("HTTP 500")
     assert attempts[1].ok and attempts[1].error == ""
     assert pauses == [3]
@@ -142,21 +156,21 @@ def test_500_then_200_records_two_attempts(
 
 
 def test_400_is_one_permanent_attempt(
-    webhook: WebhookTransport, receiver: Receiver, notification: Notification
+    webhook: WebhookTransport, receiver: Receiver, notification: Message
 ) -> None:
     receiver.answer(400)
     pauses: list[float] = []
     attempts = deliver(
         notification, receiver.url, webhook, max_attempts=5, sleep=pauses.append, now=lambda: NOW
     )
-    assert [(a.outcome, a.response_code) for a in attempts] == [(Outcome.PERMANENT, 400)]
+    assert [(a.outcome, a.response_code) for a in attempts] == [(AttemptOutcome.PERMANENT, 400)]
     assert attempts[0].permanent
     assert pauses == []
     assert len(receiver.requests) == 1
 
 
 def test_429_retry_after_lengthens_the_pause(
-    webhook: WebhookTransport, receiver: Receiver, notification: Notification
+    webhook: WebhookTransport, receiver: Receiver, notification: Message
 ) -> None:
     receiver.answer((429, {"Retry-After": "7"}), 200)
     pauses: list[float] = []
@@ -167,7 +181,7 @@ def test_429_retry_after_lengthens_the_pause(
 
 
 def test_redirect_is_not_followed(
-    webhook: WebhookTransport, receiver: Receiver, notification: Notification
+    webhook: WebhookTransport, receiver: Receiver, notification: Message
 ) -> None:
     receiver.answer((307, {"Location": receiver.url + "/elsewhere"}))
     with pytest.raises(PermanentError, match="redirects are not followed"):
@@ -176,13 +190,13 @@ def test_redirect_is_not_followed(
 
 
 def test_connection_refused_is_retried_up_to_max_attempts(
-    webhook: WebhookTransport, notification: Notification
+    webhook: WebhookTransport, notification: Message
 ) -> None:
     url = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens there
     pauses: list[float] = []
     attempts = deliver(notification, url, webhook, max_attempts=4, backoff=Backoff(base=2, factor=3, cap=10),
                        sleep=pauses.append, now=lambda: NOW)
     assert [(a.attempt, a.outcome, a.response_code) for a in attempts] == [
-        (n, Outcome.RETRYABLE, None) for n in (1, 2, 3, 4)]
-    assert "connection failed" in attempts[0].error and "refused" in attempts[0].error.lower()
+        (n, AttemptOutcome.RETRYABLE, None) for n in (1, 2, 3, 4)]
+    assert "cannot connect" in attempts[0].error and "refused" in attempts[0].error.lower()
     assert pauses == [2, 6, 10]

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from fernwart.collector.sla.calendar import ServiceCalendar
+from fernwart.collector.domain.calendar import ServiceCalendar
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -10,29 +10,29 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fernwart.checks.status import Status
-from fernwart.collector.sla.availability import (
+from fernwart.collector.domain.availability import (
     NO_DATA,
     AvailabilityReport,
     AvailabilityRules,
-    StateChange,
+    StatusSince,
     availability_report,
     month_period,
 )
-from fernwart.collector.sla.calendar import ServiceCalendar
-from fernwart.collector.sla.windows import MaintenanceWindow, Scope
+from fernwart.collector.domain.calendar import ServiceCalendar
+from fernwart.collector.domain.windows import MaintenanceWindow, Scope
 from tests.sla.conftest import berlin, utc
 
 OK, WARN, CRIT, UNKNOWN = Status.OK, Status.WARNING, Status.CRITICAL, Status.UNKNOWN
 DAY = (utc(2026, 3, 2), utc(2026, 3, 3))  # a Monday
 RULES = AvailabilityRules(99.5, ("host", "check:http-*"))
-Histories = Mapping[str, Mapping[str, Sequence[StateChange]]]
+Histories = Mapping[str, Mapping[str, Sequence[StatusSince]]]
 
 
-def changes(*pairs: tuple[datetime, Status | None]) -> list[StateChange]:
-    return [StateChange(at, status) for at, status in pairs]
+def changes(*pairs: tuple[datetime, Status | None]) -> list[StatusSince]:
+    return [StatusSince(at, status) for at, status in pairs]
 
 
-def shop_history() -> dict[str, dict[str, list[StateChange]]]:
+def shop_history() -> dict[str, dict[str, list[StatusSince]]]:
     return {
         "web1": {
             "host": changes((utc(2026, 3, 1), OK)),
@@ -218,15 +218,15 @@ ALL_RULES = [
 
 
 @st.composite
-def histories(draw: st.DrawFn) -> dict[str, dict[str, list[StateChange]]]:
-    out: dict[str, dict[str, list[StateChange]]] = {}
+def histories(draw: st.DrawFn) -> dict[str, dict[str, list[StatusSince]]]:
+    out: dict[str, dict[str, list[StatusSince]]] = {}
     for host in draw(st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=3, unique=True)):
         out[host] = {}
         for name in draw(
             st.lists(st.sampled_from(["host", "http", "db"]), min_size=1, max_size=3, unique=True)
         ):
             offsets = sorted(draw(st.lists(st.integers(-86400, SPAN + 86400), max_size=12)))
-            out[host][name] = [StateChange(PERIOD[0] + timedelta(seconds=o), draw(STATUSES)) for o in offsets]
+            out[host][name] = [StatusSince(PERIOD[0] + timedelta(seconds=o), draw(STATUSES)) for o in offsets]
     return out
 
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fernwart.collector.sla.calendar import ServiceCalendar, parse_days, parse_spans
-from fernwart.collector.sla.errors import SpecError
+from fernwart.collector.domain.calendar import ServiceCalendar, parse_days, parse_spans
+from fernwart.collector.domain.errors import SpecError
 from tests.sla.conftest import berlin, utc
 
 HOUR = 3600

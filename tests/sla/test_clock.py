@@ -6,26 +6,26 @@ from datetime import datetime
 
 import pytest
 
-from fernwart.collector.sla.calendar import ServiceCalendar
-from fernwart.collector.sla.clock import (
-    EventKind,
+from fernwart.collector.domain.calendar import ServiceCalendar
+from fernwart.collector.domain.clocks import (
+    ClockEvent,
     PriorityTargets,
-    TicketEvent,
     escalation_level,
     ticket_clocks,
 )
-from fernwart.collector.sla.durations import parse_duration
+from fernwart.collector.domain.durations import parse_duration
+from fernwart.collector.domain.tickets import TicketEventKind
 from tests.sla.conftest import berlin, utc
 
 P1 = PriorityTargets(parse_duration("30m"), parse_duration("4h"))
 P2 = PriorityTargets(parse_duration("2h"), parse_duration("1d"))
 P3 = PriorityTargets(parse_duration("8h"), parse_duration("3d"))
-ACK, WAIT, RESUME = EventKind.ACKNOWLEDGED, EventKind.WAITING, EventKind.RESUMED
-RESOLVE, REOPEN = EventKind.RESOLVED, EventKind.REOPENED
+ACK, WAIT, RESUME = TicketEventKind.ACKNOWLEDGED, TicketEventKind.WAITING, TicketEventKind.RESUMED
+RESOLVE, REOPEN = TicketEventKind.RESOLVED, TicketEventKind.REOPENED
 
 
-def ev(kind: EventKind, at: datetime) -> TicketEvent:
-    return TicketEvent(at, kind)
+def ev(kind: TicketEventKind, at: datetime) -> ClockEvent:
+    return ClockEvent(at, kind)
 
 
 def test_ticket_across_a_weekend(office: ServiceCalendar) -> None:

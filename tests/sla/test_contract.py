@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fernwart.collector.sla.contract import ContractError, load_contracts, parse_contracts
-from fernwart.collector.sla.durations import Duration
+from fernwart.collector.domain.contracts import ContractError, load_contracts, parse_contracts
+from fernwart.collector.domain.durations import Duration
 from tests.sla.conftest import utc
 
 EXAMPLE = (Path(__file__).parent / "example_contract.yaml").read_text()

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from fernwart.collector.sla.durations import Duration, parse_duration, parse_share
-from fernwart.collector.sla.errors import SpecError
+from fernwart.collector.domain.durations import Duration, parse_duration, parse_share
+from fernwart.collector.domain.errors import SpecError
 
 
 @pytest.mark.parametrize(

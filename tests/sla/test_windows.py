@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fernwart.collector.sla.errors import SpecError
-from fernwart.collector.sla.windows import MaintenanceWindow, Recurrence, Scope
+from fernwart.collector.domain.errors import SpecError
+from fernwart.collector.domain.windows import MaintenanceWindow, Recurrence, Scope
 from fernwart.protocol import HOST_CHECK
 from tests.sla.conftest import berlin, utc
 

@@ -13,12 +13,12 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from fernwart.collector.deps import DB, Now, Tech
+from fernwart.collector.domain.availability import Figures
+from fernwart.collector.domain.calendar import DAY_SECONDS
+from fernwart.collector.domain.windows import Recurrence
 from fernwart.collector.services import availability, contracts, read, windows
 from fernwart.collector.services.errors import Invalid
 from fernwart.collector.services.permissions import Permission, require
-from fernwart.collector.sla.availability import Figures
-from fernwart.collector.sla.calendar import DAY_SECONDS
-from fernwart.collector.sla.windows import Recurrence
 
 router = APIRouter(prefix="/api/v1", tags=["contracts and SLA"])
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -24,6 +24,26 @@ class TicketState(StrEnum):
     CLOSED = "closed"
 
 
+class TicketEventKind(StrEnum):
+    """What a ticket's history entry records (the append-only `ticket_events.kind`)."""
+
+    OPENED = "opened"
+    FAILURE = "failure"  # a further HARD problem status on the open ticket
+    RECOVERED = "recovered"  # the check is OK again
+    REOPENED = "reopened"
+    RESOLVED = "resolved"
+    ACKNOWLEDGED = "acknowledged"
+    COMMENT = "comment"
+    STARTED = "started"
+    WAITING = "waiting"
+    RESUMED = "resumed"
+    CLOSED = "closed"
+    ESCALATED = "escalated"
+    HANDED_BACK = "handed_back"
+    SLA_WARNING = "sla_warning"
+    SLA_BREACHED = "sla_breached"
+
+
 OPEN_STATES = frozenset(
     {TicketState.NEW, TicketState.ACKNOWLEDGED, TicketState.IN_PROGRESS, TicketState.WAITING}
 )

@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection the collector hands over (see collector.db.migrate)."""
+"""Alembic environment: runs on the connection the collector hands over (see collector.database.migrate)."""
 
 from __future__ import annotations
 

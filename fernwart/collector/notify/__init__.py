@@ -1,5 +1,5 @@
-"""Notification transports: email and webhook, an explicit registry, and delivery with retries.
+"""Message transports: email and webhook, an explicit registry, and delivery with retries.
 
-`base` holds the contract (`Notification`, `Delivery`, `Transport`, the two error kinds), `registry`
+`base` holds the contract (`Message`, `Attempt`, `Transport`, the two error kinds), `registry`
 builds a configured transport by name, `dispatch.deliver` runs the attempts and returns their records.
 """

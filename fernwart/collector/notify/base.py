@@ -4,7 +4,7 @@ A `Transport` is configured once (an SMTP relay, a webhook secret) and then aske
 `send(notification, target)`. It returns a `Receipt` when the other side accepted the message and raises
 `TransportError` (worth retrying) or `PermanentError` (retrying cannot help) when it did not. Timing,
 attempt numbers and retries are not the transport's business: `collector.notify.dispatch.deliver` turns
-every attempt into a `Delivery` record, which the collector stores so that each attempt is visible.
+every attempt into a `Attempt` record, which the collector stores so that each attempt is visible.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class EventKind(StrEnum):
+class NotificationKind(StrEnum):
     """Why a notification goes out; the webhook payload's `kind` and the `X-Fernwart-Event` header."""
 
     TICKET_OPENED = "ticket_opened"
@@ -48,7 +48,7 @@ class NotificationPayload(BaseModel):
 
     schema_version: int = SCHEMA_VERSION
     notification_id: str
-    kind: EventKind
+    kind: NotificationKind
     occurred_at: datetime
     ticket_id: int
     customer: str
@@ -62,7 +62,7 @@ class NotificationPayload(BaseModel):
 
 
 @dataclass(frozen=True)
-class Notification:
+class Message:
     """One message to people or systems: a human subject and text body plus the structured payload."""
 
     subject: str
@@ -114,7 +114,7 @@ class PermanentError(NotificationError):
     """Raised when retrying cannot help: bad recipient, refused credentials, HTTP 4xx, invalid target."""
 
 
-class Outcome(StrEnum):
+class AttemptOutcome(StrEnum):
     """How one delivery attempt ended."""
 
     DELIVERED = "delivered"
@@ -123,11 +123,12 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True)
-class Delivery:
+class Attempt:
     """The record of one delivery attempt, stored by the collector so every attempt is visible.
 
     `attempt` counts from 1. `error` is empty when the attempt succeeded; `response_code` is None
-    when the other side never answered (connection refused, timeout).
+    when the other side never answered (connection refused, timeout); `retry_after` is the pause in
+    seconds the receiver asked for, if it did.
     """
 
     transport: str
@@ -136,19 +137,20 @@ class Delivery:
     attempt: int
     started_at: datetime
     finished_at: datetime
-    outcome: Outcome
+    outcome: AttemptOutcome
     error: str = ""
     response_code: int | None = None
+    retry_after: float | None = None
 
     @property
     def ok(self) -> bool:
         """Return True when the receiving side accepted the message."""
-        return self.outcome is Outcome.DELIVERED
+        return self.outcome is AttemptOutcome.DELIVERED
 
     @property
     def permanent(self) -> bool:
         """Return True when the attempt failed in a way no retry can fix."""
-        return self.outcome is Outcome.PERMANENT
+        return self.outcome is AttemptOutcome.PERMANENT
 
 
 class Transport(Protocol):
@@ -161,4 +163,4 @@ class Transport(Protocol):
 
     name: str
 
-    def send(self, notification: Notification, target: str) -> Receipt: ...
+    def send(self, notification: Message, target: str) -> Receipt: ...

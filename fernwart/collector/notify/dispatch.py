@@ -1,4 +1,4 @@
-"""Delivery of one notification to one target: attempts, exponential backoff, and a record of each attempt.
+"""Attempt of one notification to one target: attempts, exponential backoff, and a record of each attempt.
 
 `deliver` is a function of its injected parts (transport, clock, sleep), so its retry logic is tested
 without sockets or waiting. It blocks while it backs off; a caller that would rather reschedule than
@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from fernwart.collector.notify.base import (
-    Delivery,
-    Notification,
+    Attempt,
+    AttemptOutcome,
+    Message,
     NotificationError,
-    Outcome,
     PermanentError,
     Transport,
     TransportError,
@@ -45,7 +45,7 @@ class Backoff:
 
 
 def deliver(
-    notification: Notification,
+    notification: Message,
     target: str,
     transport: Transport,
     *,
@@ -53,9 +53,9 @@ def deliver(
     backoff: Backoff = Backoff(),
     sleep: Callable[[float], None] = time.sleep,
     now: Callable[[], datetime] = utc_now,
-    on_attempt: Callable[[Delivery], None] | None = None,
-) -> list[Delivery]:
-    """Send `notification` to `target`, retrying retryable failures; return one `Delivery` per attempt.
+    on_attempt: Callable[[Attempt], None] | None = None,
+) -> list[Attempt]:
+    """Send `notification` to `target`, retrying retryable failures; return one `Attempt` per attempt.
 
     Stops at the first success, at a `PermanentError`, or after `max_attempts` attempts; sleeps between
     attempts only (never after the last). `on_attempt` sees each record as soon as the attempt ends, so
@@ -64,7 +64,7 @@ def deliver(
     """
     if max_attempts < 1:
         raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
-    deliveries: list[Delivery] = []
+    deliveries: list[Attempt] = []
     for attempt in range(1, max_attempts + 1):
         started_at = now()
         error: NotificationError | None = None
@@ -74,11 +74,12 @@ def deliver(
             error = exc
         finished_at = now()
         if error is None:
-            outcome, text, code = Outcome.DELIVERED, "", receipt.response_code
+            outcome, text, code = AttemptOutcome.DELIVERED, "", receipt.response_code
         else:
-            outcome = Outcome.PERMANENT if isinstance(error, PermanentError) else Outcome.RETRYABLE
+            permanent = isinstance(error, PermanentError)
+            outcome = AttemptOutcome.PERMANENT if permanent else AttemptOutcome.RETRYABLE
             text, code = str(error), error.response_code
-        delivery = Delivery(
+        delivery = Attempt(
             transport=transport.name,
             target=target,
             notification_id=notification.id,
@@ -88,11 +89,12 @@ def deliver(
             outcome=outcome,
             error=text,
             response_code=code,
+            retry_after=error.retry_after if error is not None else None,
         )
         deliveries.append(delivery)
         if on_attempt is not None:
             on_attempt(delivery)
-        if outcome is not Outcome.RETRYABLE or attempt == max_attempts:
+        if outcome is not AttemptOutcome.RETRYABLE or attempt == max_attempts:
             break
         assert error is not None
         sleep(backoff.delay(attempt, error.retry_after))

@@ -26,15 +26,15 @@ import smtplib
 import ssl
 from collections.abc import Callable
 from datetime import datetime
+from email import policy
 from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from fernwart.collector.notify.base import (
-    Notification,
+    Message,
     NotificationError,
     PermanentError,
     Receipt,
@@ -104,13 +104,13 @@ def connect_smtp(config: EmailConfig, context: ssl.SSLContext) -> smtplib.SMTP:
     return smtplib.SMTP(host, port, local_hostname=config.helo_name, timeout=config.timeout)
 
 
-def build_message(notification: Notification, target: str, from_address: str, now: datetime) -> EmailMessage:
+def build_message(notification: Message, target: str, from_address: str, now: datetime) -> EmailMessage:
     """Return the MIME message for `target`: text/plain UTF-8 with Subject, From, To, Date, Message-ID.
 
     Line breaks in the subject are folded into spaces (header injection is impossible); a non-ASCII body
     is quoted-printable, so the message needs no 8BITMIME. `now` must be timezone-aware.
     """
-    message = EmailMessage(policy=SMTP_POLICY)
+    message = EmailMessage(policy=policy.SMTP)
     message["Subject"] = " ".join(notification.subject.split())
     message["From"] = from_address
     message["To"] = target
@@ -148,7 +148,7 @@ class EmailTransport:
         self.smtp_factory = smtp_factory
         self.tls_context = ssl.create_default_context(cafile=config.ca_file)
 
-    def send(self, notification: Notification, target: str) -> Receipt:
+    def send(self, notification: Message, target: str) -> Receipt:
         """Send `notification` to the address `target`; return the relay's DATA answer as the receipt.
 
         Raises PermanentError for a target that is not a bare ASCII address, without connecting.

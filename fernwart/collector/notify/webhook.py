@@ -38,11 +38,13 @@ from datetime import datetime
 from types import TracebackType
 from urllib.parse import urlsplit
 
-import requests
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from fernwart.collector.notify.base import Notification, PermanentError, Receipt, TransportError, utc_now
-from fernwart.collector.notify.http import HttpClient, HttpResponse
+from fernwart.collector.notify.base import Message, PermanentError, Receipt, TransportError, utc_now
+from fernwart.httpclient import HttpClient, HttpError, HttpResponse, HttpTlsError, parse_retry_after
+
+RESPONSE_LIMIT = 4096  # bytes of an answer read: enough for an error message, never a download
+USER_AGENT = "Fernwart-Collector (+notifications)"
 
 SIGNATURE_HEADER = "X-Fernwart-Signature"
 TIMESTAMP_HEADER = "X-Fernwart-Timestamp"
@@ -66,7 +68,7 @@ class WebhookConfig(BaseModel):
         return value
 
 
-def encode_body(notification: Notification) -> bytes:
+def encode_body(notification: Message) -> bytes:
     """Return the exact body bytes sent (and signed): compact JSON with sorted keys, UTF-8."""
     text = json.dumps(notification.payload_json(), separators=(",", ":"), sort_keys=True, ensure_ascii=False)
     return text.encode("utf-8")
@@ -104,7 +106,7 @@ def verify_signature(
 class WebhookTransport:
     """Sends notifications as signed JSON POSTs; owns an `HttpClient`, so close it when done.
 
-    `session` injects the requests session (tests); `now` the clock used for the signed timestamp.
+    `http` injects the client (tests); `now` is the clock of the signed timestamp and of Retry-After.
     """
 
     name = "webhook"
@@ -115,13 +117,13 @@ class WebhookTransport:
         config: WebhookConfig,
         *,
         now: Callable[[], datetime] = utc_now,
-        session: requests.Session | None = None,
+        http: HttpClient | None = None,
     ) -> None:
         self.config = config
         self.now = now
-        self.http = HttpClient(session=session, ca_file=config.ca_file)
+        self.http = http or HttpClient(headers={"User-Agent": USER_AGENT})
 
-    def send(self, notification: Notification, target: str) -> Receipt:
+    def send(self, notification: Message, target: str) -> Receipt:
         """POST `notification` to the URL `target`; return the receipt or raise per the module docs.
 
         Raises PermanentError for a target that is not an absolute http(s) URL, without any request.
@@ -137,11 +139,19 @@ class WebhookTransport:
             TIMESTAMP_HEADER: timestamp,
             SIGNATURE_HEADER: sign(self.config.secret.get_secret_value(), timestamp, body),
         }
-        response = self.http.post(target, body, headers, timeout=self.config.timeout, now=now)
-        return judge(response)
+        try:
+            response = self.http.request(
+                "POST", target, body=body, headers=headers, timeout=self.config.timeout,
+                verify=self.config.ca_file or True, body_limit=RESPONSE_LIMIT,
+            )
+        except HttpTlsError as exc:
+            raise PermanentError(f"TLS error talking to {target}: {exc}") from exc
+        except HttpError as exc:
+            raise TransportError(f"{target}: {exc}") from exc
+        return judge(response, now)
 
     def close(self) -> None:
-        """Close the owned HTTP session."""
+        """Close the HTTP client's idle connections."""
         self.http.close()
 
     def __enter__(self) -> WebhookTransport:
@@ -153,15 +163,16 @@ class WebhookTransport:
         self.close()
 
 
-def judge(response: HttpResponse) -> Receipt:
+def judge(response: HttpResponse, now: datetime) -> Receipt:
     """Return a receipt for a 2xx answer; raise TransportError for 408/429/5xx, PermanentError otherwise."""
-    excerpt = " ".join(response.text.split())[:200]
+    excerpt = " ".join(response.text().split())[:200]
     status = response.status
     if 200 <= status < 300:
         return Receipt(response_code=status, detail=excerpt)
     message = f"HTTP {status}" + (f": {excerpt}" if excerpt else "")
     if status in (408, 429) or status >= 500:
-        raise TransportError(message, response_code=status, retry_after=response.retry_after)
+        retry_after = parse_retry_after(response.headers.get("Retry-After"), now)
+        raise TransportError(message, response_code=status, retry_after=retry_after)
     if 300 <= status < 400:
         message = f"HTTP {status}: redirects are not followed; configure the final URL"
     raise PermanentError(message, response_code=status)

@@ -94,7 +94,9 @@ def create_enrollment_token(
 
 
 @dataclass(frozen=True)
-class Enrollment:
+class IssuedIdentity:
+    """What the collector hands a newly enrolled agent: its host id, its own token, its heartbeat."""
+
     host_id: str
     agent_token: str
     heartbeat_interval: int
@@ -107,7 +109,7 @@ def enroll(
     os_name: str,
     agent_version: str,
     now: datetime,
-) -> Enrollment:
+) -> IssuedIdentity:
     """Register (or re-register) `hostname` with an enrollment token and issue a new agent token.
 
     The token's use is taken with a compare-and-set update, so two hosts racing for its last use cannot
@@ -152,7 +154,7 @@ def enroll(
     contract = contract_of(session, host.customer_id)
     if contract is not None:
         host.criticality = contract.criticality_of(host.name)
-    return Enrollment(host.id, agent_token, host.heartbeat_interval)
+    return IssuedIdentity(host.id, agent_token, host.heartbeat_interval)
 
 
 def host_for_token(session: Session, token: str, lock: bool = False) -> Host | None:

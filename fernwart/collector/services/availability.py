@@ -1,6 +1,6 @@
 """A customer's availability over a period, from the stored HARD state changes and the contract.
 
-Loads what `collector.sla.availability.availability_report` needs from the database (in three queries:
+Loads what `collector.domain.availability.availability_report` needs from the database (in three queries:
 hosts, state changes, tickets) and attaches to each outage the tickets of its host and objects.
 
 - History: the rows of `state_changes` with `hard` set. An object's first row is always one (its hard
@@ -24,21 +24,21 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from fernwart.checks.status import Status
+from fernwart.collector.domain.availability import (
+    AvailabilityReport,
+    AvailabilityRules,
+    Outage,
+    StatusSince,
+    availability_report,
+    month_period,
+)
+from fernwart.collector.domain.calendar import ServiceCalendar, load_zone
+from fernwart.collector.domain.contracts import Contract
+from fernwart.collector.domain.windows import parse_instant
 from fernwart.collector.models import Customer, Host, StateChange, Ticket
 from fernwart.collector.services.contracts import contract_of
 from fernwart.collector.services.errors import Invalid, NotFound
 from fernwart.collector.services.windows import windows_of
-from fernwart.collector.sla.availability import (
-    AvailabilityReport,
-    AvailabilityRules,
-    Outage,
-    availability_report,
-    month_period,
-)
-from fernwart.collector.sla.availability import StateChange as Change
-from fernwart.collector.sla.calendar import ServiceCalendar, load_zone
-from fernwart.collector.sla.contract import Contract
-from fernwart.collector.sla.windows import parse_instant
 from fernwart.protocol import HOST_CHECK
 
 NO_CONTRACT_RULES = AvailabilityRules(target=None, counts=(HOST_CHECK, "check:*"))
@@ -155,7 +155,7 @@ def _calendar(contract: Contract | None) -> ServiceCalendar | None:
 
 def _histories(
     session: Session, customer_id: int, hosts: dict[str, str], start: datetime, end: datetime
-) -> dict[str, dict[str, list[Change]]]:
+) -> dict[str, dict[str, list[StatusSince]]]:
     """Return host name -> object -> hard changes before `end`, of the time before `start` only the last.
 
     One statement for all hosts: the rows inside the period plus, per object, the rows at its last
@@ -188,10 +188,10 @@ def _histories(
         .where(or_(StateChange.at >= start, prior.c.at.is_not(None)))
         .order_by(StateChange.host_id, StateChange.check_name, StateChange.at, StateChange.id)
     ).all()
-    histories: dict[str, dict[str, list[Change]]] = defaultdict(lambda: defaultdict(list))
+    histories: dict[str, dict[str, list[StatusSince]]] = defaultdict(lambda: defaultdict(list))
     for host_id, check_name, at, status, state_type in rows:
         hard_status = Status(status) if state_type == "HARD" else Status.OK
-        histories[hosts[host_id]][check_name].append(Change(at, hard_status))
+        histories[hosts[host_id]][check_name].append(StatusSince(at, hard_status))
     return histories
 
 

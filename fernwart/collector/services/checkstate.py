@@ -36,9 +36,9 @@ from fernwart.collector.domain.checkstate import (
 )
 from fernwart.collector.domain.state import CheckStatus, StateType
 from fernwart.collector.domain.tickets import Action, TicketPolicy, TicketState
+from fernwart.collector.domain.windows import MaintenanceWindow, covering
 from fernwart.collector.models import CHECK_STATES, STATE_CHANGES, Host, Ticket
 from fernwart.collector.services import tickets, windows
-from fernwart.collector.sla.windows import MaintenanceWindow, covering
 
 __all__ = ["BatchOutcome", "Observation", "apply"]
 

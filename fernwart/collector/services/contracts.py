@@ -2,7 +2,7 @@
 
 `apply` validates the entire document before touching the database, so a refused contract changes
 nothing. Each customer's part is stored verbatim with a revision number; `load` parses stored documents
-back into `collector.sla.contract.Customer` objects (cached per revision).
+back into `collector.domain.contracts.CustomerContract` objects (cached per revision).
 """
 
 from __future__ import annotations
@@ -16,15 +16,14 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fernwart.collector.models import Contract, Customer, Host
+from fernwart.collector.domain.contracts import ContractError, ContractSet, CustomerContract, parse_contracts
+from fernwart.collector.models import Customer, Host, StoredContract
 from fernwart.collector.services import customers
 from fernwart.collector.services.errors import Invalid
-from fernwart.collector.sla.contract import ContractError, ContractSet, parse_contracts
-from fernwart.collector.sla.contract import Customer as ContractCustomer
 
 # Parsed contracts by their content (customer name + canonical JSON), never by row ids: ids repeat
 # across databases and a content key can never serve a stale or foreign contract.
-_cache: dict[str, ContractCustomer] = {}
+_cache: dict[str, CustomerContract] = {}
 
 
 @dataclass(frozen=True)
@@ -67,10 +66,10 @@ def apply(session: Session, document: dict[str, Any], actor: str, now: datetime)
     updated = 0
     for parsed in contracts.customers:
         customer = customers.get_or_create(session, parsed.name, now)
-        row = session.get(Contract, customer.id)
+        row = session.get(StoredContract, customer.id)
         if row is None:
             session.add(
-                Contract(
+                StoredContract(
                     customer_id=customer.id,
                     document=raw_by_name[parsed.name],
                     revision=1,
@@ -92,11 +91,11 @@ def apply(session: Session, document: dict[str, Any], actor: str, now: datetime)
     return Applied(tuple(c.name for c in contracts.customers), updated)
 
 
-def contract_of(session: Session, customer_id: int | None) -> ContractCustomer | None:
+def contract_of(session: Session, customer_id: int | None) -> CustomerContract | None:
     """Return the customer's validated contract, or None when it has none."""
     if customer_id is None:
         return None
-    row = session.get(Contract, customer_id)
+    row = session.get(StoredContract, customer_id)
     if row is None:
         return None
     customer = session.get(Customer, customer_id)
@@ -113,9 +112,9 @@ def contract_of(session: Session, customer_id: int | None) -> ContractCustomer |
 
 def documents(session: Session, customer_id: int | None = None) -> list[dict[str, Any]]:
     """Return stored contract documents (one per customer), optionally for one customer."""
-    query = select(Contract, Customer.name).join(Customer, Contract.customer_id == Customer.id)
+    query = select(StoredContract, Customer.name).join(Customer, StoredContract.customer_id == Customer.id)
     if customer_id is not None:
-        query = query.where(Contract.customer_id == customer_id)
+        query = query.where(StoredContract.customer_id == customer_id)
     return [
         {
             "customer": name,

@@ -17,15 +17,13 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fernwart.collector.domain.tickets import OPEN_STATES
+from fernwart.collector.domain.clocks import ClockState, escalation_level
+from fernwart.collector.domain.contracts import CustomerContract
+from fernwart.collector.domain.tickets import OPEN_STATES, TicketEventKind
+from fernwart.collector.domain.windows import MaintenanceWindow, covering
 from fernwart.collector.models import Customer, Host, Ticket, TicketEvent
-from fernwart.collector.notify.base import EventKind
-from fernwart.collector.services import notifications, sla, windows
-from fernwart.collector.sla.clock import ClockState, escalation_level
-from fernwart.collector.sla.contract import Customer as ContractCustomer
-from fernwart.collector.sla.windows import MaintenanceWindow, covering
-
-SYSTEM = "system"
+from fernwart.collector.notify.base import NotificationKind
+from fernwart.collector.services import clocks, history, notifications, windows
 
 
 @dataclass
@@ -37,7 +35,7 @@ class JobOutcome:
     held_back: list[int] = field(default_factory=list)
 
 
-def contacts(contract: ContractCustomer, level: int) -> tuple[str, ...]:
+def contacts(contract: CustomerContract, level: int) -> tuple[str, ...]:
     """Return the contacts of escalation `level` (none when the chain has no such level)."""
     return next((e.contacts for e in contract.contract.escalation if e.level == level), ())
 
@@ -45,8 +43,8 @@ def contacts(contract: ContractCustomer, level: int) -> tuple[str, ...]:
 def page(
     session: Session,
     ticket: Ticket,
-    contract: ContractCustomer,
-    kind: EventKind,
+    contract: CustomerContract,
+    kind: NotificationKind,
     level: int,
     now: datetime,
     *,
@@ -97,14 +95,10 @@ def _paged(outcome: JobOutcome, ticket: Ticket, queued: int | None) -> None:
         outcome.queued += queued
 
 
-def _event(session: Session, ticket: Ticket, kind: str, at: datetime, message: str) -> None:
-    session.add(TicketEvent(ticket_id=ticket.id, at=at, kind=kind, actor=SYSTEM, message=message))
-
-
 def _check_clock(
     session: Session,
     ticket: Ticket,
-    contract: ContractCustomer,
+    contract: CustomerContract,
     c: ClockState,
     now: datetime,
     outcome: JobOutcome,
@@ -113,20 +107,44 @@ def _check_clock(
     warned, breached = f"{c.name}_warned_at", f"{c.name}_breached_at"
     if c.warning_at is not None and c.warning_due and getattr(ticket, warned) is None and not c.breached:
         setattr(ticket, warned, c.warning_at)
-        _event(session, ticket, "sla_warning", c.warning_at, f"{c.name} due {c.due.isoformat()}")
+        history.append(
+            session,
+            ticket,
+            TicketEventKind.SLA_WARNING,
+            c.warning_at,
+            message=f"{c.name} due {c.due.isoformat()}",
+        )
         outcome.warnings += 1
         queued = page(
-            session, ticket, contract, EventKind.SLA_WARNING, ticket.level, now,
-            detail=c.name, dashboard_url=dashboard_url,
+            session,
+            ticket,
+            contract,
+            NotificationKind.SLA_WARNING,
+            ticket.level,
+            now,
+            detail=c.name,
+            dashboard_url=dashboard_url,
         )
         _paged(outcome, ticket, queued)
     if c.breached and c.breached_at is not None and getattr(ticket, breached) is None:
         setattr(ticket, breached, c.breached_at)
-        _event(session, ticket, "sla_breached", c.breached_at, f"{c.name} was due {c.due.isoformat()}")
+        history.append(
+            session,
+            ticket,
+            TicketEventKind.SLA_BREACHED,
+            c.breached_at,
+            message=f"{c.name} was due {c.due.isoformat()}",
+        )
         outcome.breaches += 1
         queued = page(
-            session, ticket, contract, EventKind.SLA_BREACHED, ticket.level, now,
-            detail=c.name, dashboard_url=dashboard_url,
+            session,
+            ticket,
+            contract,
+            NotificationKind.SLA_BREACHED,
+            ticket.level,
+            now,
+            detail=c.name,
+            dashboard_url=dashboard_url,
         )
         _paged(outcome, ticket, queued)
 
@@ -138,44 +156,50 @@ def run(session: Session, now: datetime, dashboard_url: str = "") -> JobOutcome:
         select(Ticket).where(Ticket.state.in_(OPEN_STATES), Ticket.priority.is_not(None)).order_by(Ticket.id)
     ).all()
     for ticket in open_tickets:
-        found = sla.clocks_of(session, ticket, now)
+        found = clocks.clocks_of(session, ticket, now)
         if found is None:
             continue
-        contract, clocks = found
-        ticket.response_due, ticket.resolution_due = clocks.response.due, clocks.resolution.due
-        for c in (clocks.response, clocks.resolution):
+        contract, state = found
+        ticket.response_due, ticket.resolution_due = state.response.due, state.resolution.due
+        for c in (state.response, state.resolution):
             _check_clock(session, ticket, contract, c, now, outcome, dashboard_url)
         shares = contract.contract.escalation_shares()
         if shares:
-            reached = escalation_level(clocks.resolution, shares)
+            reached = escalation_level(state.resolution, shares)
             if reached.level > ticket.level:
                 # A step that fell due before a technician handed the ticket back does not count again.
                 handed_back = session.scalar(
                     select(func.max(TicketEvent.at)).where(
-                        TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "handed_back"
+                        TicketEvent.ticket_id == ticket.id, TicketEvent.kind == TicketEventKind.HANDED_BACK
                     )
                 )
                 due_steps = [
                     s
                     for s in reached.steps
-                    if s.due <= (clocks.resolution.stopped_at or now)
+                    if s.due <= (state.resolution.stopped_at or now)
                     and (handed_back is None or s.due > handed_back)
                 ]
                 step = max(due_steps, key=lambda s: s.level, default=None)
                 if step is None or step.level <= ticket.level:
                     continue
                 ticket.level = step.level
-                _event(
+                history.append(
                     session,
                     ticket,
-                    "escalated",
+                    TicketEventKind.ESCALATED,
                     step.due,
-                    f"to level {reached.level}: {step.share:.0%} of the resolution time used",
+                    message=f"to level {reached.level}: {step.share:.0%} of the resolution time used",
                 )
                 outcome.escalations += 1
                 queued = page(
-                    session, ticket, contract, EventKind.ESCALATED, reached.level, now,
-                    detail=f"level {reached.level}", dashboard_url=dashboard_url,
+                    session,
+                    ticket,
+                    contract,
+                    NotificationKind.ESCALATED,
+                    reached.level,
+                    now,
+                    detail=f"level {reached.level}",
+                    dashboard_url=dashboard_url,
                 )
                 _paged(outcome, ticket, queued)
     return outcome

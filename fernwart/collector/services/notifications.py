@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,14 +26,14 @@ from sqlalchemy.orm import Session
 from fernwart.collector.models import NOTIFICATIONS, Delivery, Host, Notification, Ticket
 from fernwart.collector.notify import registry
 from fernwart.collector.notify.base import (
-    EventKind,
+    Message,
+    NotificationKind,
     NotificationPayload,
     PermanentError,
+    Receipt,
     Transport,
-    TransportError,
 )
-from fernwart.collector.notify.base import Notification as Message
-from fernwart.collector.notify.dispatch import Backoff
+from fernwart.collector.notify.dispatch import Backoff, deliver
 
 log = logging.getLogger("fernwart.collector.notifications")
 MAX_ATTEMPTS = 6
@@ -75,7 +75,7 @@ def transport_name(target: str) -> str:
 def queue(
     session: Session,
     ticket: Ticket,
-    kind: EventKind,
+    kind: NotificationKind,
     level: int,
     targets: tuple[str, ...],
     now: datetime,
@@ -144,10 +144,19 @@ def queue(
     return len(list(session.connection().execute(statement, rows).scalars()))
 
 
-def deliver_due(session: Session, transports: Mapping[str, Transport], now: datetime, limit: int = 50) -> int:
-    """Send up to `limit` due notifications, storing each attempt; return how many were delivered.
+def deliver_due(
+    session: Session,
+    transports: Mapping[str, Transport],
+    now: datetime,
+    limit: int = 50,
+    clock: Callable[[], datetime] | None = None,
+) -> int:
+    """Send up to `limit` due notifications, one attempt each, storing every attempt; return how many
+    were delivered.
 
-    The caller commits. A notification with no configured transport fails permanently, visibly.
+    A retryable failure is tried again after the backoff (longer when the receiver sent Retry-After), up to
+    MAX_ATTEMPTS; a notification with no configured transport fails permanently, visibly. `clock` times
+    the attempts (default: `now` for both ends). The caller commits.
     """
     query = (
         select(Notification)
@@ -159,41 +168,43 @@ def deliver_due(session: Session, transports: Mapping[str, Transport], now: date
     delivered = 0
     for row in session.scalars(query).all():
         name = transport_name(row.target)
-        transport = transports.get(name)
-        row.attempts += 1
+        transport = transports.get(name) or _Unconfigured(name)
         message = Message(row.subject, row.body, NotificationPayload.model_validate(row.payload))
-        outcome, error, code = "delivered", "", None
-        started = now
-        if transport is None:
-            outcome, error = "permanent", f"no {name} transport configured (see FERNWART_NOTIFY_CONFIG)"
-        else:
-            try:
-                receipt = transport.send(message, row.target)
-                code = receipt.response_code
-            except PermanentError as exc:
-                outcome, error, code = "permanent", str(exc), exc.response_code
-            except TransportError as exc:
-                outcome, error, code = "retryable", str(exc), exc.response_code
+        row.attempts += 1
+        (attempt,) = deliver(
+            message, row.target, transport, max_attempts=1, now=clock or (lambda: now)
+        )
         session.add(
             Delivery(
                 notification_id=row.id,
                 attempt=row.attempts,
                 transport=name,
                 target=row.target,
-                started_at=started,
-                finished_at=now,
-                outcome=outcome,
-                error=error[:2000],
-                response_code=code,
+                started_at=attempt.started_at,
+                finished_at=attempt.finished_at,
+                outcome=attempt.outcome.value,
+                error=attempt.error[:2000],
+                response_code=attempt.response_code,
             )
         )
-        row.last_error = error[:2000]
-        if outcome == "delivered":
+        row.last_error = attempt.error[:2000]
+        if attempt.ok:
             row.state = "delivered"
             delivered += 1
-        elif outcome == "permanent" or row.attempts >= MAX_ATTEMPTS:
+        elif attempt.permanent or row.attempts >= MAX_ATTEMPTS:
             row.state = "failed"
-            log.warning("notification %s to %s failed: %s", row.id, row.target, error)
+            log.warning("notification %s to %s failed: %s", row.id, row.target, attempt.error)
         else:
-            row.next_attempt_at = now + timedelta(seconds=BACKOFF.delay(row.attempts))
+            pause = BACKOFF.delay(row.attempts, attempt.retry_after)
+            row.next_attempt_at = now + timedelta(seconds=pause)
     return delivered
+
+
+class _Unconfigured:
+    """Stands in for a transport the notification config does not set up: every attempt fails for good."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def send(self, notification: Message, target: str) -> Receipt:
+        raise PermanentError(f"no {self.name} transport configured (see FERNWART_NOTIFY_CONFIG)")

@@ -13,33 +13,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fernwart.checks.status import Status
-from fernwart.collector.domain.tickets import OPEN_STATES, TicketState, open_key
-from fernwart.collector.models import Host, Ticket, TicketEvent
-from fernwart.collector.notify.base import EventKind
-from fernwart.collector.services import sla
+from fernwart.collector.domain.tickets import OPEN_STATES, TicketEventKind, TicketState, open_key
+from fernwart.collector.domain.windows import MaintenanceWindow
+from fernwart.collector.models import Host, Ticket
+from fernwart.collector.notify.base import NotificationKind
+from fernwart.collector.services import clocks, history
 from fernwart.collector.services.auth import Account
 from fernwart.collector.services.contracts import contract_of
 from fernwart.collector.services.errors import Conflict, Invalid, NotFound
 from fernwart.collector.services.escalation import page
 from fernwart.collector.services.permissions import Permission, require
 from fernwart.collector.services.read.tickets import visible_ticket
-from fernwart.collector.sla.windows import MaintenanceWindow
-
-SYSTEM = "system"
-
-
-def _event(
-    session: Session,
-    ticket: Ticket,
-    kind: str,
-    at: datetime,
-    actor: str,
-    message: str = "",
-    status: int | None = None,
-) -> None:
-    session.add(
-        TicketEvent(ticket_id=ticket.id, at=at, kind=kind, actor=actor, message=message, status=status)
-    )
 
 
 def title_for(host: Host, check_name: str, status: Status, summary: str) -> str:
@@ -77,7 +61,7 @@ def open_ticket(
         opened_at=at,
         updated_at=now,
     )
-    contract = sla.assign(session, ticket, host)
+    contract = clocks.assign(session, ticket, host)
     try:
         with session.begin_nested():
             session.add(ticket)
@@ -88,10 +72,18 @@ def open_ticket(
             raise
         add_failure(session, existing, status, summary, at, now)
         return existing
-    _event(session, ticket, "opened", at, SYSTEM, summary, int(status))
+    history.append(session, ticket, TicketEventKind.OPENED, at, message=summary, status=int(status))
     if contract is not None:
-        sla.refresh(session, ticket, now)
-        page(session, ticket, contract, EventKind.TICKET_OPENED, ticket.level, now, windows_in_force=windows)
+        clocks.refresh(session, ticket, now)
+        page(
+            session,
+            ticket,
+            contract,
+            NotificationKind.TICKET_OPENED,
+            ticket.level,
+            now,
+            windows_in_force=windows,
+        )
     return ticket
 
 
@@ -102,7 +94,7 @@ def add_failure(
     ticket.status = int(status)
     ticket.occurrences += 1
     ticket.updated_at = now
-    _event(session, ticket, "failure", at, SYSTEM, summary, int(status))
+    history.append(session, ticket, TicketEventKind.FAILURE, at, message=summary, status=int(status))
 
 
 def reopen(
@@ -116,33 +108,33 @@ def reopen(
     ticket.occurrences += 1
     ticket.updated_at = now
     session.flush()
-    _event(session, ticket, "reopened", at, SYSTEM, summary, int(status))
-    _after(session, ticket, now, EventKind.REOPENED)
+    history.append(session, ticket, TicketEventKind.REOPENED, at, message=summary, status=int(status))
+    _after(session, ticket, now, NotificationKind.REOPENED)
 
 
 def recover(
     session: Session, ticket: Ticket, summary: str, at: datetime, now: datetime, resolve: bool
 ) -> None:
     """Note that the fault is gone; resolve the ticket when the policy says so."""
-    _event(session, ticket, "recovered", at, SYSTEM, summary, int(Status.OK))
+    history.append(session, ticket, TicketEventKind.RECOVERED, at, message=summary, status=int(Status.OK))
     ticket.updated_at = now
     if resolve:
-        _resolve(session, ticket, at, SYSTEM, "resolved on recovery")
+        _resolve(session, ticket, at, history.SYSTEM, "resolved on recovery")
 
 
 def _resolve(session: Session, ticket: Ticket, at: datetime, actor: str, message: str) -> None:
     ticket.state = TicketState.RESOLVED
     ticket.resolved_at = at
     ticket.open_key = None
-    _event(session, ticket, "resolved", at, actor, message)
-    _after(session, ticket, at, EventKind.RESOLVED)
+    history.append(session, ticket, TicketEventKind.RESOLVED, at, actor=actor, message=message)
+    _after(session, ticket, at, NotificationKind.RESOLVED)
 
 
-def _after(session: Session, ticket: Ticket, now: datetime, kind: EventKind | None = None) -> None:
+def _after(session: Session, ticket: Ticket, now: datetime, kind: NotificationKind | None = None) -> None:
     """Bring the SLA clocks up to date after an event, and page the ticket's level for `kind`."""
     if ticket.priority is None:
         return
-    sla.refresh(session, ticket, now)
+    clocks.refresh(session, ticket, now)
     contract = contract_of(session, ticket.customer_id)
     if kind is not None and contract is not None:
         page(session, ticket, contract, kind, ticket.level, now)
@@ -157,7 +149,7 @@ def acknowledge(session: Session, ticket: Ticket, actor: str, now: datetime, mes
     ticket.state = TicketState.ACKNOWLEDGED
     ticket.acknowledged_at = now
     ticket.updated_at = now
-    _event(session, ticket, "acknowledged", now, actor, message)
+    history.append(session, ticket, TicketEventKind.ACKNOWLEDGED, now, actor=actor, message=message)
     _after(session, ticket, now)
 
 
@@ -166,7 +158,7 @@ def comment(session: Session, ticket: Ticket, actor: str, now: datetime, message
     if not message.strip():
         raise Invalid("message: a comment needs text")
     ticket.updated_at = now
-    _event(session, ticket, "comment", now, actor, message)
+    history.append(session, ticket, TicketEventKind.COMMENT, now, actor=actor, message=message)
 
 
 def resolve(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
@@ -185,18 +177,23 @@ def start(session: Session, ticket: Ticket, actor: str, now: datetime, message: 
         acknowledge(session, ticket, actor, now, "acknowledged by starting work")
     ticket.state = TicketState.IN_PROGRESS
     ticket.updated_at = now
-    _event(session, ticket, "started", now, actor, message)
+    history.append(session, ticket, TicketEventKind.STARTED, now, actor=actor, message=message)
 
 
 def wait(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
     """Put the ticket on hold waiting for the customer: both SLA clocks pause."""
     if ticket.state not in (TicketState.NEW, TicketState.ACKNOWLEDGED, TicketState.IN_PROGRESS):
-        raise Conflict(
-            f"ticket {ticket.id} is {ticket.state}; only active tickets can wait for the customer"
-        )
+        raise Conflict(f"ticket {ticket.id} is {ticket.state}; only active tickets can wait for the customer")
     ticket.state = TicketState.WAITING
     ticket.updated_at = now
-    _event(session, ticket, "waiting", now, actor, message or "waiting for the customer")
+    history.append(
+        session,
+        ticket,
+        TicketEventKind.WAITING,
+        now,
+        actor=actor,
+        message=message or "waiting for the customer",
+    )
     _after(session, ticket, now)
 
 
@@ -206,7 +203,7 @@ def resume(session: Session, ticket: Ticket, actor: str, now: datetime, message:
         raise Conflict(f"ticket {ticket.id} is {ticket.state}, not waiting")
     ticket.state = TicketState.IN_PROGRESS if ticket.acknowledged_at else TicketState.NEW
     ticket.updated_at = now
-    _event(session, ticket, "resumed", now, actor, message)
+    history.append(session, ticket, TicketEventKind.RESUMED, now, actor=actor, message=message)
     _after(session, ticket, now)
 
 
@@ -217,7 +214,7 @@ def close(session: Session, ticket: Ticket, actor: str, now: datetime, message: 
     ticket.state = TicketState.CLOSED
     ticket.closed_at = now
     ticket.updated_at = now
-    _event(session, ticket, "closed", now, actor, message)
+    history.append(session, ticket, TicketEventKind.CLOSED, now, actor=actor, message=message)
 
 
 def reopen_by_hand(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
@@ -233,8 +230,8 @@ def reopen_by_hand(session: Session, ticket: Ticket, actor: str, now: datetime, 
     ticket.resolved_at = None
     ticket.updated_at = now
     session.flush()
-    _event(session, ticket, "reopened", now, actor, message)
-    _after(session, ticket, now, EventKind.REOPENED)
+    history.append(session, ticket, TicketEventKind.REOPENED, now, actor=actor, message=message)
+    _after(session, ticket, now, NotificationKind.REOPENED)
 
 
 def _top_level(session: Session, ticket: Ticket) -> int:
@@ -250,8 +247,15 @@ def escalate(session: Session, ticket: Ticket, actor: str, now: datetime, messag
         raise Conflict(f"ticket {ticket.id} is at the highest level ({ticket.level}) already")
     ticket.level += 1
     ticket.updated_at = now
-    _event(session, ticket, "escalated", now, actor, message or f"to level {ticket.level} by hand")
-    _after(session, ticket, now, EventKind.ESCALATED)
+    history.append(
+        session,
+        ticket,
+        TicketEventKind.ESCALATED,
+        now,
+        actor=actor,
+        message=message or f"to level {ticket.level} by hand",
+    )
+    _after(session, ticket, now, NotificationKind.ESCALATED)
 
 
 def hand_back(session: Session, ticket: Ticket, actor: str, now: datetime, message: str = "") -> None:
@@ -262,8 +266,15 @@ def hand_back(session: Session, ticket: Ticket, actor: str, now: datetime, messa
         raise Conflict(f"ticket {ticket.id} is at level 1 already")
     ticket.level -= 1
     ticket.updated_at = now
-    _event(session, ticket, "handed_back", now, actor, message or f"to level {ticket.level}")
-    _after(session, ticket, now, EventKind.HANDED_BACK)
+    history.append(
+        session,
+        ticket,
+        TicketEventKind.HANDED_BACK,
+        now,
+        actor=actor,
+        message=message or f"to level {ticket.level}",
+    )
+    _after(session, ticket, now, NotificationKind.HANDED_BACK)
 
 
 TicketAction = Callable[[Session, Ticket, str, datetime, str], None]

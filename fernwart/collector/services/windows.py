@@ -12,10 +12,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fernwart.collector.domain.windows import MaintenanceWindow, Scope
 from fernwart.collector.models import AdHocWindow, Customer, MaintenanceLog
 from fernwart.collector.services.contracts import contract_of
 from fernwart.collector.services.errors import Invalid
-from fernwart.collector.sla.windows import MaintenanceWindow, Scope
 
 
 @dataclass(frozen=True)

@@ -39,9 +39,9 @@ from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
 
 from fernwart.checks.status import Status
-from fernwart.collector.sla import intervals as iv
-from fernwart.collector.sla.calendar import ServiceCalendar, load_zone, require_aware
-from fernwart.collector.sla.windows import MaintenanceWindow
+from fernwart.collector.domain import intervals
+from fernwart.collector.domain.calendar import ServiceCalendar, load_zone, require_aware
+from fernwart.collector.domain.windows import MaintenanceWindow
 from fernwart.protocol import HOST_CHECK
 
 NO_DATA = None
@@ -58,7 +58,7 @@ _RANK: dict[Status | None, int] = {
 
 
 @dataclass(frozen=True, slots=True)
-class StateChange:
+class StatusSince:
     """From `at` on, the object has `status`; None (NO_DATA) means nothing is known."""
 
     at: datetime
@@ -198,7 +198,7 @@ def month_period(month: str, timezone: str) -> tuple[datetime, datetime]:
 
 
 def availability_report(
-    histories: Mapping[str, Mapping[str, Sequence[StateChange]]],
+    histories: Mapping[str, Mapping[str, Sequence[StatusSince]]],
     start: datetime,
     end: datetime,
     rules: AvailabilityRules,
@@ -220,34 +220,34 @@ def availability_report(
         if calendar is None
         else [(_us(a), _us(b)) for a, b in calendar.service_intervals(start, end)]
     )
-    outside = (e_us - s_us) - iv.total(service)
+    outside = (e_us - s_us) - intervals.total(service)
     excluding = [w for w in windows if not w.sla_relevant]
     occurrences = [[(_us(a), _us(b)) for a, b in w.occurrences(start, end)] for w in excluding]
     # Most objects share the same set of covering windows, so their counted base is computed once per set.
-    bases: dict[tuple[int, ...], tuple[list[iv.Span], list[iv.Span]]] = {}
+    bases: dict[tuple[int, ...], tuple[list[intervals.Span], list[intervals.Span]]] = {}
     classes = _classes(rules)
     total = _Tally()
     hosts: list[HostAvailability] = []
     for host in sorted(histories):
         objects: list[ObjectAvailability] = []
-        host_counted: list[list[iv.Span]] = []
+        host_counted: list[list[intervals.Span]] = []
         host_down: list[tuple[int, int, Status | None, str]] = []
-        host_maintenance: list[list[iv.Span]] = []
+        host_maintenance: list[list[intervals.Span]] = []
         for name in sorted(histories[host]):
             if not rules.counts_object(name):
                 continue
             key = tuple(i for i, w in enumerate(excluding) if occurrences[i] and w.scope.matches(host, name))
             if key not in bases:
-                maintenance = iv.intersect(service, iv.union(*(occurrences[i] for i in key)))
-                bases[key] = (iv.subtract(service, maintenance), maintenance)
+                maintenance = intervals.intersect(service, intervals.union(*(occurrences[i] for i in key)))
+                bases[key] = (intervals.subtract(service, maintenance), maintenance)
             base, maintenance = bases[key]
             segments = _segments(histories[host][name], start, end, s_us, e_us, host, name)
             counted, down = _count(segments, base, classes)
             tally = _Tally(
-                iv.total(counted),
+                intervals.total(counted),
                 sum(b - a for a, b, _ in down),
-                iv.total(maintenance),
-                iv.total(base) - iv.total(counted),
+                intervals.total(maintenance),
+                intervals.total(base) - intervals.total(counted),
                 outside,
             )
             outages = _outages(host, [(a, b, st, name) for a, b, st in down])
@@ -257,15 +257,15 @@ def availability_report(
             host_maintenance.append(maintenance)
         if not objects:
             continue
-        counted_all = iv.union(*host_counted)
-        down_all = iv.union([(a, b) for a, b, _, _ in host_down])
-        uncounted = iv.subtract(service, counted_all)
-        maintenance_all = iv.total(iv.intersect(uncounted, iv.union(*host_maintenance)))
+        counted_all = intervals.union(*host_counted)
+        down_all = intervals.union([(a, b) for a, b, _, _ in host_down])
+        uncounted = intervals.subtract(service, counted_all)
+        maintenance_all = intervals.total(intervals.intersect(uncounted, intervals.union(*host_maintenance)))
         tally = _Tally(
-            iv.total(counted_all),
-            iv.total(down_all),
+            intervals.total(counted_all),
+            intervals.total(down_all),
             maintenance_all,
-            iv.total(uncounted) - maintenance_all,
+            intervals.total(uncounted) - maintenance_all,
             outside,
         )
         total.add(tally)
@@ -294,7 +294,7 @@ def _classes(rules: AvailabilityRules) -> dict[Status | None, int]:
 
 
 def _segments(
-    changes: Sequence[StateChange], start: datetime, end: datetime, s_us: int, e_us: int, host: str, name: str
+    changes: Sequence[StatusSince], start: datetime, end: datetime, s_us: int, e_us: int, host: str, name: str
 ) -> list[tuple[int, int, Status | None]]:
     """Return contiguous (from, to, status) pieces covering [start, end), equal neighbours joined."""
     first = bisect_right(changes, start, key=_change_at)
@@ -315,15 +315,17 @@ def _segments(
     return out
 
 
-def _change_at(change: StateChange) -> datetime:
+def _change_at(change: StatusSince) -> datetime:
     return change.at
 
 
 def _count(
-    segments: list[tuple[int, int, Status | None]], base: list[iv.Span], classes: dict[Status | None, int]
-) -> tuple[list[iv.Span], list[tuple[int, int, Status | None]]]:
+    segments: list[tuple[int, int, Status | None]],
+    base: list[intervals.Span],
+    classes: dict[Status | None, int],
+) -> tuple[list[intervals.Span], list[tuple[int, int, Status | None]]]:
     """Return the counted intervals and the down pieces (with status) of segments within `base`."""
-    counted: list[iv.Span] = []
+    counted: list[intervals.Span] = []
     down: list[tuple[int, int, Status | None]] = []
     k = 0
     for a, b, status in segments:

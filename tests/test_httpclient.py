@@ -6,12 +6,20 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from fernwart.checks.httpclient import HttpClient, HttpConnectError, HttpError, HttpTimeout, HttpTlsError
+from fernwart.httpclient import (
+    HttpClient,
+    HttpConnectError,
+    HttpError,
+    HttpTimeout,
+    HttpTlsError,
+    parse_retry_after,
+)
 from tests.checks.servers import https_server, make_certificate
 from tests.support import free_port, require_executable
 
@@ -121,3 +129,12 @@ def test_tls_verification(tmp_path: Path) -> None:
             client.request("GET", f"https://localhost:{port}/", timeout=5)
         assert client.request("GET", f"https://localhost:{port}/", timeout=5, verify=cert).status == 200
         assert client.request("GET", f"https://127.0.0.1:{port}/", timeout=5, verify=False).status == 200
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (None, None), ("", None), ("120", 120.0), (" 5 ", 5.0), ("soon", None), ("-3", None),
+    ("Mon, 02 Mar 2026 09:31:00 GMT", 60.0),
+    ("Mon, 02 Mar 2026 09:00:00 GMT", 0.0),   # in the past: no pause, never negative
+])
+def test_parse_retry_after(value: str | None, expected: float | None) -> None:
+    assert parse_retry_after(value, datetime(2026, 3, 2, 9, 30, tzinfo=UTC)) == expected

@@ -20,28 +20,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 
-from fernwart.collector.sla.calendar import Interval, ServiceCalendar, require_aware
-from fernwart.collector.sla.durations import Duration
+from fernwart.collector.domain.calendar import Interval, ServiceCalendar, require_aware
+from fernwart.collector.domain.durations import Duration
+from fernwart.collector.domain.tickets import TicketEventKind
 
-
-class EventKind(StrEnum):
-    """Ticket events that move the SLA clocks; other history entries do not matter here."""
-
-    ACKNOWLEDGED = "acknowledged"
-    WAITING = "waiting"
-    RESUMED = "resumed"
-    RESOLVED = "resolved"
-    REOPENED = "reopened"
+# The history entries that move the SLA clocks; the others do not matter here.
+CLOCK_KINDS = frozenset(
+    {
+        TicketEventKind.ACKNOWLEDGED,
+        TicketEventKind.WAITING,
+        TicketEventKind.RESUMED,
+        TicketEventKind.RESOLVED,
+        TicketEventKind.REOPENED,
+    }
+)
 
 
 @dataclass(frozen=True)
-class TicketEvent:
-    """One entry of a ticket's history that affects its clocks."""
+class ClockEvent:
+    """One entry of a ticket's history that affects its clocks (its kind is one of CLOCK_KINDS)."""
 
     at: datetime
-    kind: EventKind
+    kind: TicketEventKind
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def ticket_clocks(
     opened_at: datetime,
     targets: PriorityTargets,
     calendar: ServiceCalendar,
-    events: Sequence[TicketEvent],
+    events: Sequence[ClockEvent],
     now: datetime,
     warn_before_breach: float | None = None,
 ) -> TicketClocks:
@@ -114,7 +115,7 @@ def ticket_clocks(
     opened_at, now = require_aware(opened_at, "opened_at"), require_aware(now, "now")
     if now < opened_at:
         raise ValueError(f"now ({now}) is before the ticket was opened ({opened_at})")
-    history = sorted((TicketEvent(require_aware(e.at, "event"), e.kind) for e in events), key=lambda e: e.at)
+    history = sorted((ClockEvent(require_aware(e.at, "event"), e.kind) for e in events), key=lambda e: e.at)
     for event in history:
         if event.at < opened_at:
             raise ValueError(f"{event.kind} event at {event.at} precedes the opening at {opened_at}")
@@ -136,15 +137,15 @@ def ticket_clocks(
         resolution_since = _toggle(resolution_runs, resolution_since, resolution_on, at)
 
     for event in history:
-        if event.kind is EventKind.ACKNOWLEDGED and acknowledged_at is None and resolved_at is None:
+        if event.kind is TicketEventKind.ACKNOWLEDGED and acknowledged_at is None and resolved_at is None:
             acknowledged_at = event.at
-        elif event.kind is EventKind.WAITING and resolved_at is None:
+        elif event.kind is TicketEventKind.WAITING and resolved_at is None:
             waiting = True
-        elif event.kind is EventKind.RESUMED:
+        elif event.kind is TicketEventKind.RESUMED:
             waiting = False
-        elif event.kind is EventKind.RESOLVED and resolved_at is None:
+        elif event.kind is TicketEventKind.RESOLVED and resolved_at is None:
             resolved_at, waiting = event.at, False
-        elif event.kind is EventKind.REOPENED and resolved_at is not None:
+        elif event.kind is TicketEventKind.REOPENED and resolved_at is not None:
             resolved_at = None
         settle(event.at)
     response_stop = acknowledged_at or resolved_at

@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from fnmatch import fnmatchcase
 from zoneinfo import ZoneInfo
 
-from fernwart.collector.sla.calendar import (
+from fernwart.collector.domain.calendar import (
     DAY_SECONDS,
     Interval,
     load_zone,
@@ -32,7 +32,7 @@ from fernwart.collector.sla.calendar import (
     parse_days,
     require_aware,
 )
-from fernwart.collector.sla.errors import SpecError
+from fernwart.collector.domain.errors import SpecError
 from fernwart.protocol import HOST_CHECK
 
 _SCOPE_FORMS = "expected all, host:NAME, check:NAME or host:NAME/check:NAME"

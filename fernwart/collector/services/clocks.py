@@ -1,6 +1,6 @@
 """SLA clocks of tickets: priority at opening, due times from the ticket's history, attainment when stopped.
 
-The clocks are a pure function of the history (`collector.sla.clock.ticket_clocks`); this module feeds it
+The clocks are a pure function of the history (`collector.domain.clocks.ticket_clocks`); this module feeds it
 the stored events and keeps the derived columns on the ticket current. An attainment (target minus actual,
 business minutes) is stored the moment its clock stops and not touched again while it stays stopped; a
 reopen resumes the resolution clock, so its attainment waits for the next stop.
@@ -14,14 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fernwart.checks.status import Status
+from fernwart.collector.domain import clocks
+from fernwart.collector.domain.clocks import CLOCK_KINDS, ClockEvent, TicketClocks
+from fernwart.collector.domain.contracts import CustomerContract, Priority
+from fernwart.collector.domain.tickets import TicketEventKind
 from fernwart.collector.models import Host, Ticket, TicketEvent
 from fernwart.collector.services.contracts import contract_of
-from fernwart.collector.sla import clock
-from fernwart.collector.sla.clock import EventKind, TicketClocks
-from fernwart.collector.sla.contract import Customer as ContractCustomer
-from fernwart.collector.sla.contract import Priority
-
-CLOCK_EVENTS = {k.value: k for k in EventKind}  # ticket event kinds that move the clocks
 
 
 def urgency_of(status: Status) -> str:
@@ -29,7 +27,7 @@ def urgency_of(status: Status) -> str:
     return {Status.WARNING: "warning", Status.UNKNOWN: "unknown"}.get(status, "critical")
 
 
-def assign(session: Session, ticket: Ticket, host: Host) -> ContractCustomer | None:
+def assign(session: Session, ticket: Ticket, host: Host) -> CustomerContract | None:
     """Set customer, impact, urgency and priority of a new ticket from the host's contract, if any."""
     ticket.customer_id = host.customer_id
     contract = contract_of(session, host.customer_id)
@@ -41,14 +39,14 @@ def assign(session: Session, ticket: Ticket, host: Host) -> ContractCustomer | N
     return contract
 
 
-def priority_of(contract: ContractCustomer, ticket: Ticket) -> Priority | None:
+def priority_of(contract: CustomerContract, ticket: Ticket) -> Priority | None:
     """Return the ticket's priority as the contract defines it now, or None when it no longer exists."""
     return next((p for p in contract.contract.priorities if p.name == ticket.priority), None)
 
 
 def clocks_of(
     session: Session, ticket: Ticket, now: datetime
-) -> tuple[ContractCustomer, TicketClocks] | None:
+) -> tuple[CustomerContract, TicketClocks] | None:
     """Return the contract and the ticket's clocks at `now`, or None for a ticket without SLA."""
     if ticket.priority is None:
         return None
@@ -59,16 +57,16 @@ def clocks_of(
     if priority is None:
         return None
     events = [
-        clock.TicketEvent(e.at, CLOCK_EVENTS[e.kind])
+        ClockEvent(e.at, TicketEventKind(e.kind))
         for e in session.scalars(
             select(TicketEvent)
             .where(TicketEvent.ticket_id == ticket.id)
             .order_by(TicketEvent.at, TicketEvent.id)
         )
-        if e.kind in CLOCK_EVENTS
+        if e.kind in CLOCK_KINDS
     ]
     now = max(now, ticket.opened_at, *(e.at for e in events))
-    return contract, clock.ticket_clocks(
+    return contract, clocks.ticket_clocks(
         ticket.opened_at,
         priority.targets,
         priority.calendar,
@@ -84,8 +82,8 @@ def refresh(session: Session, ticket: Ticket, now: datetime) -> TicketClocks | N
     found = clocks_of(session, ticket, now)
     if found is None:
         return None
-    _, clocks = found
-    response, resolution = clocks.response, clocks.resolution
+    _, state = found
+    response, resolution = state.response, state.resolution
     ticket.response_due = response.due
     ticket.resolution_due = resolution.due
     if response.stopped and ticket.response_attainment is None:
@@ -95,4 +93,4 @@ def refresh(session: Session, ticket: Ticket, now: datetime) -> TicketClocks | N
             ticket.resolution_attainment = resolution.attainment_minutes
     else:
         ticket.resolution_attainment = None  # reopened: the resolution clock runs again
-    return clocks  # warnings, breaches and escalations: recorded and paged by services.escalation
+    return state  # warnings, breaches and escalations: recorded and paged by services.escalation

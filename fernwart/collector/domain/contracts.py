@@ -36,12 +36,12 @@ from typing import Any, TypeVar
 
 import yaml
 
-from fernwart.collector.sla.availability import AvailabilityRules
-from fernwart.collector.sla.calendar import ServiceCalendar, load_zone
-from fernwart.collector.sla.clock import PriorityTargets
-from fernwart.collector.sla.durations import Duration, parse_duration, parse_share
-from fernwart.collector.sla.errors import SpecError
-from fernwart.collector.sla.windows import MaintenanceWindow
+from fernwart.collector.domain.availability import AvailabilityRules
+from fernwart.collector.domain.calendar import ServiceCalendar, load_zone
+from fernwart.collector.domain.clocks import PriorityTargets
+from fernwart.collector.domain.durations import Duration, parse_duration, parse_share
+from fernwart.collector.domain.errors import SpecError
+from fernwart.collector.domain.windows import MaintenanceWindow
 from fernwart.protocol import HOST_CHECK
 
 KINDS = ("full", "inspection")
@@ -145,7 +145,7 @@ class Contract:
 
 
 @dataclass(frozen=True)
-class Customer:
+class CustomerContract:
     """A customer, its contract and the criticality rules for its hosts."""
 
     name: str
@@ -177,9 +177,9 @@ class Customer:
 class ContractSet:
     """All customers of one contract file."""
 
-    customers: tuple[Customer, ...]
+    customers: tuple[CustomerContract, ...]
 
-    def customer(self, name: str) -> Customer:
+    def customer(self, name: str) -> CustomerContract:
         """Return the customer called `name`; raise KeyError when there is none."""
         for customer in self.customers:
             if customer.name == name:
@@ -206,7 +206,7 @@ def parse_contracts(document: object) -> ContractSet:
     if not isinstance(raw, list) or not raw:
         problems.add("customers", "expected a non-empty list of customers")
         raw = []
-    customers: list[Customer] = []
+    customers: list[CustomerContract] = []
     seen: set[str] = set()
     for index, item in enumerate(raw):
         name = item.get("name") if isinstance(item, Mapping) else None
@@ -252,7 +252,7 @@ def _mapping(value: object, place: str, problems: _Problems, what: str) -> Mappi
     return None
 
 
-def _customer(item: object, place: str, problems: _Problems) -> Customer | None:
+def _customer(item: object, place: str, problems: _Problems) -> CustomerContract | None:
     spec = _mapping(item, place, problems, "a mapping with name, contract and hosts")
     if spec is None:
         return None
@@ -264,7 +264,7 @@ def _customer(item: object, place: str, problems: _Problems) -> Customer | None:
     hosts = _hosts(spec.get("hosts", []), f"{place}.hosts", problems)
     if contract is None or not isinstance(name, str) or not name.strip():
         return None
-    return Customer(name.strip(), contract, hosts)
+    return CustomerContract(name.strip(), contract, hosts)
 
 
 def _contract(value: object, place: str, problems: _Problems) -> Contract | None:

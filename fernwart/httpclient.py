@@ -1,8 +1,8 @@
-"""The one outbound HTTP wrapper of the agent and its checks, on the standard library's http.client and ssl.
+"""The one outbound HTTP wrapper of Fernwart, on the standard library's http.client and ssl.
 
-Both the agent's transport to the collector and the ``http`` check go through `HttpClient`, so timeouts,
-TLS verification and error wording live here only. It does what they need and no more (requests would
-cost the agent about 16 MB of its memory budget):
+The agent's transport to the collector, the ``http`` check and the collector's webhook notifications all
+go through `HttpClient`, so timeouts, TLS verification and error wording live here only. It does what
+they need and no more (requests would cost the agent about 16 MB of its memory budget):
 
 - one request per call; redirects are never followed (the callers have their own redirect policies);
 - a connect timeout and a read timeout (one number means both); a read timeout bounds each socket read;
@@ -25,6 +25,8 @@ import ssl
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -202,3 +204,22 @@ def _os_reason(exc: OSError) -> str:
     if exc.errno is not None and exc.strerror:
         return f"[Errno {exc.errno}] {exc.strerror}"
     return str(exc) or type(exc).__name__
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Return the pause a `Retry-After` header asks for, in seconds (never negative).
+
+    Accepts delta-seconds and HTTP-dates; returns None for a missing or unparsable header.
+    """
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - now).total_seconds())

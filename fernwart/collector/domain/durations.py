@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from fernwart.collector.sla.errors import SpecError
+from fernwart.collector.domain.errors import SpecError
 
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
