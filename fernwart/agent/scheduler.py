@@ -8,11 +8,7 @@ checks of one interval share is the moment they start. First rounds are spread o
 seconds after start. Checks never wait for the collector: a result goes to the outbox and the sender is
 nudged (and lingers a few seconds, so one round's results share one report).
 
-Why rounds and not a job per check: on an idle host every wake-up is paid for with cold caches. The
-twenty checks of ``bench/agent_footprint.py`` cost 16 ms of CPU run back to back and 39 ms run 3 s apart,
-and moving from a job per check to rounds took the agent's own CPU in that benchmark from 2.4 to about
-1 CPU-second an hour. Per-check jitter within one host spreads nothing across the fleet anyway; the
-round's jitter does that.
+Why rounds and not a job per check: docs/decisions/0002-check-rounds.md.
 
 A round runs its checks one after another in one worker thread, each watched by the shared `Watchdog`,
 which delivers UNKNOWN at the check's deadline (`CheckRunner.run_watched`). So that a slow or hung check

@@ -17,10 +17,6 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK_ID = 0x46_57_4D_31  # "FWM1": advisory lock taken while migrating PostgreSQL
 
 
-class DatabaseError(RuntimeError):
-    """Raised when the database cannot be reached or prepared; the message says which URL (no password)."""
-
-
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for `url`; SQLite files get WAL, foreign keys and immediate transactions."""
     if url.startswith("sqlite"):
