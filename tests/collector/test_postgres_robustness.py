@@ -14,7 +14,7 @@ from fernwart.collector.services import contracts, escalation
 from tests.collector.helpers import harness, result
 
 pytestmark = pytest.mark.postgres
-CONTRACT = Path(__file__).parent.parent / "sla" / "example_contract.yaml"
+CONTRACT = Path(__file__).parent / "domain" / "example_contract.yaml"
 
 
 def kill_connections(url: str) -> int:

@@ -16,7 +16,7 @@ from fernwart.collector.notify.base import (
     TransportError,
 )
 from fernwart.collector.notify.dispatch import Backoff, deliver
-from tests.notify.conftest import NOW
+from tests.collector.notify.conftest import NOW
 
 
 class ScriptedTransport:

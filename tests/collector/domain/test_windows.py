@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from fernwart.collector.domain.errors import SpecError
 from fernwart.collector.domain.windows import MaintenanceWindow, Recurrence, Scope
 from fernwart.protocol import HOST_CHECK
-from tests.sla.conftest import berlin, utc
+from tests.collector.domain.conftest import berlin, utc
 
 
 def window(**spec: object) -> MaintenanceWindow:

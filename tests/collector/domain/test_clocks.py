@@ -15,7 +15,7 @@ from fernwart.collector.domain.clocks import (
 )
 from fernwart.collector.domain.durations import parse_duration
 from fernwart.collector.domain.tickets import TicketEventKind
-from tests.sla.conftest import berlin, utc
+from tests.collector.domain.conftest import berlin, utc
 
 P1 = PriorityTargets(parse_duration("30m"), parse_duration("4h"))
 P2 = PriorityTargets(parse_duration("2h"), parse_duration("1d"))

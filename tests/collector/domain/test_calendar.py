@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from fernwart.collector.domain.calendar import ServiceCalendar, parse_days, parse_spans
 from fernwart.collector.domain.errors import SpecError
-from tests.sla.conftest import berlin, utc
+from tests.collector.domain.conftest import berlin, utc
 
 HOUR = 3600
 

@@ -20,7 +20,7 @@ from fernwart.collector.domain.availability import (
 )
 from fernwart.collector.domain.calendar import ServiceCalendar
 from fernwart.collector.domain.windows import MaintenanceWindow, Scope
-from tests.sla.conftest import berlin, utc
+from tests.collector.domain.conftest import berlin, utc
 
 OK, WARN, CRIT, UNKNOWN = Status.OK, Status.WARNING, Status.CRITICAL, Status.UNKNOWN
 DAY = (utc(2026, 3, 2), utc(2026, 3, 3))  # a Monday

@@ -12,7 +12,7 @@ from fernwart.collector.models import MaintenanceLog, Notification
 from fernwart.collector.services import contracts, escalation, windows
 from tests.collector.helpers import T0, Harness, harness, result
 
-CONTRACT = Path(__file__).parent.parent / "sla" / "example_contract.yaml"
+CONTRACT = Path(__file__).parent.parent / "domain" / "example_contract.yaml"
 
 
 def apply_contract(h: Harness) -> None:

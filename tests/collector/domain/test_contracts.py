@@ -7,7 +7,7 @@ import yaml
 
 from fernwart.collector.domain.contracts import ContractError, load_contracts, parse_contracts
 from fernwart.collector.domain.durations import Duration
-from tests.sla.conftest import utc
+from tests.collector.domain.conftest import utc
 
 EXAMPLE = (Path(__file__).parent / "example_contract.yaml").read_text()
 PLACE = "customers[0] (Muster GmbH).contract"

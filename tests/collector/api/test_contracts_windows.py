@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from fernwart.collector.services import auth
+from tests.collector.api.contract_helpers import CUSTOMER, apply, contract
 from tests.collector.helpers import Harness, harness
-from tests.sla_api.helpers import CUSTOMER, apply, contract
 
 pytestmark = pytest.mark.usefixtures("database_url")
 PATCH_NIGHT = {"name": "patch night", "every": "sun 02:00-04:00", "scope": "all"}

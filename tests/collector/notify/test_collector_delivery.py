@@ -13,9 +13,9 @@ import yaml
 from fernwart.collector.notify.webhook import verify_signature
 from fernwart.collector.services import contracts, notifications
 from tests.collector.helpers import harness, result
-from tests.notify.conftest import Receiver, SmtpServer
+from tests.collector.notify.conftest import Receiver, SmtpServer
 
-CONTRACT = Path(__file__).parent.parent / "sla" / "example_contract.yaml"
+CONTRACT = Path(__file__).parent.parent / "domain" / "example_contract.yaml"
 SECRET = "a-webhook-secret-of-some-length"
 
 

@@ -11,7 +11,7 @@ import pytest
 from fernwart.collector.notify.base import AttemptOutcome, Message, PermanentError, TransportError
 from fernwart.collector.notify.dispatch import Backoff, deliver
 from fernwart.collector.notify.email import EmailConfig, EmailTransport, build_message, classify
-from tests.notify.conftest import NOW, SmtpServer, make_notification
+from tests.collector.notify.conftest import NOW, SmtpServer, make_notification
 from tests.support import free_port
 
 FROM = "fernwart@provider.example"

@@ -30,7 +30,7 @@ from fernwart.collector.notify.webhook import (
     verify_signature,
 )
 from fernwart.httpclient import HttpResponse
-from tests.notify.conftest import NOW, Receiver
+from tests.collector.notify.conftest import NOW, Receiver
 from tests.support import free_port
 
 SECRET = "correct horse battery staple"

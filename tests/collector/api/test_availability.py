@@ -8,8 +8,8 @@ import pytest
 
 from fernwart.collector.domain.tickets import TicketPolicy
 from fernwart.collector.services import auth, staleness
+from tests.collector.api.contract_helpers import CUSTOMER, OCT, OCT_SECONDS, apply, contract, history
 from tests.collector.helpers import T0, Harness, harness
-from tests.sla_api.helpers import CUSTOMER, OCT, OCT_SECONDS, apply, contract, history
 
 pytestmark = pytest.mark.usefixtures("database_url")
 MINUTE = timedelta(minutes=1)

@@ -9,8 +9,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from fernwart.collector.services import auth
+from tests.collector.dashboard.conftest import ESCAPED, HOSTILE, browser, hidden, sign_in
 from tests.collector.helpers import T0, Harness, result
-from tests.dashboard.conftest import ESCAPED, HOSTILE, browser, hidden, sign_in
 
 
 def hostile_result(status: int = 2) -> dict[str, Any]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from fernwart.collector.services import auth
+from tests.collector.dashboard.conftest import browser, hidden, sign_in
 from tests.collector.helpers import Harness
-from tests.dashboard.conftest import browser, hidden, sign_in
 
 
 def test_anonymous_visitors_are_sent_to_the_sign_in_form(site: Harness) -> None:

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import requests
 
+from tests.collector.dashboard.conftest import HOSTILE
 from tests.collector.helpers import result
-from tests.dashboard.conftest import HOSTILE
 from tests.e2e.processes import Api, Collector
 from tests.support import require
 

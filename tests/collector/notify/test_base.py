@@ -6,7 +6,7 @@ import pydantic
 import pytest
 
 from fernwart.collector.notify.base import NotificationPayload, PermanentError, TransportError
-from tests.notify.conftest import make_notification
+from tests.collector.notify.conftest import make_notification
 
 
 def test_payload_json_is_plain_values() -> None:

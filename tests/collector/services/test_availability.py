@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import event
 
 from fernwart.collector.services import availability
+from tests.collector.api.contract_helpers import CUSTOMER, OCT, apply, contract, history
 from tests.collector.helpers import T0, Harness, harness, result
-from tests.sla_api.helpers import CUSTOMER, OCT, apply, contract, history
 
 pytestmark = pytest.mark.usefixtures("database_url")
 NOV = OCT + timedelta(days=31)
