@@ -8,6 +8,7 @@ Standard library only: the agent and the collector both import this module.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 VERSION = 1
 
@@ -27,6 +28,10 @@ MAX_ATTEMPTS = 100
 INTERVAL_LIMIT = 86400 * 31  # seconds
 DURATION_LIMIT = 86400.0  # seconds a check may report it ran
 HEARTBEAT_LIMIT = 86400  # seconds
+# The window of observation times the collector accepts, around its own now: an outbox replays results
+# after an outage of up to RESULT_MAX_AGE; an agent clock up to RESULT_MAX_AHEAD fast is taken as now.
+RESULT_MAX_AGE = timedelta(days=35)
+RESULT_MAX_AHEAD = timedelta(days=1)
 
 
 def valid_check_name(name: str) -> bool:

@@ -56,6 +56,7 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
     app.state.policy = TicketPolicy(settings.ticket_on, settings.resolve_on_recovery, settings.reopen_window)
     app.state.metrics = Metrics(sessions)
     api.errors.install(app)
+    dashboard.install(app)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, Any]:

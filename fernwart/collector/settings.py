@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from fernwart.checks.status import Status
+from fernwart.protocol import RESULT_MAX_AGE
 
 
 class SettingsError(ValueError):
@@ -29,6 +30,7 @@ class Settings:
     job_interval: float = 10.0  # seconds between periodic job runs (staleness sweep)
     run_jobs: bool = True
     public_url: str = ""
+    result_max_age: timedelta = RESULT_MAX_AGE  # results observed longer ago are refused (422)
     notify_config: Path | None = None  # transports YAML; default: home / "notify.yaml"
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -83,5 +85,8 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         reopen_window=timedelta(seconds=_number(env, "FERNWART_REOPEN_WINDOW", 3600)),
         job_interval=_number(env, "FERNWART_JOB_INTERVAL", 10.0),
         public_url=env.get("FERNWART_PUBLIC_URL", "").rstrip("/"),
+        result_max_age=timedelta(
+            seconds=_number(env, "FERNWART_RESULT_MAX_AGE", RESULT_MAX_AGE.total_seconds())
+        ),
         notify_config=Path(env["FERNWART_NOTIFY_CONFIG"]) if env.get("FERNWART_NOTIFY_CONFIG") else None,
     )

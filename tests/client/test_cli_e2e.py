@@ -74,6 +74,7 @@ def fernwart(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     root = tmp_path_factory.mktemp("cli")
     collector = Collector(root / "collector", job_interval=30)
+    collector.env["FERNWART_RESULT_MAX_AGE"] = str(400 * 86400)  # the scenario replays a past month
     token = collector.cli("user", "add", "alice", "--role", "admin")
     enrollment = collector.cli("token", "create", "--customer", CUSTOMER)
     (root / "home").mkdir()

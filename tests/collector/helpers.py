@@ -19,6 +19,8 @@ from fernwart.collector.services import auth
 from fernwart.collector.settings import Settings
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+# A result_max_age for tests that report months of history before T0 in one go (an agent never does).
+BACKFILL = timedelta(days=400)
 
 
 @dataclass
@@ -37,6 +39,11 @@ class Harness:
     admin_token: str
     sessions: Any
     hosts: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (host id, agent token)
+
+    @property
+    def auth(self) -> dict[str, str]:
+        """Return the admin's Authorization header."""
+        return {"Authorization": f"Bearer {self.admin_token}"}
 
     def enroll(self, name: str, customer: str | None = None) -> tuple[str, str]:
         with self.sessions() as db:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 
 from fernwart.checks.status import Status
 from fernwart.collector import deps
+from fernwart.collector.api.inputs import RawBody, parse_body, request_body
 from fernwart.collector.api.schemas import EnrollIn, EnrollOut, ReportIn, ReportOut
 from fernwart.collector.deps import DB, Now
 from fernwart.collector.services import auth, ingest
@@ -25,10 +26,15 @@ def enroll(body: EnrollIn, db: DB, now: Now) -> EnrollOut:
     )
 
 
-@router.post("/reports", response_model=ReportOut)
-def report(body: ReportIn, request: Request, db: DB, now: Now) -> ReportOut:
-    """Store a batch of results (or a heartbeat) from the agent that owns `host_id`."""
+@router.post("/reports", response_model=ReportOut, openapi_extra=request_body(ReportIn))
+def report(raw: RawBody, request: Request, db: DB, now: Now) -> ReportOut:
+    """Store a batch of results (or a heartbeat) from the agent that owns `host_id`.
+
+    The token is checked (and the host's row locked) before a byte of the body is parsed.
+    """
     started = time.perf_counter()
+    host = ingest.authenticate(db, deps.bearer(request))
+    body = parse_body(ReportIn, raw)
     results = [
         ingest.IncomingResult(
             id=str(r.id),
@@ -45,9 +51,10 @@ def report(body: ReportIn, request: Request, db: DB, now: Now) -> ReportOut:
         )
         for r in body.results
     ]
+    state = request.app.state
     outcome = ingest.receive(
-        db, deps.bearer(request), str(body.host_id), results, body.heartbeat_interval, now,
-        request.app.state.policy,
+        db, host, str(body.host_id), results, body.heartbeat_interval, now, state.policy,
+        state.settings.result_max_age,
     )
     db.commit()
     request.app.state.metrics.observe_ingest(outcome, time.perf_counter() - started)

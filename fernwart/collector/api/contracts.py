@@ -9,18 +9,26 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
+from fernwart.collector.api.inputs import (
+    BoundedInstant,
+    RawBody,
+    SafeStr,
+    json_body,
+    parse_body,
+    request_body,
+)
 from fernwart.collector.deps import DB, Now, Tech
 from fernwart.collector.domain.availability import Figures
 from fernwart.collector.domain.calendar import DAY_SECONDS
 from fernwart.collector.domain.windows import Recurrence
 from fernwart.collector.services import availability, contracts, read, windows
-from fernwart.collector.services.errors import Invalid
 from fernwart.collector.services.permissions import Permission, require
 
 router = APIRouter(prefix="/api/v1", tags=["contracts and SLA"])
+CustomerName = Annotated[SafeStr, Query(min_length=1, max_length=200, description="the customer's name")]
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NEXT_HORIZON = timedelta(days=35)  # a weekly recurrence opens at least once in this span
 
@@ -120,8 +128,8 @@ class WindowIn(BaseModel):
     customer: Annotated[str, Field(min_length=1, max_length=200)]
     name: Annotated[str, Field(min_length=1, max_length=200)]
     scope: Annotated[str, Field(min_length=1, max_length=300)] = "all"
-    starts: datetime = Field(alias="from")
-    ends: datetime = Field(alias="to")
+    starts: BoundedInstant = Field(alias="from")
+    ends: BoundedInstant = Field(alias="to")
     reason: Annotated[str, Field(max_length=2000)]
     sla_relevant: bool = False
 
@@ -142,10 +150,10 @@ def get_availability(
     db: DB,
     user: Tech,
     now: Now,
-    customer: str,
-    month: str | None = None,
-    start: Annotated[str | None, Query(alias="from")] = None,
-    end: Annotated[str | None, Query(alias="to")] = None,
+    customer: CustomerName,
+    month: Annotated[SafeStr | None, Query(max_length=7, pattern=r"^\d{4}-\d{2}$")] = None,
+    start: Annotated[SafeStr | None, Query(alias="from", max_length=40)] = None,
+    end: Annotated[SafeStr | None, Query(alias="to", max_length=40)] = None,
 ) -> AvailabilityOut:
     """Report a customer's availability for a month (in the contract's timezone) or a from/to range.
 
@@ -194,7 +202,7 @@ def _availability_out(found: availability.CustomerAvailability, month: str | Non
 
 
 @router.get("/contracts")
-def get_contracts(db: DB, user: Tech, customer: str | None = None) -> list[dict[str, Any]]:
+def get_contracts(db: DB, user: Tech, customer: CustomerName | None = None) -> list[dict[str, Any]]:
     """List the stored contract documents (one per customer), or the one of `customer`.
 
     A customer's account sees only its own; an unknown customer is 404, one without a contract an empty list.
@@ -206,15 +214,18 @@ def get_contracts(db: DB, user: Tech, customer: str | None = None) -> list[dict[
     return contracts.documents(db)
 
 
-@router.put("/contracts")
-def put_contracts(
-    db: DB, user: Tech, now: Now, document: Annotated[dict[str, Any], Body()]
-) -> dict[str, Any]:
+class ContractsIn(RootModel[dict[str, Any]]):
+    """A contracts document: the YAML file's content as JSON (`customers: [...]`)."""
+
+
+@router.put("/contracts", openapi_extra=request_body(ContractsIn))
+def put_contracts(user: Tech, raw: RawBody, db: DB, now: Now) -> dict[str, Any]:
     """Apply a contracts document (the YAML file's content as JSON) whole, admins only.
 
     A refused document changes nothing: 422 with `error` and `problems`, one line per problem.
     """
     require(user, Permission.APPLY_CONTRACTS)
+    document = parse_body(ContractsIn, raw).root
     applied = contracts.apply(db, document, user.name, now)
     db.commit()
     return {"customers": list(applied.customers), "hosts_updated": applied.hosts_updated}
@@ -253,22 +264,25 @@ def _window_out(listed: windows.ListedWindow, at: datetime) -> WindowOut:
 
 @router.get("/windows", response_model=list[WindowOut], response_model_by_alias=True)
 def get_windows(
-    db: DB, user: Tech, now: Now, customer: str, active_at: datetime | None = None
+    db: DB, user: Tech, now: Now, customer: CustomerName, active_at: BoundedInstant | None = None
 ) -> list[WindowOut]:
     """List a customer's contract and ad-hoc windows with their next (up to 3) occurrences.
 
     With `active_at` only the windows open at that instant, occurrences counted from it.
     """
     row = read.scope.customer(db, user, customer)
-    if active_at is not None and active_at.tzinfo is None:
-        raise Invalid("active_at: give a time with a UTC offset, e.g. 2026-11-22T10:00:00Z")
     at = active_at or now
     found = [_window_out(w, at) for w in windows.listed(db, row.id)]
     return [w for w in found if w.active] if active_at is not None else found
 
 
-@router.post("/windows", response_model=WindowOut, response_model_by_alias=True, status_code=201)
-def post_window(body: WindowIn, db: DB, user: Tech, now: Now) -> WindowOut:
+@router.post(
+    "/windows", response_model=WindowOut, response_model_by_alias=True, status_code=201,
+    openapi_extra=request_body(WindowIn),
+)
+def post_window(
+    user: Tech, body: Annotated[WindowIn, Depends(json_body(WindowIn))], db: DB, now: Now
+) -> WindowOut:
     """Add an ad-hoc maintenance window (with a reason; logged); customer accounts may not."""
     require(user, Permission.ADD_WINDOWS)
     customer = read.scope.customer(db, user, body.customer)
@@ -290,7 +304,7 @@ def post_window(body: WindowIn, db: DB, user: Tech, now: Now) -> WindowOut:
 
 @router.get("/maintenance-log", response_model=list[LogEntryOut])
 def maintenance_log(
-    db: DB, user: Tech, customer: str, limit: Annotated[int, Query(ge=1, le=5000)] = 500
+    db: DB, user: Tech, customer: CustomerName, limit: Annotated[int, Query(ge=1, le=5000)] = 500
 ) -> list[LogEntryOut]:
     """Return a customer's maintenance log, newest first: windows created, tickets and pages held back."""
     return [LogEntryOut.model_validate(e) for e in read.hosts.maintenance_log(db, user, customer, limit)]

@@ -1,7 +1,9 @@
 """The API's error answers: every refusal is JSON `{"error": "..."}` with its status code.
 
 Service refusals map through `collector.statuses`; a refused contract adds `problems` (one line each);
-request validation names the first field; a database that cannot be reached is 503 with Retry-After.
+request validation names the first field; a value the database refuses is 422 (it is the request's
+fault, and a 5xx would make an agent retry it for ever); a database that cannot be reached is 503 with
+Retry-After.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException
 
 from fernwart.collector.services.errors import Invalid, ServiceError, Unauthenticated
@@ -26,12 +28,15 @@ def field_message(exc: RequestValidationError) -> str:
     if not errors:
         return "invalid request"
     first = errors[0]
-    loc = [str(p) for p in first.get("loc", ()) if p not in ("body",)]
+    loc = [str(p) for p in first.get("loc", ())]
+    if loc and loc[0] in ("body", "query", "path"):
+        loc = loc[1:]
     where = ".".join(loc) or "body"
     if first.get("type") == "json_invalid":
         return f"malformed JSON: {first.get('ctx', {}).get('error', first.get('msg'))}"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{where}: {first.get('msg', 'invalid')}{more}"
+    message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+    return f"{where}: {message}{more}"
 
 
 def service_error(error: ServiceError) -> JSONResponse:
@@ -58,6 +63,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
         return service_error(exc)
+
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+        # Input our validation let through but the database refused: the sender's data, not an outage.
+        log.error("database refused a value: %s", exc.orig)
+        return JSONResponse({"error": "a value was refused by the database; correct the request"}, 422)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)

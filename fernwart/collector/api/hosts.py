@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from fernwart.collector.api.inputs import BoundedInstant, HostId, SafeStr
 from fernwart.collector.api.schemas import CheckStateOut, HostOut, ResultOut
 from fernwart.collector.deps import DB, Tech
 from fernwart.collector.services import read
@@ -21,18 +21,18 @@ def hosts(db: DB, user: Tech) -> list[HostOut]:
 
 
 @router.get("/hosts/{host_id}/checks", response_model=list[CheckStateOut])
-def host_checks(host_id: str, db: DB, user: Tech) -> list[CheckStateOut]:
+def host_checks(host_id: HostId, db: DB, user: Tech) -> list[CheckStateOut]:
     """Return the current state of every check of a host, including its reachability ('host')."""
     return [CheckStateOut.model_validate(c) for c in read.hosts.checks(db, user, host_id)]
 
 
 @router.get("/hosts/{host_id}/results", response_model=list[ResultOut])
 def host_results(
-    host_id: str,
+    host_id: HostId,
     db: DB,
     user: Tech,
-    check: str | None = None,
-    since: datetime | None = None,
+    check: Annotated[SafeStr | None, Query(max_length=128)] = None,
+    since: BoundedInstant | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[ResultOut]:
     """Return a host's stored results, newest observation first, optionally for one check and since a time."""

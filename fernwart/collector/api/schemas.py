@@ -10,21 +10,22 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from fernwart import protocol
+from fernwart.collector.api.inputs import MaybeNumber, WireInstant
 
 
 class MetricIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     label: Annotated[str, Field(min_length=1, max_length=protocol.LABEL_LIMIT)]
-    value: float | None = None
+    value: MaybeNumber = None
     uom: Annotated[str, Field(max_length=protocol.UOM_LIMIT)] = ""
     warn: Annotated[str, Field(max_length=protocol.RANGE_LIMIT)] = ""
     crit: Annotated[str, Field(max_length=protocol.RANGE_LIMIT)] = ""
-    min: float | None = None
-    max: float | None = None
+    min: MaybeNumber = None
+    max: MaybeNumber = None
 
 
 class ResultIn(BaseModel):
@@ -37,7 +38,7 @@ class ResultIn(BaseModel):
     summary: Annotated[str, Field(max_length=protocol.SUMMARY_LIMIT)]
     long_output: Annotated[str, Field(max_length=protocol.LONG_OUTPUT_LIMIT)] = ""
     metrics: Annotated[list[MetricIn], Field(max_length=protocol.METRICS_LIMIT)] = []
-    observed_at: AwareDatetime
+    observed_at: WireInstant
     duration: Annotated[float, Field(ge=0, le=protocol.DURATION_LIMIT)] = 0.0
     interval: Annotated[int | None, Field(ge=1, le=protocol.INTERVAL_LIMIT)] = None
     max_attempts: Annotated[int, Field(ge=1, le=protocol.MAX_ATTEMPTS)] = 3
@@ -56,7 +57,7 @@ class ReportIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     host_id: UUID
-    sent_at: AwareDatetime | None = None
+    sent_at: WireInstant | None = None
     heartbeat_interval: Annotated[int | None, Field(ge=1, le=protocol.HEARTBEAT_LIMIT)] = None
     results: Annotated[list[ResultIn], Field(max_length=protocol.RESULTS_PER_REPORT)] = []
 

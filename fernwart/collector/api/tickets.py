@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
+from fernwart.collector.api.inputs import SafeStr, TicketId, json_body, request_body
 from fernwart.collector.api.schemas import DeliveryOut, TicketActionIn, TicketOut
 from fernwart.collector.deps import DB, Now, Tech
 from fernwart.collector.services import read, tickets
@@ -17,8 +18,8 @@ router = APIRouter(prefix="/api/v1", tags=["technicians"])
 def list_tickets(
     db: DB,
     user: Tech,
-    state: Annotated[str, Query(description="open, all, or one state")] = "open",
-    host: str | None = None,
+    state: Annotated[SafeStr, Query(max_length=32, description="open, all, or one state")] = "open",
+    host: Annotated[SafeStr | None, Query(max_length=255)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[TicketOut]:
     """List tickets, newest first; `state=open` (default) means any of the open states."""
@@ -27,13 +28,16 @@ def list_tickets(
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketOut)
-def get_ticket(ticket_id: int, db: DB, user: Tech) -> TicketOut:
+def get_ticket(ticket_id: TicketId, db: DB, user: Tech) -> TicketOut:
     """Return one ticket with its whole history."""
     return TicketOut.model_validate(read.tickets.one(db, user, ticket_id))
 
 
+ActionBody = Annotated[TicketActionIn, Depends(json_body(TicketActionIn))]
+
+
 def _register(name: str, doc: str) -> None:
-    def handler(ticket_id: int, body: TicketActionIn, db: DB, user: Tech, now: Now) -> TicketOut:
+    def handler(ticket_id: TicketId, user: Tech, body: ActionBody, db: DB, now: Now) -> TicketOut:
         tickets.act(db, user, ticket_id, name, now, body.message)
         db.commit()
         return TicketOut.model_validate(read.tickets.one(db, user, ticket_id))
@@ -46,6 +50,7 @@ def _register(name: str, doc: str) -> None:
         response_model=TicketOut,
         name=f"ticket_{name}",
         summary=doc,
+        openapi_extra=request_body(TicketActionIn),
     )
 
 
@@ -54,6 +59,6 @@ for _name, _operation in tickets.ACTIONS.items():
 
 
 @router.get("/tickets/{ticket_id}/notifications", response_model=list[DeliveryOut])
-def ticket_notifications(ticket_id: int, db: DB, user: Tech) -> list[DeliveryOut]:
+def ticket_notifications(ticket_id: TicketId, db: DB, user: Tech) -> list[DeliveryOut]:
     """Return every delivery attempt of the notifications about a ticket, oldest first."""
     return [DeliveryOut.model_validate(d) for d in read.tickets.deliveries(db, user, ticket_id)]

@@ -9,9 +9,9 @@ from fastapi import APIRouter
 from starlette.staticfiles import StaticFiles
 
 from fernwart.collector.dashboard import pages, signin
-from fernwart.collector.dashboard.web import HERE, STATIC_PATH
+from fernwart.collector.dashboard.web import HERE, STATIC_PATH, install
 
-__all__ = ["STATIC_PATH", "router", "static_files"]
+__all__ = ["STATIC_PATH", "install", "router", "static_files"]
 
 router = APIRouter(include_in_schema=False)
 router.include_router(signin.router)

@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session
 
 from fernwart.checks.status import Status
 from fernwart.collector.dashboard.web import (
-    SignedIn,
     Viewer,
+    Viewing,
     error_page,
     redirect,
     refusal_page,
     render,
-    to_login,
+    ticket_number,
 )
 from fernwart.collector.deps import DB, Now
 from fernwart.collector.domain.tickets import OPEN_STATES, TicketState
@@ -49,10 +49,8 @@ MESSAGE_LIMIT = 10000
 
 
 @router.get("/")
-def overview(request: Request, db: DB, signed_in: SignedIn) -> Response:
+def overview(request: Request, db: DB, signed_in: Viewing) -> Response:
     """Show counts of hosts, tickets and checks, and every check that is not OK."""
-    if signed_in is None:
-        return to_login(request)
     hosts = read.hosts.listed(db, signed_in.user)
     host_states = Counter(h.state for h in hosts)
     check_statuses: Counter[str] = Counter()
@@ -72,20 +70,16 @@ def overview(request: Request, db: DB, signed_in: SignedIn) -> Response:
 
 
 @router.get("/hosts")
-def host_list(request: Request, db: DB, signed_in: SignedIn) -> Response:
+def host_list(request: Request, db: DB, signed_in: Viewing) -> Response:
     """List the hosts the viewer may see with their state and check counts."""
-    if signed_in is None:
-        return to_login(request)
     hosts = read.hosts.listed(db, signed_in.user)
     statuses = [s.name for s in Status]
     return render(request, "hosts.html", signed_in, refresh=REFRESH_SECONDS, hosts=hosts, statuses=statuses)
 
 
 @router.get("/hosts/{host_id}")
-def host_detail(request: Request, db: DB, signed_in: SignedIn, host_id: str, check: str = "") -> Response:
+def host_detail(request: Request, db: DB, signed_in: Viewing, host_id: str, check: str = "") -> Response:
     """Show a host's check states and its latest results (optionally of one check) with perfdata."""
-    if signed_in is None:
-        return to_login(request)
     try:
         host = read.hosts.one(db, signed_in.user, host_id)
     except NotFound:
@@ -106,10 +100,8 @@ def host_detail(request: Request, db: DB, signed_in: SignedIn, host_id: str, che
 
 
 @router.get("/tickets")
-def ticket_list(request: Request, db: DB, signed_in: SignedIn, state: str = "open") -> Response:
+def ticket_list(request: Request, db: DB, signed_in: Viewing, state: str = "open") -> Response:
     """List tickets, open ones by default, or those in one state, or all."""
-    if signed_in is None:
-        return to_login(request)
     try:
         rows = read.tickets.listed(db, signed_in.user, state=state, limit=500)
     except Invalid:
@@ -171,11 +163,12 @@ def _ticket_page(
 
 
 @router.get("/tickets/{ticket_id}")
-def ticket_detail(request: Request, db: DB, signed_in: SignedIn, ticket_id: int) -> Response:
+def ticket_detail(request: Request, db: DB, signed_in: Viewing, ticket_id: str) -> Response:
     """Show a ticket, its history and (for provider accounts) the forms to work it."""
-    if signed_in is None:
-        return to_login(request)
-    return _ticket_page(request, db, signed_in, ticket_id)
+    number = ticket_number(ticket_id)
+    if number is None:
+        return error_page(request, signed_in, 404, "No such ticket.")
+    return _ticket_page(request, db, signed_in, number)
 
 
 @router.post("/tickets/{ticket_id}/{action}")
@@ -183,29 +176,30 @@ def ticket_action(
     request: Request,
     db: DB,
     now: Now,
-    signed_in: SignedIn,
-    ticket_id: int,
+    signed_in: Viewing,
+    ticket_id: str,
     action: str,
     csrf: Annotated[str, Form(max_length=200)] = "",
     message: Annotated[str, Form()] = "",
 ) -> Response:
     """Acknowledge, comment on or resolve a ticket from its page, then show the page again."""
-    if signed_in is None:
-        return to_login(request)
     if not signed_in.csrf_valid(csrf):
         return error_page(request, signed_in, 403, "The form's security token is missing or wrong.")
+    number = ticket_number(ticket_id)
+    if number is None:
+        return error_page(request, signed_in, 404, "No such ticket or action.")
     if len(message) > MESSAGE_LIMIT:
         return _ticket_page(
-            request, db, signed_in, ticket_id, 422, f"Keep it under {MESSAGE_LIMIT} characters."
+            request, db, signed_in, number, 422, f"Keep it under {MESSAGE_LIMIT} characters."
         )
     try:
-        tickets.act(db, signed_in.user, ticket_id, action, now, message)
+        tickets.act(db, signed_in.user, number, action, now, message.replace("\x00", "\ufffd"))
     except NotFound:
         return error_page(request, signed_in, 404, "No such ticket or action.")
     except ServiceError as exc:
         db.rollback()
         if status_of(exc) == 403:
             return refusal_page(request, signed_in, exc)
-        return _ticket_page(request, db, signed_in, ticket_id, status_of(exc), str(exc))
+        return _ticket_page(request, db, signed_in, number, status_of(exc), str(exc))
     db.commit()
-    return redirect(f"/tickets/{ticket_id}")
+    return redirect(f"/tickets/{number}")

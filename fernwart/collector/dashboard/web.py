@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import jinja2
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fernwart.collector.dashboard.sessions import LIFETIME, SignedSession, Signer, load_secret
@@ -95,6 +95,20 @@ def viewer(request: Request, db: DB, now: Now) -> Viewer | None:
 SignedIn = Annotated[Viewer | None, Depends(viewer)]
 
 
+class SignInRequired(Exception):
+    """Raised by `Viewing` for an anonymous visitor: the handler `install` registers sends them to sign in."""
+
+
+def signed_in_viewer(signed_in: SignedIn) -> Viewer:
+    """Return who is signed in; raise SignInRequired before any path or query parameter is read."""
+    if signed_in is None:
+        raise SignInRequired()
+    return signed_in
+
+
+Viewing = Annotated[Viewer, Depends(signed_in_viewer)]
+
+
 def format_utc(value: datetime | None) -> str:
     """Format an aware datetime as UTC to the second; None as a dash."""
     if value is None:
@@ -169,3 +183,16 @@ def set_cookie(request: Request, response: Response, name: str, value: str, max_
 
 
 SESSION_MAX_AGE = int(LIFETIME.total_seconds())
+
+
+def install(app: FastAPI) -> None:
+    """Register the dashboard's handler that sends anonymous visitors to the sign-in page."""
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, exc: SignInRequired) -> Response:
+        return to_login(request)
+
+
+def ticket_number(text: str) -> int | None:
+    """Return the ticket id in a path segment, or None when it is not one (the page then says 404)."""
+    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) <= 2**63 - 1 else None

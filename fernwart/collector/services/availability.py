@@ -89,7 +89,7 @@ def month_bounds(session: Session, customer_id: int, month: str) -> tuple[dateti
     """Return the UTC bounds of "YYYY-MM" in the customer's timezone; raise Invalid if malformed."""
     try:
         return month_period(month, timezone_of(session, customer_id))
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise Invalid(f"month: {exc}") from None
 
 
@@ -101,13 +101,27 @@ def period(
     if (month is None) == (start is None and end is None) or (start is None) != (end is None):
         raise Invalid("period: give month=YYYY-MM, or both from and to")
     if month is not None:
-        return month_bounds(session, customer_id, month)
+        bounds = month_bounds(session, customer_id, month)
+        _within_years("month", bounds[0])
+        return bounds
     assert start is not None and end is not None
     zone = load_zone(timezone_of(session, customer_id))
-    try:
-        return parse_instant(start, zone), parse_instant(end, zone)
-    except ValueError as exc:
-        raise Invalid(f"period: {exc}") from None
+    found = []
+    for name, text in (("from", start), ("to", end)):
+        try:
+            found.append(_within_years(name, parse_instant(text, zone)))
+        except (ValueError, OverflowError) as exc:
+            raise Invalid(f"{name}: {exc}") from None
+    return found[0], found[1]
+
+
+PERIOD_YEARS = (2000, 2100)  # reports cover periods in these years only
+
+
+def _within_years(name: str, at: datetime) -> datetime:
+    if not PERIOD_YEARS[0] <= at.year < PERIOD_YEARS[1]:
+        raise Invalid(f"{name}: expected a time from {PERIOD_YEARS[0]} to {PERIOD_YEARS[1]}")
+    return at
 
 
 def report(

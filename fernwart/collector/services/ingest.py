@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, text, update
@@ -22,8 +22,8 @@ from fernwart.collector.domain.tickets import TicketPolicy
 from fernwart.collector.models import RESULTS, Host
 from fernwart.collector.services import auth, checkstate
 from fernwart.collector.services.checkstate import Observation
-from fernwart.collector.services.errors import Forbidden, Unauthenticated
-from fernwart.protocol import HOST_CHECK
+from fernwart.collector.services.errors import Forbidden, Invalid, Unauthenticated
+from fernwart.protocol import HOST_CHECK, RESULT_MAX_AGE, RESULT_MAX_AHEAD
 
 
 def reachability(status: Status, summary: str, at: datetime) -> Observation:
@@ -64,26 +64,52 @@ def lock_host(session: Session, host_id: str) -> Host | None:
     return session.scalar(select(Host).where(Host.id == host_id).with_for_update())
 
 
+def authenticate(session: Session, agent_token: str) -> Host:
+    """Return the host an agent token belongs to, its row locked for this transaction.
+
+    One query authenticates and locks, which serialises this host's reports. Raise Unauthenticated
+    for an unknown token.
+    """
+    host = auth.host_for_token(session, agent_token, lock=True)
+    if host is None:
+        raise Unauthenticated("unknown agent token")
+    return host
+
+
 def receive(
     session: Session,
-    agent_token: str,
+    host: Host,
     host_id: str,
     results: Sequence[IncomingResult],
     heartbeat_interval: int | None,
     now: datetime,
     policy: TicketPolicy,
+    max_age: timedelta = RESULT_MAX_AGE,
 ) -> IngestOutcome:
-    """Authenticate an agent's report for `host_id` and ingest it; the caller commits.
+    """Ingest an authenticated agent's report for `host_id`; the caller commits.
 
-    One query authenticates the token and locks the host's row, which serialises this host's reports.
-    Raise Unauthenticated for an unknown token, Forbidden for a token of another host.
+    Raise Forbidden for a report naming another host, Invalid naming the first result whose observation
+    time lies outside the window around `now` (`max_age` back, the protocol's RESULT_MAX_AHEAD ahead);
+    nothing of the batch is stored then.
     """
-    host = auth.host_for_token(session, agent_token, lock=True)
-    if host is None:
-        raise Unauthenticated("unknown agent token")
     if host_id != host.id:
         raise Forbidden("this agent token belongs to another host")
+    earliest, latest = now - max_age, now + RESULT_MAX_AHEAD
+    for index, result in enumerate(results):
+        if not _within(result.observed_at, earliest, latest):
+            raise Invalid(
+                f"results.{index}.observed_at: {result.observed_at.isoformat()} is outside the accepted "
+                f"window ({max_age.days} days before to {RESULT_MAX_AHEAD.days} day after the "
+                "collector's time)"
+            )
     return ingest(session, host, results, heartbeat_interval, now, policy)
+
+
+def _within(at: datetime, earliest: datetime, latest: datetime) -> bool:
+    try:
+        return earliest <= at <= latest
+    except OverflowError:  # year 1 with an offset east of UTC has no UTC instant
+        return False
 
 
 def ingest(

@@ -9,7 +9,7 @@ import pytest
 from fernwart.collector.domain.tickets import TicketPolicy
 from fernwart.collector.services import auth, staleness
 from tests.collector.api.contract_helpers import CUSTOMER, OCT, OCT_SECONDS, apply, contract, history
-from tests.collector.helpers import T0, Harness, harness
+from tests.collector.helpers import BACKFILL, T0, Harness, harness
 
 pytestmark = pytest.mark.usefixtures("database_url")
 MINUTE = timedelta(minutes=1)
@@ -35,7 +35,7 @@ def _app_down_30_minutes(h: Harness) -> None:
 
 
 def test_host_unreachable_30_minutes_in_a_24x7_month(database_url: str) -> None:
-    with harness(database_url) as h:
+    with harness(database_url, result_max_age=BACKFILL) as h:
         apply(h, contract())
         h.clock.now = OCT
         host_id, _ = h.enroll("web01", CUSTOMER)
@@ -61,7 +61,7 @@ def test_host_unreachable_30_minutes_in_a_24x7_month(database_url: str) -> None:
 
 
 def test_check_outage_counts_and_carries_its_ticket(database_url: str) -> None:
-    with harness(database_url) as h:
+    with harness(database_url, result_max_age=BACKFILL) as h:
         apply(h, contract())
         _app_down_30_minutes(h)
         body = _report(h, month="2026-10")
@@ -77,7 +77,7 @@ def test_check_outage_counts_and_carries_its_ticket(database_url: str) -> None:
 
 
 def test_a_window_excludes_the_outage_and_keeps_the_time_as_kept(database_url: str) -> None:
-    with harness(database_url) as h:
+    with harness(database_url, result_max_age=BACKFILL) as h:
         apply(h, contract())
         _app_down_30_minutes(h)
         r = h.post("/api/v1/windows", {
@@ -92,7 +92,7 @@ def test_a_window_excludes_the_outage_and_keeps_the_time_as_kept(database_url: s
 
 
 def test_the_last_change_before_the_period_sets_its_start(database_url: str) -> None:
-    with harness(database_url) as h:
+    with harness(database_url, result_max_age=BACKFILL) as h:
         apply(h, contract())
         h.enroll("web01", CUSTOMER)
         history(h, "web01", "app", [(OCT - timedelta(days=40), 0), (OCT - timedelta(hours=1), 2),
@@ -103,7 +103,7 @@ def test_the_last_change_before_the_period_sets_its_start(database_url: str) -> 
 
 
 def test_service_hours_and_timezone_shape_month_and_outages(database_url: str) -> None:
-    with harness(database_url) as h:
+    with harness(database_url, result_max_age=BACKFILL) as h:
         apply(h, contract(timezone="Europe/Berlin", service_hours={"mon-fri": "08:00-18:00"}))
         h.enroll("web01", CUSTOMER)
         sat = datetime(2026, 10, 3, 10, tzinfo=UTC)  # a Saturday: outside service hours
@@ -122,7 +122,7 @@ def test_service_hours_and_timezone_shape_month_and_outages(database_url: str) -
 
 
 def test_a_running_month_is_measured_up_to_now(database_url: str) -> None:
-    with harness(database_url) as h:
+    with harness(database_url, result_max_age=BACKFILL) as h:
         apply(h, contract())
         _app_down_30_minutes(h)
         body = _report(h, month="2026-11")
@@ -134,7 +134,7 @@ def test_a_running_month_is_measured_up_to_now(database_url: str) -> None:
 
 
 def test_without_a_contract_everything_counts_against_no_target(database_url: str) -> None:
-    with harness(database_url) as h:
+    with harness(database_url, result_max_age=BACKFILL) as h:
         _app_down_30_minutes(h)
         day = OCT + timedelta(days=1)
         history(h, "web01", "other", [(OCT, 0), (day, 2), (day + 10 * MINUTE, 0)])
@@ -146,16 +146,16 @@ def test_without_a_contract_everything_counts_against_no_target(database_url: st
 @pytest.mark.parametrize(("params", "status", "message"), [
     ({"customer": "Nobody AG", "month": "2026-10"}, 404, "customer 'Nobody AG' not found"),
     ({"customer": CUSTOMER, "month": "2026-13"}, 422, "month: bad month '2026-13'"),
-    ({"customer": CUSTOMER, "month": "October"}, 422, "month: bad month 'October'"),
+    ({"customer": CUSTOMER, "month": "October"}, 422, "month: String should match pattern"),
     ({"customer": CUSTOMER}, 422, "period: give month=YYYY-MM, or both from and to"),
     ({"customer": CUSTOMER, "month": "2026-10", "from": "2026-10-01"}, 422, "period: give month"),
     ({"customer": CUSTOMER, "from": "2026-10-02", "to": "2026-10-01"}, 422, "period: end"),
-    ({"customer": CUSTOMER, "from": "yesterday", "to": "2026-10-01"}, 422, "period: bad time 'yesterday'"),
+    ({"customer": CUSTOMER, "from": "yesterday", "to": "2026-10-01"}, 422, "from: bad time 'yesterday'"),
     ({"customer": CUSTOMER, "month": "2026-12"}, 422, "in the future; there is no data yet"),
 ])
 def test_bad_requests_answer_with_the_reason(database_url: str, params: dict[str, str], status: int,
                                              message: str) -> None:
-    with harness(database_url) as h:
+    with harness(database_url, result_max_age=BACKFILL) as h:
         apply(h, contract())
         r = h.client.get("/api/v1/availability", params=params,
                          headers={"Authorization": f"Bearer {h.admin_token}"})
@@ -164,7 +164,7 @@ def test_bad_requests_answer_with_the_reason(database_url: str, params: dict[str
 
 
 def test_customer_accounts_see_only_their_own_customer(database_url: str) -> None:
-    with harness(database_url) as h:
+    with harness(database_url, result_max_age=BACKFILL) as h:
         apply(h, contract())
         apply(h, contract("Other AG"))
         _app_down_30_minutes(h)

@@ -10,7 +10,7 @@ from sqlalchemy import event
 
 from fernwart.collector.services import availability
 from tests.collector.api.contract_helpers import CUSTOMER, OCT, apply, contract, history
-from tests.collector.helpers import T0, Harness, harness, result
+from tests.collector.helpers import BACKFILL, T0, Harness, harness, result
 
 pytestmark = pytest.mark.usefixtures("database_url")
 NOV = OCT + timedelta(days=31)
@@ -22,7 +22,7 @@ def _report(h: Harness) -> availability.CustomerAvailability:
 
 
 def test_soft_failures_are_not_downtime(database_url: str) -> None:
-    with harness(database_url) as h:
+    with harness(database_url, result_max_age=BACKFILL) as h:
         apply(h, contract())
         h.enroll("web01", CUSTOMER)
         at = OCT + timedelta(days=3)
@@ -36,7 +36,7 @@ def test_soft_failures_are_not_downtime(database_url: str) -> None:
 
 
 def test_state_changes_of_all_hosts_come_in_one_query(database_url: str) -> None:
-    with harness(database_url) as h:
+    with harness(database_url, result_max_age=BACKFILL) as h:
         apply(h, contract())
         for name in ("web01", "web02", "web03", "db01"):
             h.enroll(name, CUSTOMER)
@@ -59,7 +59,7 @@ def test_state_changes_of_all_hosts_come_in_one_query(database_url: str) -> None
 
 
 def test_only_tickets_of_the_outages_objects_and_time_are_attached(database_url: str) -> None:
-    with harness(database_url) as h:
+    with harness(database_url, result_max_age=BACKFILL) as h:
         apply(h, contract(availability={"target": 99, "counts": ["host", "check:app"]}))
         h.enroll("web01", CUSTOMER)
         first, second = OCT + timedelta(days=1), OCT + timedelta(days=20)
