@@ -11,19 +11,26 @@ they need and no more (requests would cost the agent about 16 MB of its memory b
 - the body is read up to `body_limit` bytes; a longer one is cut and `HttpResponse.truncated` is set;
 - with ``keep_alive=True`` an idle connection per (scheme, host, port, verify) is kept and reused; a
   reused connection that the server closed meanwhile is retried once on a fresh one, before any answer
-  was read (the collector's ingest is idempotent, so a repeated POST does no harm).
+  was read (the collector's ingest is idempotent, so a repeated POST does no harm);
+- with an `AddressPolicy` the host name is resolved first, every address it resolves to is checked, and
+  the connection goes to a checked address (so a second lookup cannot swap in another one: no DNS
+  rebinding); the collector's webhooks use this to refuse loopback, private, link-local and metadata
+  addresses (server-side request forgery).
 
 Every failure without an HTTP answer raises `HttpError` (or its subclasses `HttpConnectError`,
-`HttpTimeout`, `HttpTlsError`) with a one-line message; an HTTP answer of any status is returned.
+`AddressRefused`, `HttpTimeout`, `HttpTlsError`) with a one-line message; an HTTP answer of any status is
+returned.
 """
 
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import json
+import socket
 import ssl
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -33,6 +40,8 @@ from urllib.parse import urlsplit
 DEFAULT_BODY_LIMIT = 16 * 1024 * 1024
 Timeout = float | tuple[float, float]  # seconds: both, or (connect, read)
 _Key = tuple[str, str, int, bool | str]
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class HttpError(Exception):
@@ -41,6 +50,10 @@ class HttpError(Exception):
 
 class HttpConnectError(HttpError):
     """The connection could not be made: name resolution, refused, unreachable."""
+
+
+class AddressRefused(HttpConnectError):
+    """The host resolves to an address that the client's `AddressPolicy` does not permit; nothing was sent."""
 
 
 class HttpTimeout(HttpError):
@@ -74,11 +87,101 @@ class HttpResponse:
         return json.loads(self.body)
 
 
-class HttpClient:
-    """Sends HTTP(S) requests; safe to share between threads (each request uses its own connection)."""
+def _kind(address: IpAddress) -> str | None:
+    """Return why `address` is not a public unicast address (e.g. "loopback"), or None when it is one."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return _kind(address.ipv4_mapped)
+    for kind, test in (
+        ("loopback", address.is_loopback),
+        ("link-local (cloud metadata lives here)", address.is_link_local),
+        ("unspecified", address.is_unspecified),
+        ("multicast", address.is_multicast),
+        ("private", address.is_private),
+        ("reserved", address.is_reserved),
+        ("not globally routable", not address.is_global),
+    ):
+        if test:
+            return kind
+    return None
 
-    def __init__(self, *, headers: Mapping[str, str] | None = None, keep_alive: bool = False) -> None:
+
+@dataclass(frozen=True)
+class AddressPolicy:
+    """Which addresses a request may connect to: public unicast ones, plus those inside `allow`."""
+
+    allow: tuple[IpNetwork, ...] = ()
+
+    @classmethod
+    def allowing(cls, networks: Iterable[str]) -> AddressPolicy:
+        """Return a policy that also permits the given CIDR networks; raise ValueError for a bad one."""
+        return cls(tuple(ipaddress.ip_network(n, strict=False) for n in networks))
+
+    def refusal(self, address: IpAddress) -> str | None:
+        """Return why `address` is refused, or None when a connection to it is permitted."""
+        kind = _kind(address)
+        if kind is None or any(address in network for network in self.allow):
+            return None
+        return kind
+
+    def resolve(self, host: str, port: int) -> list[str]:
+        """Return the addresses of `host` to connect to, in resolver order, when every one is permitted.
+
+        Raises AddressRefused when any address is refused (a name that resolves to both a public and a
+        private address is refused as a whole), HttpConnectError when the name does not resolve.
+        """
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise HttpConnectError(f"cannot resolve {host!r} ({exc})") from None
+        addresses: list[str] = []
+        for *_, sockaddr in infos:
+            text = str(sockaddr[0]).split("%", 1)[0]
+            refusal = self.refusal(ipaddress.ip_address(text))
+            if refusal is not None:
+                raise AddressRefused(
+                    f"refused to connect to {host} ({text}): the address is {refusal}; "
+                    "allow-list its network to permit it"
+                )
+            if text not in addresses:
+                addresses.append(text)
+        if not addresses:
+            raise HttpConnectError(f"cannot resolve {host!r}")
+        return addresses
+
+
+def _pin(connection: http.client.HTTPConnection, addresses: list[str]) -> None:
+    """Make `connection` connect to one of the checked `addresses` instead of resolving its host again.
+
+    The host name stays the connection's `host`, so the Host header, TLS SNI and certificate checks use it.
+    """
+
+    def create_connection(
+        address: tuple[str, int], timeout: float | None = None, source: tuple[str, int] | None = None
+    ) -> socket.socket:
+        last: OSError | None = None
+        for candidate in addresses:
+            try:
+                return socket.create_connection((candidate, address[1]), timeout, source)
+            except OSError as exc:
+                last = exc
+        assert last is not None
+        raise last
+
+    connection._create_connection = create_connection  # type: ignore[attr-defined]
+
+
+class HttpClient:
+    """Sends HTTP(S) requests; safe to share between threads (each request uses its own connection).
+
+    With `policy`, every connection is made only to addresses the policy permits (see `AddressPolicy`).
+    """
+
+    def __init__(
+        self, *, headers: Mapping[str, str] | None = None, keep_alive: bool = False,
+        policy: AddressPolicy | None = None,
+    ) -> None:
         self.headers = dict(headers or {})
+        self.policy = policy
         self._keep_alive = keep_alive
         self._idle: dict[_Key, http.client.HTTPConnection] = {}
         self._contexts: dict[bool | str, ssl.SSLContext] = {}
@@ -133,6 +236,8 @@ class HttpClient:
             connection = http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
         else:
             connection = http.client.HTTPConnection(host, port, timeout=timeout)
+        if self.policy is not None:
+            _pin(connection, self.policy.resolve(host, port))
         try:
             connection.connect()
         except ssl.SSLError as exc:

@@ -44,6 +44,16 @@ class Backoff:
         return pause
 
 
+REASON_LIMIT = 200
+
+
+def reason(error: Exception) -> str:
+    """Return the error as one printable line of at most REASON_LIMIT characters, for the delivery log."""
+    text = "".join(c if c.isprintable() else " " for c in str(error))
+    text = " ".join(text.split())
+    return text if len(text) <= REASON_LIMIT else text[: REASON_LIMIT - 1] + "…"
+
+
 def deliver(
     notification: Message,
     target: str,
@@ -78,7 +88,7 @@ def deliver(
         else:
             permanent = isinstance(error, PermanentError)
             outcome = AttemptOutcome.PERMANENT if permanent else AttemptOutcome.RETRYABLE
-            text, code = str(error), error.response_code
+            text, code = reason(error), error.response_code
         delivery = Attempt(
             transport=transport.name,
             target=target,

@@ -1,11 +1,24 @@
 """Webhook transport: POST the notification's JSON payload to a URL, signed with HMAC-SHA256.
 
-Configuration (the target of each send is the receiver's URL, http or https)::
+Configuration (the target of each send is the receiver's URL)::
 
     type: webhook
     secret: "a shared secret of at least 16 characters"
     timeout: 10          # seconds, connect and read each; default 10
     ca_file: null        # PEM bundle to verify the receiver's TLS certificate; default: system CAs
+    allow_http: false    # true permits plain http:// receivers (a lab); default: https:// only
+    allow_networks: []   # CIDRs a receiver may resolve into although private, e.g. ["10.20.0.0/16"]
+
+Server-side request forgery: a contract's contacts are written by whoever may apply contracts, and the
+collector posts from inside the provider's network. So a receiver's host name is resolved before each
+attempt and every address it resolves to must be public unicast: loopback, private (RFC 1918, unique
+local), link-local (169.254.0.0/16 with the cloud metadata services, fe80::/10), shared, multicast,
+reserved and unspecified addresses are refused unless `allow_networks` lists them; the connection then
+goes to the checked address, so DNS rebinding cannot swap it. Redirects are never followed, so a
+receiver cannot bounce the request elsewhere. A refusal is permanent and nothing is sent.
+
+What is stored of an answer is its status code and a fixed reason phrase, never the receiver's text:
+the delivery log is visible to technicians, and its status to customer accounts.
 
 Every request carries::
 
@@ -35,15 +48,24 @@ import hmac
 import json
 from collections.abc import Callable
 from datetime import datetime
+from http import HTTPStatus
 from types import TracebackType
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from fernwart.collector.notify.base import Message, PermanentError, Receipt, TransportError, utc_now
-from fernwart.httpclient import HttpClient, HttpError, HttpResponse, HttpTlsError, parse_retry_after
+from fernwart.httpclient import (
+    AddressPolicy,
+    AddressRefused,
+    HttpClient,
+    HttpError,
+    HttpResponse,
+    HttpTlsError,
+    parse_retry_after,
+)
 
-RESPONSE_LIMIT = 4096  # bytes of an answer read: enough for an error message, never a download
+RESPONSE_LIMIT = 4096  # bytes of an answer read (and then dropped): never a download
 USER_AGENT = "Fernwart-Collector (+notifications)"
 
 SIGNATURE_HEADER = "X-Fernwart-Signature"
@@ -59,6 +81,14 @@ class WebhookConfig(BaseModel):
     secret: SecretStr
     timeout: float = Field(default=10.0, gt=0, le=120)
     ca_file: str | None = None
+    allow_http: bool = False
+    allow_networks: tuple[str, ...] = ()
+
+    @field_validator("allow_networks")
+    @classmethod
+    def _networks_parse(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        AddressPolicy.allowing(value)  # raises ValueError naming the bad network
+        return value
 
     @field_validator("secret")
     @classmethod
@@ -121,14 +151,17 @@ class WebhookTransport:
     ) -> None:
         self.config = config
         self.now = now
-        self.http = http or HttpClient(headers={"User-Agent": USER_AGENT})
+        self.http = http or HttpClient(
+            headers={"User-Agent": USER_AGENT}, policy=AddressPolicy.allowing(config.allow_networks)
+        )
 
     def send(self, notification: Message, target: str) -> Receipt:
         """POST `notification` to the URL `target`; return the receipt or raise per the module docs.
 
-        Raises PermanentError for a target that is not an absolute http(s) URL, without any request.
+        Raises PermanentError, without any request, for a target that is not an absolute https URL (or
+        http with `allow_http`) and for one whose host resolves to a refused address.
         """
-        _check_url(target)
+        _check_url(target, allow_http=self.config.allow_http)
         body = encode_body(notification)
         now = self.now()
         timestamp = str(int(now.timestamp()))
@@ -144,10 +177,10 @@ class WebhookTransport:
                 "POST", target, body=body, headers=headers, timeout=self.config.timeout,
                 verify=self.config.ca_file or True, body_limit=RESPONSE_LIMIT,
             )
-        except HttpTlsError as exc:
-            raise PermanentError(f"TLS error talking to {target}: {exc}") from exc
+        except (HttpTlsError, AddressRefused) as exc:
+            raise PermanentError(str(exc)) from exc
         except HttpError as exc:
-            raise TransportError(f"{target}: {exc}") from exc
+            raise TransportError(str(exc)) from exc
         return judge(response, now)
 
     def close(self) -> None:
@@ -163,13 +196,23 @@ class WebhookTransport:
         self.close()
 
 
+def status_text(status: int) -> str:
+    """Return "HTTP 503 Service Unavailable": the code and the standard phrase, never the server's words."""
+    try:
+        return f"HTTP {status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"HTTP {status}"
+
+
 def judge(response: HttpResponse, now: datetime) -> Receipt:
-    """Return a receipt for a 2xx answer; raise TransportError for 408/429/5xx, PermanentError otherwise."""
-    excerpt = " ".join(response.text().split())[:200]
+    """Return a receipt for a 2xx answer; raise TransportError for 408/429/5xx, PermanentError otherwise.
+
+    The receiver's body is not kept: messages carry the status code and its standard phrase only.
+    """
     status = response.status
+    message = status_text(status)
     if 200 <= status < 300:
-        return Receipt(response_code=status, detail=excerpt)
-    message = f"HTTP {status}" + (f": {excerpt}" if excerpt else "")
+        return Receipt(response_code=status, detail=message)
     if status in (408, 429) or status >= 500:
         retry_after = parse_retry_after(response.headers.get("Retry-After"), now)
         raise TransportError(message, response_code=status, retry_after=retry_after)
@@ -178,7 +221,11 @@ def judge(response: HttpResponse, now: datetime) -> Receipt:
     raise PermanentError(message, response_code=status)
 
 
-def _check_url(url: str) -> None:
+def _check_url(url: str, *, allow_http: bool) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise PermanentError(f"not an http(s) URL: {url!r}")
+        raise PermanentError("not an https URL")
+    if parts.scheme == "http" and not allow_http:
+        raise PermanentError("http:// refused: webhooks go to https:// URLs (allow_http: true permits http)")
+    if parts.username is not None or parts.password is not None:
+        raise PermanentError("a webhook URL may not carry a user name or password; use the shared secret")

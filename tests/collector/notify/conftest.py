@@ -7,6 +7,7 @@ import datetime as dt
 import ipaddress
 import json
 import shutil
+import ssl
 import subprocess
 import sys
 import threading
@@ -198,6 +199,18 @@ class Receiver:
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     """Return a running HTTP receiver; it is shut down and its socket closed at teardown."""
+    yield from _serve_receiver(None)
+
+
+@pytest.fixture
+def tls_receiver(certificate: tuple[Path, Path]) -> Iterator[Receiver]:
+    """Return a running HTTPS receiver on 127.0.0.1 with the self-signed `certificate`."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(certificate[0]), str(certificate[1]))
+    yield from _serve_receiver(context)
+
+
+def _serve_receiver(context: ssl.SSLContext | None) -> Iterator[Receiver]:
     state = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -218,7 +231,10 @@ def receiver() -> Iterator[Receiver]:
             pass  # keep the test output clean
 
     server = HTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/fernwart"
+    if context is not None:
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    scheme = "https" if context is not None else "http"
+    state.url = f"{scheme}://127.0.0.1:{server.server_address[1]}/hooks/fernwart"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     try:

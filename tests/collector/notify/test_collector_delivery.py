@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from fernwart.collector.notify.webhook import verify_signature
-from fernwart.collector.services import contracts, notifications
+from fernwart.collector.services import auth, contracts, notifications
 from tests.collector.helpers import harness, result
 from tests.collector.notify.conftest import Receiver, SmtpServer
 
@@ -42,7 +42,7 @@ def test_ticket_pages_go_out_by_mail_and_webhook_and_every_attempt_is_visible(
                     "security": "none",
                     "from_address": "fernwart@provider.example",
                 },
-                "webhook": {"secret": SECRET},
+                "webhook": {"secret": SECRET, "allow_http": True, "allow_networks": ["127.0.0.0/8"]},
             }
         )
     )
@@ -65,12 +65,23 @@ def test_ticket_pages_go_out_by_mail_and_webhook_and_every_attempt_is_visible(
         with h.sessions() as db:
             assert notifications.deliver_due(db, transports, h.clock.now) == 0  # nothing left, nothing twice
         attempts = h.get(f"/api/v1/tickets/{ticket['id']}/notifications")
+        with h.sessions() as db:
+            customer_token = auth.create_user(db, "muster-it", "level1", h.clock.now, customer="Muster GmbH")
+            db.commit()
+        seen_by_customer = h.client.get(
+            f"/api/v1/tickets/{ticket['id']}/notifications",
+            headers={"Authorization": f"Bearer {customer_token}"},
+        ).json()
     assert [(a["transport"], a["attempt"], a["outcome"]) for a in attempts] == [
         ("email", 1, "delivered"),
         ("webhook", 1, "retryable"),
         ("webhook", 2, "delivered"),
     ]
     assert attempts[1]["response_code"] == 503
+    assert attempts[1]["error"] == "HTTP 503 Service Unavailable"  # the receiver's answer text is not kept
+    assert [(a["outcome"], a["target"], a["error"], a["response_code"]) for a in seen_by_customer] == [
+        ("delivered", "", "", None), ("retryable", "", "", None), ("delivered", "", "", None)
+    ]  # a customer account sees that its provider was paged, not where to or what the receiver said
 
     ((mail, envelope),) = smtp.messages()
     assert envelope["rcpt_tos"] == ["oncall@provider.example"]

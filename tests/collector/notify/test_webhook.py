@@ -6,10 +6,12 @@ import datetime as dt
 import hashlib
 import hmac
 import http.client
+import ipaddress
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
 from fernwart.collector.notify.base import (
     AttemptOutcome,
@@ -29,17 +31,23 @@ from fernwart.collector.notify.webhook import (
     sign,
     verify_signature,
 )
-from fernwart.httpclient import HttpResponse
+from fernwart.httpclient import AddressPolicy, HttpResponse
 from tests.collector.notify.conftest import NOW, Receiver
 from tests.support import free_port
 
 SECRET = "correct horse battery staple"
+LAB = {"allow_http": True, "allow_networks": ("127.0.0.0/8",)}  # the receivers here listen on loopback
+
+
+def transport(**options: Any) -> WebhookTransport:
+    return WebhookTransport(WebhookConfig.model_validate({"secret": SECRET, "timeout": 5, **options}),
+                            now=lambda: NOW)
 
 
 @pytest.fixture
 def webhook() -> Iterator[WebhookTransport]:
-    with WebhookTransport(WebhookConfig(secret=SecretStr(SECRET), timeout=5), now=lambda: NOW) as transport:
-        yield transport
+    with transport(**LAB) as lab:
+        yield lab
 
 
 # --- signing ---------------------------------------------------------------------------------------
@@ -110,7 +118,7 @@ def answer(status: int, body: bytes, headers: dict[str, str] | None = None) -> H
 def test_non_http_target_is_permanent(
     webhook: WebhookTransport, notification: Message, url: str
 ) -> None:
-    with pytest.raises(PermanentError, match="not an http"):
+    with pytest.raises(PermanentError, match="not an https URL"):
         webhook.send(notification, url)
 
 
@@ -148,7 +156,7 @@ def test_500_then_200_records_two_attempts(
                        sleep=pauses.append, now=lambda: NOW)
     assert [(a.attempt, a.outcome, a.response_code) for a in attempts] == [
         (1, AttemptOutcome.RETRYABLE, 500), (2, AttemptOutcome.DELIVERED, 200)]
-    assert attempts[0].error.startswith("HTTP 500")
+    assert attempts[0].error == "HTTP 500 Internal Server Error"  # the receiver's own text is not kept
     assert attempts[1].ok and attempts[1].error == ""
     assert pauses == [3]
     assert len(receiver.requests) == 2
@@ -200,3 +208,71 @@ def test_connection_refused_is_retried_up_to_max_attempts(
         (n, AttemptOutcome.RETRYABLE, None) for n in (1, 2, 3, 4)]
     assert "cannot connect" in attempts[0].error and "refused" in attempts[0].error.lower()
     assert pauses == [2, 6, 10]
+
+
+# --- server-side request forgery ----------------------------------------------------------------------
+
+
+def test_https_receiver_on_an_allow_listed_network_gets_the_post(
+    tls_receiver: Receiver, certificate: tuple[Path, Path], notification: Message
+) -> None:
+    with transport(ca_file=str(certificate[0]), allow_networks=["127.0.0.1/32"]) as webhook:
+        assert webhook.send(notification, tls_receiver.url).response_code == 200
+    assert len(tls_receiver.requests) == 1
+
+
+@pytest.mark.parametrize("allow", [{}, {"allow_networks": ["10.0.0.0/8"]}])
+def test_loopback_receiver_is_refused_before_anything_is_sent(
+    tls_receiver: Receiver, certificate: tuple[Path, Path], notification: Message, allow: dict[str, Any]
+) -> None:
+    with transport(ca_file=str(certificate[0]), **allow) as webhook, pytest.raises(
+        PermanentError, match=r"refused to connect to 127\.0\.0\.1 \(127\.0\.0\.1\): the address is loopback"
+    ):
+        webhook.send(notification, tls_receiver.url)
+    assert tls_receiver.requests == []
+
+
+def test_a_name_is_checked_after_resolution(notification: Message) -> None:
+    port = free_port()
+    with transport() as webhook, pytest.raises(PermanentError, match=r"localhost \((127\.0\.0\.1|::1)\)"):
+        webhook.send(notification, f"https://localhost:{port}/hook")
+
+
+@pytest.mark.parametrize("url", [
+    "https://169.254.169.254/latest/meta-data/",     # cloud metadata (link-local)
+    "https://[fd00:ec2::254]/latest/meta-data/",     # AWS metadata over IPv6 (unique local)
+    "https://10.1.2.3/hook", "https://192.168.0.10/hook", "https://172.16.5.4/hook",
+    "https://100.100.100.200/hook",                  # shared address space (Alibaba metadata)
+    "https://[::1]/hook", "https://[::ffff:127.0.0.1]/hook", "https://0.0.0.0/hook",
+    "https://224.0.0.1/hook", "https://[fe80::1]/hook", "https://2130706433/hook",  # 2130706433 = 127.0.0.1
+])
+def test_internal_addresses_are_refused(notification: Message, url: str) -> None:
+    with transport() as webhook, pytest.raises(PermanentError, match="refused to connect"):
+        webhook.send(notification, url)
+
+
+def test_http_needs_allow_http(receiver: Receiver, notification: Message) -> None:
+    with transport(allow_networks=["127.0.0.0/8"]) as webhook, pytest.raises(
+        PermanentError, match="http:// refused"
+    ):
+        webhook.send(notification, receiver.url)
+    assert receiver.requests == []
+
+
+def test_credentials_in_the_url_are_refused(notification: Message) -> None:
+    with transport() as webhook, pytest.raises(PermanentError, match="user name or password"):
+        webhook.send(notification, "https://user:pw@hooks.example/x")
+
+
+def test_a_bad_allow_listed_network_is_refused_in_the_config() -> None:
+    with pytest.raises(ValueError, match="allow_networks"):
+        WebhookConfig.model_validate({"secret": SECRET, "allow_networks": ["10.0.0.0/33"]})
+
+
+@pytest.mark.parametrize(("address", "public"), [
+    ("93.184.215.14", True), ("2606:2800:21f:cb07:6820:80da:af6b:8b2c", True), ("8.8.8.8", True),
+    ("127.0.0.1", False), ("10.0.0.1", False), ("169.254.169.254", False), ("::ffff:10.0.0.1", False),
+    ("fc00::1", False), ("100.64.0.1", False), ("255.255.255.255", False), ("192.0.2.1", False),
+])
+def test_address_policy_permits_public_unicast_only(address: str, public: bool) -> None:
+    assert (AddressPolicy().refusal(ipaddress.ip_address(address)) is None) is public

@@ -154,7 +154,11 @@ class DeliveryView:
 
 
 def deliveries(session: Session, account: Account, ticket_id: int) -> list[DeliveryView]:
-    """Return every delivery attempt of the notifications about a ticket, oldest first."""
+    """Return every delivery attempt of the notifications about a ticket, oldest first.
+
+    Customer accounts see when and whether each attempt went out, not where to (a contact's address or
+    webhook URL) nor why it failed: those are the provider's configuration and network.
+    """
     visible_ticket(session, account, ticket_id)
     rows = session.execute(
         select(Notification, Delivery)
@@ -167,14 +171,14 @@ def deliveries(session: Session, account: Account, ticket_id: int) -> list[Deliv
             notification_id=n.id,
             kind=n.kind,
             level=n.level,
-            target=n.target,
+            target="" if account.is_customer else n.target,
             state=n.state,
             attempt=d.attempt,
             transport=d.transport,
             started_at=d.started_at,
             outcome=d.outcome,
-            error=d.error,
-            response_code=d.response_code,
+            error="" if account.is_customer else d.error,
+            response_code=None if account.is_customer else d.response_code,
         )
         for n, d in rows
     ]
