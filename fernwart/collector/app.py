@@ -7,17 +7,20 @@ data through the service layer.
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from fernwart import __version__
 from fernwart.collector import api, dashboard, database
+from fernwart.collector.deps import client_address
 from fernwart.collector.domain.tickets import TicketPolicy
 from fernwart.collector.jobs import JobRunner
 from fernwart.collector.metrics import Metrics
@@ -25,6 +28,7 @@ from fernwart.collector.middleware import BodyLimit
 from fernwart.collector.models import utcnow
 from fernwart.collector.services.notifications import load_transports
 from fernwart.collector.settings import Settings
+from fernwart.collector.throttle import Throttle
 
 
 def create_app(settings: Settings, engine: Engine | None = None, migrate: bool = True) -> FastAPI:
@@ -55,6 +59,7 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
     app.state.sessions = sessions
     app.state.policy = TicketPolicy(settings.ticket_on, settings.resolve_on_recovery, settings.reopen_window)
     app.state.metrics = Metrics(sessions)
+    app.state.throttle = Throttle()
     api.errors.install(app)
     dashboard.install(app)
 
@@ -69,8 +74,11 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
         return {"status": "ok", "database": "ok"}
 
     @app.get("/metrics", tags=["operations"])
-    def metrics() -> Response:
-        """Expose Prometheus metrics as text."""
+    def metrics(request: Request) -> Response:
+        """Expose Prometheus metrics as text: to loopback, to the metrics token, or to all when public."""
+        refusal = metrics_refusal(settings, request)
+        if refusal is not None:
+            return refusal
         return Response(app.state.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     app.include_router(api.router)
@@ -78,6 +86,35 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
     app.mount(dashboard.STATIC_PATH, dashboard.static_files(), name="dashboard-static")
     app.add_middleware(BodyLimit, limit=settings.body_limit)
     return app
+
+
+def metrics_refusal(settings: Settings, request: Request) -> Response | None:
+    """Return the answer refusing `request` to /metrics, or None when it may read them.
+
+    Loopback peers may always read; others need `FERNWART_METRICS_TOKEN` as a bearer token, unless
+    `FERNWART_METRICS_PUBLIC` is set. Metrics name customers' hosts by count and state, so not everyone
+    who can reach the collector's port needs to see them.
+    """
+    if settings.metrics_public or _is_loopback(client_address(request)):
+        return None
+    if settings.metrics_token:
+        scheme, _, offered = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(
+            offered.strip().encode(), settings.metrics_token.encode()
+        ):
+            return None
+        return JSONResponse(
+            {"error": "missing or wrong metrics token"}, 401, headers={"WWW-Authenticate": "Bearer"}
+        )
+    message = "metrics are served to loopback only; set FERNWART_METRICS_TOKEN or FERNWART_METRICS_PUBLIC"
+    return JSONResponse({"error": message}, 403)
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
 
 
 def app_from_env() -> FastAPI:

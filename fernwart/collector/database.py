@@ -1,12 +1,14 @@
 """Engine and session set-up for SQLite (default) and PostgreSQL, and schema migrations.
 
-SQLite runs in WAL mode with foreign keys on and a busy timeout; writes take the lock at BEGIN
-(``BEGIN IMMEDIATE``) so concurrent ingest requests queue instead of failing on upgrade. PostgreSQL
+SQLite runs in WAL mode with foreign keys on and a busy timeout, in a file only its owner may read;
+writes take the lock at BEGIN (``BEGIN IMMEDIATE``) so concurrent ingest requests queue instead of
+failing on upgrade. PostgreSQL
 connections are pre-pinged so the collector survives a database restart.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def _configure_sqlite(engine: Engine) -> None:
     if engine.url.database and engine.url.database != ":memory:":
-        Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
+        _private_file(Path(engine.url.database))
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -47,6 +49,18 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _private_file(path: Path) -> None:
+    """Create the SQLite file `path` readable by its owner only (0600), or tighten an existing one.
+
+    SQLite gives its -wal and -shm files the database file's mode, so they follow. The database holds
+    token hashes and customers' data; nobody else on the collector's machine needs to read it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    if path.stat().st_mode & 0o077 and path.stat().st_uid == os.getuid():
+        path.chmod(0o600)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated
 
@@ -12,7 +13,8 @@ from sqlalchemy.orm import Session
 from fernwart.collector.models import utcnow
 from fernwart.collector.services import auth
 from fernwart.collector.services.auth import Account
-from fernwart.collector.services.errors import Unauthenticated
+from fernwart.collector.services.errors import RateLimited, Unauthenticated
+from fernwart.collector.throttle import Throttle
 
 
 def session(request: Request) -> Iterator[Session]:
@@ -40,11 +42,37 @@ DB = Annotated[Session, Depends(session)]
 Now = Annotated[datetime, Depends(now)]
 
 
-def technician(request: Request, db: DB) -> Account:
+def client_address(request: Request) -> str:
+    """Return the address of the connection's peer ("unknown" when the server does not say)."""
+    return request.client.host if request.client else "unknown"
+
+
+@contextmanager
+def checking_credentials(request: Request, now: datetime, what: str) -> Iterator[None]:
+    """Guard a credential check: refuse a blocked address first, count the check's Unauthenticated.
+
+    Raises RateLimited (429) while the client's address has too many recent failures (`throttle`). A
+    request that offers no bearer token at all is refused (401) without counting as a failure.
+    """
+    throttle: Throttle = request.app.state.throttle
+    address = client_address(request)
+    wait = throttle.address_blocked_for(address, now)
+    if wait:
+        raise RateLimited(f"too many failed credential checks from {address}; retry later", wait)
+    try:
+        yield
+    except Unauthenticated:
+        if what != "API token" or "authorization" in request.headers:  # no token at all is no guess
+            throttle.failed(address, now, what)
+        raise
+
+
+def technician(request: Request, db: DB, now: Now) -> Account:
     """Return the account whose API token the request carries; raise Unauthenticated otherwise."""
-    account = auth.account_for_token(db, bearer(request))
-    if account is None:
-        raise Unauthenticated("unknown API token")
+    with checking_credentials(request, now, "API token"):
+        account = auth.account_for_token(db, bearer(request))
+        if account is None:
+            raise Unauthenticated("unknown API token")
     return account
 
 

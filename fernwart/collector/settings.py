@@ -32,6 +32,8 @@ class Settings:
     public_url: str = ""
     result_max_age: timedelta = RESULT_MAX_AGE  # results observed longer ago are refused (422)
     notify_config: Path | None = None  # transports YAML; default: home / "notify.yaml"
+    metrics_token: str = ""  # a bearer token that lets other hosts read /metrics (loopback always may)
+    metrics_public: bool = False  # True: anyone who reaches the collector may read /metrics
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -89,4 +91,6 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
             seconds=_number(env, "FERNWART_RESULT_MAX_AGE", RESULT_MAX_AGE.total_seconds())
         ),
         notify_config=Path(env["FERNWART_NOTIFY_CONFIG"]) if env.get("FERNWART_NOTIFY_CONFIG") else None,
+        metrics_token=env.get("FERNWART_METRICS_TOKEN", ""),
+        metrics_public=_bool(env, "FERNWART_METRICS_PUBLIC", False),
     )

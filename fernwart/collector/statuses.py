@@ -11,6 +11,7 @@ from fernwart.collector.services.errors import (
     Forbidden,
     Invalid,
     NotFound,
+    RateLimited,
     ServiceError,
     Unauthenticated,
 )
@@ -21,6 +22,7 @@ STATUS: dict[type[ServiceError], int] = {
     NotFound: 404,
     Conflict: 409,
     Invalid: 422,
+    RateLimited: 429,
 }
 
 

@@ -17,9 +17,10 @@ router = APIRouter(prefix="/api/v1", tags=["agents"])
 
 
 @router.post("/enroll", status_code=201, response_model=EnrollOut)
-def enroll(body: EnrollIn, db: DB, now: Now) -> EnrollOut:
+def enroll(body: EnrollIn, request: Request, db: DB, now: Now) -> EnrollOut:
     """Register a host with an enrollment token and hand out its own agent token."""
-    result = auth.enroll(db, body.token, body.hostname, body.os, body.agent_version, now)
+    with deps.checking_credentials(request, now, "enrollment token"):
+        result = auth.enroll(db, body.token, body.hostname, body.os, body.agent_version, now)
     db.commit()
     return EnrollOut(
         host_id=result.host_id, agent_token=result.agent_token, heartbeat_interval=result.heartbeat_interval
@@ -33,7 +34,8 @@ def report(raw: RawBody, request: Request, db: DB, now: Now) -> ReportOut:
     The token is checked (and the host's row locked) before a byte of the body is parsed.
     """
     started = time.perf_counter()
-    host = ingest.authenticate(db, deps.bearer(request))
+    with deps.checking_credentials(request, now, "API token"):
+        host = ingest.authenticate(db, deps.bearer(request))
     body = parse_body(ReportIn, raw)
     results = [
         ingest.IncomingResult(

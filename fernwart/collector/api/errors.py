@@ -9,6 +9,7 @@ Retry-After.
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,7 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException
 
-from fernwart.collector.services.errors import Invalid, ServiceError, Unauthenticated
+from fernwart.collector.services.errors import Invalid, RateLimited, ServiceError, Unauthenticated
 from fernwart.collector.statuses import status_of
 
 log = logging.getLogger("fernwart.collector")
@@ -45,6 +46,8 @@ def service_error(error: ServiceError) -> JSONResponse:
     if isinstance(error, Invalid) and error.problems:
         body["problems"] = list(error.problems)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthenticated) else None
+    if isinstance(error, RateLimited):
+        headers = {"Retry-After": str(math.ceil(error.retry_after))}
     return JSONResponse(body, status_of(error), headers=headers)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -20,8 +21,9 @@ from fernwart.collector.dashboard.web import (
     set_cookie,
     signer,
 )
-from fernwart.collector.deps import DB, Now
+from fernwart.collector.deps import DB, Now, client_address
 from fernwart.collector.services import auth
+from fernwart.collector.throttle import Throttle
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,6 +34,14 @@ def _login_form(request: Request, next_path: str, status_code: int = 200, messag
         request, "login.html", None, status_code, next=next_path, login_csrf=form_value, message=message
     )
     set_cookie(request, response, LOGIN_COOKIE, nonce, 3600)
+    return response
+
+
+def _too_many(request: Request, next_path: str, wait: float) -> Response:
+    response = _login_form(
+        request, next_path, 429, f"Too many sign-in attempts. Please try again in {math.ceil(wait)} seconds."
+    )
+    response.headers["Retry-After"] = str(math.ceil(wait))
     return response
 
 
@@ -56,9 +66,18 @@ def login(
     target = local_path(next)
     if not signer(request).login_valid(request.cookies.get(LOGIN_COOKIE, ""), login_csrf):
         return _login_form(request, target, 403, "The sign-in form expired. Please try again.")
+    throttle: Throttle = request.app.state.throttle
+    address = client_address(request)
+    wait = throttle.address_blocked_for(address, now)
+    if wait:
+        return _too_many(request, target, wait)
     user = auth.account_for_token(db, token.strip()) if token.strip() else None
     if user is None:
+        throttle.failed(address, now, "dashboard sign-in")
         return _login_form(request, target, 401, "Unknown API token.")
+    wait = throttle.sign_in(user.name, now)
+    if wait:
+        return _too_many(request, target, wait)
     response = redirect(target)
     session = signer(request).issue(user.id, user.token_hash, now)
     set_cookie(request, response, SESSION_COOKIE, session, SESSION_MAX_AGE)

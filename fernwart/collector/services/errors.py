@@ -33,3 +33,11 @@ class Invalid(ServiceError):
     def __init__(self, message: str, problems: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.problems = problems
+
+
+class RateLimited(ServiceError):
+    """Too many attempts in a short time; `retry_after` says in how many seconds to try again."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

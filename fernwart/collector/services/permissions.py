@@ -13,28 +13,53 @@ from fernwart.collector.services.errors import Forbidden
 
 
 class Permission(StrEnum):
-    WORK_TICKETS = "work tickets"  # acknowledge, comment, start, wait, resume, resolve, reopen, close
+    COMMENT = "comment on tickets"
+    WORK_TICKETS = "work tickets"  # acknowledge, start, wait, resume, resolve, reopen
     ESCALATE = "escalate tickets"
+    HAND_BACK = "hand tickets back"
+    CLOSE = "close tickets"
     ADD_WINDOWS = "add maintenance windows"
     APPLY_CONTRACTS = "apply contracts"
+    RUN_DIAGNOSTICS = "run diagnostics"
+    RUN_REPAIRS = "run repairs"
 
 
+LEVEL = {"level1": 1, "level2": 2, "level3": 3}  # admin has no level: it may act at every level
 TECHNICIANS = frozenset({"level1", "level2", "level3", "admin"})
+SENIOR = frozenset({"level2", "level3", "admin"})
 MATRIX: dict[Permission, frozenset[str]] = {
+    Permission.COMMENT: TECHNICIANS,
     Permission.WORK_TICKETS: TECHNICIANS,
     Permission.ESCALATE: TECHNICIANS,
-    Permission.ADD_WINDOWS: TECHNICIANS,
+    Permission.HAND_BACK: SENIOR,
+    Permission.CLOSE: SENIOR,
+    Permission.ADD_WINDOWS: SENIOR,
     Permission.APPLY_CONTRACTS: frozenset({"admin"}),
+    Permission.RUN_DIAGNOSTICS: TECHNICIANS,
+    Permission.RUN_REPAIRS: SENIOR,
 }
+# Acting on a ticket with these needs a role at or above the ticket's support level (tiered support:
+# once a ticket went to level 2, level 1 may still comment on it but no longer works it).
+AT_TICKET_LEVEL = frozenset(
+    {Permission.WORK_TICKETS, Permission.ESCALATE, Permission.HAND_BACK, Permission.CLOSE}
+)
 
 
-def allowed(account: Account, permission: Permission) -> bool:
-    """Return whether the account may do what `permission` names."""
-    return not account.is_customer and account.role in MATRIX[permission]
+def allowed(account: Account, permission: Permission, ticket_level: int | None = None) -> bool:
+    """Return whether the account may do what `permission` names (on a ticket at `ticket_level`)."""
+    if account.is_customer or account.role not in MATRIX[permission]:
+        return False
+    if ticket_level is not None and permission in AT_TICKET_LEVEL:
+        return LEVEL.get(account.role, ticket_level) >= ticket_level
+    return True
 
 
-def require(account: Account, permission: Permission) -> None:
-    """Raise Forbidden unless the account may do what `permission` names."""
-    if not allowed(account, permission):
-        who = "customer accounts" if account.is_customer else f"role {account.role}"
-        raise Forbidden(f"{who} may not {permission.value}")
+def require(account: Account, permission: Permission, ticket_level: int | None = None) -> None:
+    """Raise Forbidden unless the account may do what `permission` names (on a ticket at `ticket_level`)."""
+    if allowed(account, permission, ticket_level):
+        return
+    if account.is_customer:
+        raise Forbidden(f"customer accounts may not {permission.value}")
+    if account.role in MATRIX[permission]:
+        raise Forbidden(f"role {account.role} may not {permission.value} at level {ticket_level}")
+    raise Forbidden(f"role {account.role} may not {permission.value}")

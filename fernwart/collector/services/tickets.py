@@ -289,21 +289,23 @@ class TicketOperation:
     doc: str
 
 
-_WORK, _ESCALATE = Permission.WORK_TICKETS, Permission.ESCALATE
+_WORK = Permission.WORK_TICKETS
 # Action name (the API's path segment and the dashboard's form target) -> its operation.
 ACTIONS: dict[str, TicketOperation] = {
     "acknowledge": TicketOperation(acknowledge, _WORK, "Acknowledge a ticket (the response clock stops)."),
-    "comment": TicketOperation(comment, _WORK, "Append a comment to a ticket's history."),
+    "comment": TicketOperation(comment, Permission.COMMENT, "Append a comment to a ticket's history."),
     "resolve": TicketOperation(resolve, _WORK, "Resolve a ticket by hand."),
     "start": TicketOperation(start, _WORK, "Start work (in_progress); acknowledges it if nobody has."),
     "wait": TicketOperation(wait, _WORK, "Wait for the customer: both SLA clocks pause."),
     "resume": TicketOperation(resume, _WORK, "Stop waiting for the customer: the SLA clocks run again."),
-    "close": TicketOperation(close, _WORK, "Close a resolved ticket for good."),
+    "close": TicketOperation(close, Permission.CLOSE, "Close a resolved ticket for good."),
     "reopen": TicketOperation(
         reopen_by_hand, _WORK, "Reopen a resolved ticket; its resolution clock resumes."
     ),
-    "escalate": TicketOperation(escalate, _ESCALATE, "Raise a ticket one support level and page that level."),
-    "handback": TicketOperation(hand_back, _ESCALATE, "Hand a ticket back one support level."),
+    "escalate": TicketOperation(
+        escalate, Permission.ESCALATE, "Raise a ticket one support level and page that level."
+    ),
+    "handback": TicketOperation(hand_back, Permission.HAND_BACK, "Hand a ticket back one support level."),
 }
 
 
@@ -320,5 +322,5 @@ def act(
     operation = ACTIONS.get(action)
     if operation is None:
         raise NotFound(f"no ticket action {action!r}; expected one of {', '.join(ACTIONS)}")
-    require(account, operation.permission)
+    require(account, operation.permission, ticket.level)
     operation.run(session, ticket, account.name, now, message)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from fastapi.testclient import TestClient
+
 from tests.collector.helpers import Harness, harness, result
 
 
@@ -182,11 +184,11 @@ def test_customer_account_sees_only_its_hosts(database_url: str) -> None:
 
 
 def test_health_metrics_and_openapi(database_url: str) -> None:
-    with harness(database_url) as h:
+    with harness(database_url, metrics_token="scrape-me") as h:
         h.enroll("web01")
         h.report("web01", [result("disk", 2, h.clock.advance(seconds=1), max_attempts=1)])
         assert h.client.get("/healthz").json() == {"status": "ok", "database": "ok"}
-        text = h.client.get("/metrics").text
+        text = h.client.get("/metrics", headers={"Authorization": "Bearer scrape-me"}).text
         assert "fernwart_results_ingested_total 1.0" in text
         assert "fernwart_open_tickets 1.0" in text
         assert 'fernwart_hosts{state="up"} 1.0' in text
@@ -253,3 +255,19 @@ def test_a_flapping_check_holds_its_ticket_back_until_it_settles(database_url: s
         state = checks_of(h, "web01")["app"]
         assert state["flapping"] is False and state["status_name"] == "CRITICAL"
         assert len(h.get("/api/v1/tickets", state="open")) == 1
+
+
+def test_metrics_are_for_loopback_the_metrics_token_or_everyone_when_public(database_url: str) -> None:
+    with harness(database_url) as h:  # the test client's peer is "testclient", not a loopback address
+        r = h.client.get("/metrics")
+        assert r.status_code == 403 and "loopback only" in r.json()["error"]
+    with harness(database_url, "admin2", metrics_token="scrape-me") as h:
+        assert h.client.get("/metrics").status_code == 401
+        assert h.client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert h.client.get("/metrics", headers={"Authorization": "Bearer scrape-me"}).status_code == 200
+    with harness(database_url, "admin3", metrics_public=True) as h:
+        assert h.client.get("/metrics").status_code == 200
+    with harness(database_url, "admin4") as h:
+        loopback = TestClient(h.client.app, client=("127.0.0.1", 50000))
+        assert loopback.get("/metrics").status_code == 200
+        assert TestClient(h.client.app, client=("::1", 50000)).get("/metrics").status_code == 200
