@@ -149,8 +149,8 @@ def test_429_with_an_http_date_waits_until_then_by_the_injected_clock(
     outbox: Outbox, collector: CollectorStub, clock: FakeClock,
 ) -> None:
     wall = T0 + timedelta(hours=1)
-    answers = iter([(429, {"error": "slow down"}, {"Retry-After": format_datetime(wall + timedelta(seconds=42),
-                                                                                 usegmt=True)}),
+    http_date = format_datetime(wall + timedelta(seconds=42), usegmt=True)
+    answers = iter([(429, {"error": "slow down"}, {"Retry-After": http_date}),
                     (429, {"error": "slow down"}, {"Retry-After": "not a date"})])
     collector.responder = lambda r: next(answers)
     fill(outbox, 1)
