@@ -1,13 +1,16 @@
-"""`fernwart-agent`: enroll, run, check once, and list the check types.
+"""`fernwart-agent`: enroll, run, check once, list the check types, and look after the outbox.
 
 Exit codes: `check` exits with the worst status (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, ranked as
 checks.status.worst ranks them). A config that cannot be used exits 2 from every command with the
 ConfigError message on stderr; enrollment or collector failures exit 1; `run` exits 0 after SIGTERM/SIGINT.
+`outbox list|requeue|drop` exit 0 when done, 1 when an id is unknown (nothing is changed then) or the
+outbox cannot be opened, 2 for a bad config or usage.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import logging
@@ -16,14 +19,14 @@ import socket
 import sqlite3
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import FrameType
 
 from fernwart.agent.config import AgentConfig, ConfigError, load_config
 from fernwart.agent.enroll import EnrollError, enroll
-from fernwart.agent.outbox import Outbox
+from fernwart.agent.outbox import REJECTED, Outbox, UnknownEntries
 from fernwart.agent.runner import CheckRunner
 from fernwart.agent.scheduler import CheckScheduler
 from fernwart.agent.sender import Sender
@@ -104,8 +107,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         [CheckRunner(check, probe) for check in config.checks], outbox, on_result=sender.notify,
     )
     try:
-        log.info("agent for host %s reporting to %s; %d check(s), %d result(s) waiting in the outbox",
-                 config.host_id, config.collector, len(config.checks), outbox.count())
+        log.info("agent for host %s reporting to %s; %d check(s), %d result(s) waiting in the outbox, %d"
+                 " rejected", config.host_id, config.collector, len(config.checks), outbox.count(),
+                 outbox.rejected_count())
         # Everything made so far (modules, config, runners) lives as long as the process: keep it out
         # of the cyclic garbage collector's full passes, which would otherwise walk it again and again.
         gc.freeze()
@@ -159,6 +163,68 @@ def cmd_checks(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_outbox_list(args: argparse.Namespace) -> int:
+    """Print the outbox's results (pending, then rejected with the collector's reason) and the counts."""
+    with _open_outbox(args) as outbox:
+        if outbox is None:
+            return EXIT_FAILURE
+        listed = outbox.listing(pending=not args.rejected)
+        pending = outbox.count()
+        rejected = outbox.rejected_count()
+    for entry in listed:
+        line = f"{entry.id}  {entry.check}  {entry.observed_at}  {entry.state}"
+        if entry.state == REJECTED:
+            line += f"  HTTP {entry.status} at {entry.rejected_at}: {entry.reason}"
+        print(line)
+    print(f"{pending} pending, {rejected} rejected")
+    return 0
+
+
+def cmd_outbox_requeue(args: argparse.Namespace) -> int:
+    """Move rejected results back to the queue, to be sent again by the (running or next) agent."""
+    with _open_outbox(args) as outbox:
+        if outbox is None:
+            return EXIT_FAILURE
+        try:
+            moved = outbox.requeue(None if args.all_rejected else args.ids)
+        except UnknownEntries as exc:
+            print(f"fernwart-agent: not rejected results in the outbox: {exc}; nothing requeued",
+                  file=sys.stderr)
+            return EXIT_FAILURE
+    print(f"requeued {len(moved)} result(s)")
+    return 0
+
+
+def cmd_outbox_drop(args: argparse.Namespace) -> int:
+    """Delete results from the outbox for good, pending or rejected."""
+    with _open_outbox(args) as outbox:
+        if outbox is None:
+            return EXIT_FAILURE
+        try:
+            dropped = outbox.drop(None if args.all_rejected else args.ids)
+        except UnknownEntries as exc:
+            print(f"fernwart-agent: not in the outbox: {exc}; nothing dropped", file=sys.stderr)
+            return EXIT_FAILURE
+    print(f"dropped {len(dropped)} result(s)")
+    return 0
+
+
+@contextlib.contextmanager
+def _open_outbox(args: argparse.Namespace) -> Iterator[Outbox | None]:
+    """Open the config's outbox (yield None after saying why on stderr when it cannot be opened)."""
+    config = load_config(args.config)
+    try:
+        outbox = Outbox(config.outbox)
+    except (OSError, sqlite3.Error) as exc:
+        print(f"fernwart-agent: cannot open the outbox {config.outbox}: {exc}", file=sys.stderr)
+        yield None
+        return
+    try:
+        yield outbox
+    finally:
+        outbox.close()
+
+
 def _probe(config: AgentConfig) -> Probe:
     config.state_dir.mkdir(parents=True, exist_ok=True)
     return Probe(state_dir=config.state_dir)
@@ -207,6 +273,21 @@ def _parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("checks", help="list the check types with their options and defaults")
     p.set_defaults(func=cmd_checks)
+
+    p = commands.add_parser("outbox", help="list, requeue or drop the results waiting in the outbox")
+    outbox = p.add_subparsers(dest="outbox_command", required=True)
+    q = outbox.add_parser("list", help="id, check, observed_at, state (pending/rejected) and reason")
+    q.add_argument("--config", required=True, type=Path)
+    q.add_argument("--rejected", action="store_true", help="only the results the collector refused")
+    q.set_defaults(func=cmd_outbox_list)
+    for name, func, what in (("requeue", cmd_outbox_requeue, "send rejected results again"),
+                             ("drop", cmd_outbox_drop, "delete results for good (pending or rejected)")):
+        q = outbox.add_parser(name, help=what)
+        q.add_argument("--config", required=True, type=Path)
+        chosen = q.add_mutually_exclusive_group(required=True)
+        chosen.add_argument("ids", nargs="*", default=[], metavar="ID", help="result ids from `outbox list`")
+        chosen.add_argument("--all-rejected", action="store_true", help="every rejected result")
+        q.set_defaults(func=func)
     return parser
 
 

@@ -4,7 +4,10 @@ SQLite in WAL mode with ``synchronous=FULL``: `put` returns only after the row i
 survives kill -9 and power loss; `put_many` stores several results (a round of checks) with one fsync.
 Rows leave the outbox in two ways only: `delete` after the collector answered 2xx, or `reject`, which
 moves rows the collector refused for good into the ``rejected`` table together with the collector's
-reason, where a technician can inspect them.
+reason, where a technician can inspect them. `requeue` moves rejected rows back to the end of the
+queue (same id and observed_at, so a collector that stored one already counts it as a duplicate) and
+`drop` deletes rows of either kind; both take every id or none, in one transaction, so `fernwart-agent
+outbox` is safe while the agent runs (a second process waits for the write lock, as SQLite does).
 
 One connection guarded by a lock: scheduler threads `put` while the sender thread peeks and deletes.
 """
@@ -81,6 +84,31 @@ class RejectedEntry:
     status: int
     error: str
     rejected_at: str
+
+
+class UnknownEntries(LookupError):
+    """Some ids are not in the outbox (or not rejected, for `requeue`); nothing was changed."""
+
+    def __init__(self, ids: Sequence[str]) -> None:
+        super().__init__(", ".join(ids))
+        self.ids = list(ids)
+
+
+@dataclass(frozen=True)
+class ListedEntry:
+    """One row of `fernwart-agent outbox list`: a pending or rejected result and, if rejected, why."""
+
+    id: str
+    check: str
+    observed_at: str
+    state: str  # PENDING or REJECTED
+    status: int | None = None
+    reason: str = ""
+    rejected_at: str = ""
+
+
+PENDING = "pending"
+REJECTED = "rejected"
 
 
 class Outbox:
@@ -191,6 +219,81 @@ class Outbox:
                 " ORDER BY rejected_at"
             ).fetchall()
         return [RejectedEntry(r[0], r[1], json.loads(r[2]), r[3], r[4], r[5]) for r in rows]
+
+    def rejected_count(self) -> int:
+        """Return the number of results set aside as rejected."""
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM rejected").fetchone()[0])
+
+    def listing(self, *, pending: bool = True) -> list[ListedEntry]:
+        """Return the pending entries (oldest first, unless `pending` is False), then the rejected ones."""
+        with self._lock:
+            waiting = self._db.execute(
+                "SELECT id, check_name, observed_at FROM outbox ORDER BY seq"
+            ).fetchall() if pending else []
+            refused = self._db.execute(
+                "SELECT id, check_name, payload, status, error, rejected_at FROM rejected"
+                " ORDER BY rejected_at, id"
+            ).fetchall()
+        listed = [ListedEntry(r[0], r[1], r[2], PENDING) for r in waiting]
+        listed += [ListedEntry(r[0], r[1], str(json.loads(r[2]).get("observed_at", "")), REJECTED,
+                               r[3], r[4], r[5]) for r in refused]
+        return listed
+
+    def requeue(self, ids: Iterable[str] | None = None) -> list[str]:
+        """Move these rejected entries (None: every one) back to the end of the queue; return their ids.
+
+        All or nothing: an id that is not rejected raises UnknownEntries and nothing moves.
+        """
+        queued_at = iso_utc(self._now())
+        with self._lock, self._transaction():
+            rows = self._pick_rejected("id, check_name, payload", ids)
+            for result_id, check, payload in rows:
+                item = json.loads(payload)
+                self._db.execute(
+                    "INSERT INTO outbox (id, check_name, check_type, interval, max_attempts, observed_at,"
+                    " queued_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (result_id, check, str(item.get("type", "")), int(item.get("interval", 0)),
+                     int(item.get("max_attempts", 1)), str(item.get("observed_at", "")), queued_at, payload),
+                )
+                self._db.execute("DELETE FROM rejected WHERE id = ?", (result_id,))
+        return [row[0] for row in rows]
+
+    def drop(self, ids: Iterable[str] | None = None) -> list[str]:
+        """Delete these entries, pending or rejected (None: every rejected one); return their ids.
+
+        All or nothing: an id in neither table raises UnknownEntries and nothing is deleted.
+        """
+        with self._lock, self._transaction():
+            if ids is None:
+                dropped = [row[0] for row in self._pick_rejected("id", None)]
+                self._db.execute("DELETE FROM rejected")
+                return dropped
+            wanted = list(dict.fromkeys(ids))
+            unknown = [i for i in wanted if self._db.execute(
+                "SELECT 1 FROM outbox WHERE id = ? UNION ALL SELECT 1 FROM rejected WHERE id = ?", (i, i)
+            ).fetchone() is None]
+            if unknown:
+                raise UnknownEntries(unknown)
+            for result_id in wanted:
+                self._db.execute("DELETE FROM outbox WHERE id = ?", (result_id,))
+                self._db.execute("DELETE FROM rejected WHERE id = ?", (result_id,))
+        return wanted
+
+    def _pick_rejected(self, columns: str, ids: Iterable[str] | None) -> list[tuple[Any, ...]]:
+        """Return rejected rows for `ids` (None: all, oldest first); raise UnknownEntries for missing ids."""
+        if ids is None:
+            return list(self._db.execute(f"SELECT {columns} FROM rejected ORDER BY rejected_at, id"))
+        rows, unknown = [], []
+        for result_id in dict.fromkeys(ids):
+            row = self._db.execute(f"SELECT {columns} FROM rejected WHERE id = ?", (result_id,)).fetchone()
+            if row is None:
+                unknown.append(result_id)
+            else:
+                rows.append(row)
+        if unknown:
+            raise UnknownEntries(unknown)
+        return rows
 
     def close(self) -> None:
         """Close the database; further calls fail. Closing twice is harmless."""

@@ -7,8 +7,13 @@ Each `step` does one round and says how long to wait before the next:
   of a batch of several is split too, so one bad result cannot take its neighbours down with it; a single
   refused result is moved to the outbox's ``rejected`` table with the collector's reason;
 - nothing waiting and nothing posted for `heartbeat_interval` seconds: post a heartbeat (no results);
-- collector away (connection errors, timeouts, 5xx, 408, 429) or refusing our token (401/403): keep
-  everything and wait with exponential backoff and full jitter, ``uniform(0, min(cap, base * 2**n))``.
+- collector away (connection errors, timeouts, 5xx, 408): keep everything and wait with exponential
+  backoff and full jitter, ``uniform(0, min(cap, base * 2**n))``;
+- 429 (or 503) with ``Retry-After``: wait what it asks (at least `backoff_base`, at most RETRY_AFTER_MAX
+  seconds), then send the same batch again; without the header it is the backoff above;
+- collector refusing our token (401/403, a revoked or foreign token): stop sending results, keep every
+  one of them in the outbox, log one error saying what to do, and only look again every `backoff_cap`
+  seconds (a token is read at start, so a re-enrolled agent is restarted anyway).
 
 A fresh result does not go out alone at once: the sender lingers a few seconds (`linger`) so that the
 results of checks that ran close together share one report; each request costs the host CPU time.
@@ -33,6 +38,7 @@ from fernwart.checks.probe import utc_now
 
 REPORTS_PATH = "/api/v1/reports"
 GROW_AFTER = 10  # rounds without a 413 before a lowered batch size doubles again
+RETRY_AFTER_MAX = 600.0  # seconds: a longer Retry-After (or an HTTP date far ahead) is cut to this
 log = logging.getLogger(__name__)
 
 
@@ -60,6 +66,7 @@ class Sender:
         self._clean_rounds = 0
         self._last_post: float | None = None  # clock() of the last 2xx, results or heartbeat
         self.failures = 0  # consecutive failed rounds; > 0 means we are backing off
+        self.refused: CredentialsRefused | None = None  # set while the collector refuses our token
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -67,8 +74,8 @@ class Sender:
     def step(self) -> float:
         """Do one round of sending; return the seconds to wait before the next round.
 
-        Never raises for collector trouble: CollectorUnavailable and CredentialsRefused turn into a
-        backoff delay.
+        Never raises for collector trouble: CollectorUnavailable turns into a backoff delay (or the
+        collector's Retry-After), CredentialsRefused into the refused state with its slow look-again.
         """
         try:
             batch = self.outbox.peek(self._limit)
@@ -80,13 +87,20 @@ class Sender:
             elif self._heartbeat_due():
                 self._post([])
                 self._last_post = self._clock()
-        except (CollectorUnavailable, CredentialsRefused) as exc:
+        except CredentialsRefused as exc:
+            return self._refused(exc)
+        except CollectorUnavailable as exc:
+            if exc.retry_after is not None:
+                return self._retry_after(exc, exc.retry_after)
             return self._backoff(exc)
         except RequestRejected as exc:  # only a heartbeat gets here: the envelope itself is refused
             log.error("collector refused our heartbeat (HTTP %d: %s); check host_id in the config",
                       exc.status, exc.error)
             return self._backoff(exc)
-        if self.failures:
+        if self.refused is not None:
+            log.info("collector accepts our credentials again; sending resumed")
+            self.refused = None
+        elif self.failures:
             log.info("collector reachable again after %d failed attempt(s)", self.failures)
         self.failures = 0
         if batch and self.outbox.count():
@@ -141,9 +155,11 @@ class Sender:
             self._post(entries)
         except RequestRejected as exc:
             if len(entries) == 1:
-                log.error("collector refused result %s of check %r for good (HTTP %d: %s); moved to rejected",
-                          entries[0].id, entries[0].check, exc.status, exc.error)
                 self.outbox.reject([entries[0].id], exc.status, exc.error)
+                log.error("collector refused result %s of check %r for good (HTTP %d: %s); set aside as"
+                          " rejected (%d in all; see `fernwart-agent outbox list --rejected`)",
+                          entries[0].id, entries[0].check, exc.status, exc.error,
+                          self.outbox.rejected_count())
                 return
             if exc.status == 413:
                 self._limit = max(1, len(entries) // 2)
@@ -183,6 +199,26 @@ class Sender:
         log.warning("cannot report to the collector (%s); %d result(s) kept, retrying in %.1fs",
                     exc, self.outbox.count(), delay)
         return delay
+
+    def _retry_after(self, exc: CollectorUnavailable, asked: float) -> float:
+        self.failures += 1
+        delay = min(RETRY_AFTER_MAX, max(self._backoff_base, asked))
+        log.warning("collector asks us to wait (HTTP %s); %d result(s) kept, sending again in %.1fs",
+                    exc.status, self.outbox.count(), delay)
+        return delay
+
+    def _refused(self, exc: CredentialsRefused) -> float:
+        """Enter (or stay in) the refused state: one error line on entry, then a quiet look every cap."""
+        self.failures += 1
+        if self.refused is None:
+            log.error("collector refused our credentials (HTTP %d: %s); sending stopped, %d result(s) kept"
+                      " in the outbox; enroll this host again (fernwart-agent enroll --force) and restart"
+                      " the agent. Looking again every %.0fs.",
+                      exc.status, exc.error, self.outbox.count(), self._backoff_cap)
+        else:
+            log.debug("collector still refuses our credentials (HTTP %d)", exc.status)
+        self.refused = exc
+        return self._backoff_cap
 
     def _backoff_delay(self) -> float:
         ceiling = min(self._backoff_cap, self._backoff_base * 2.0 ** min(self.failures - 1, 32))

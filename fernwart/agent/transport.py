@@ -4,6 +4,7 @@ One place for the base URL, connect/read timeouts, TLS verification, the bearer 
 User-Agent. Answers are sorted into three exceptions, caught where the decision is made (the sender):
 
 - `CollectorUnavailable`: try again later (connection refused, DNS, TLS, timeouts, 5xx, 408, 429);
+  its `retry_after` carries the pause a 429 or 503 asked for in `Retry-After` (seconds or an HTTP date);
 - `CredentialsRefused`: 401/403, the token is missing, revoked or for another host (keep results, back off);
 - `RequestRejected`: any other 4xx; the collector will never accept this body (413 included, so the
   sender can split the batch).
@@ -12,10 +13,13 @@ User-Agent. Answers are sorted into three exceptions, caught where the decision 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from fernwart.agent import __version__
-from fernwart.httpclient import HttpClient, HttpError, HttpResponse
+from fernwart.checks.probe import utc_now
+from fernwart.httpclient import HttpClient, HttpError, HttpResponse, parse_retry_after
 
 RETRYABLE_STATUSES = frozenset({408, 429})
 AUTH_STATUSES = frozenset({401, 403})
@@ -28,11 +32,15 @@ class CollectorError(Exception):
 
 
 class CollectorUnavailable(CollectorError):
-    """A failure worth retrying later; `status` is None when no HTTP answer came back."""
+    """A failure worth retrying later; `status` is None when no HTTP answer came back.
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    `retry_after` is the pause in seconds the collector asked for (429/503 with `Retry-After`), else None.
+    """
+
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after
 
 
 class CredentialsRefused(CollectorError):
@@ -59,11 +67,13 @@ class CollectorLink:
     def __init__(
         self, base_url: str, token: str | None = None, *, verify: bool | str = True,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT, client: HttpClient | None = None,
+        now: Callable[[], datetime] = utc_now,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._token = token
         self._verify = verify
         self._timeout = timeout
+        self._now = now
         self._client = client if client is not None else HttpClient(keep_alive=True)
         self._client.headers["User-Agent"] = f"fernwart-agent/{__version__}"
 
@@ -97,7 +107,8 @@ class CollectorLink:
         if status in AUTH_STATUSES:
             raise CredentialsRefused(status, error)
         if status >= 500 or status in RETRYABLE_STATUSES or status < 400:
-            raise CollectorUnavailable(f"POST {url}: HTTP {status}: {error}", status)
+            retry_after = parse_retry_after(response.headers.get("Retry-After"), self._now())
+            raise CollectorUnavailable(f"POST {url}: HTTP {status}: {error}", status, retry_after)
         raise RequestRejected(status, error)
 
     def close(self) -> None:

@@ -18,7 +18,7 @@ class Request:
     body: Any
 
 
-Answer = tuple[int, Any]
+Answer = tuple[int, Any] | tuple[int, Any, dict[str, str]]  # status, JSON body[, extra headers]
 Responder = Callable[[Request], Answer]
 
 
@@ -55,9 +55,11 @@ class CollectorStub:
                     body = raw
                 request = Request("POST", self.path, dict(self.headers), body)
                 stub.requests.append(request)
-                status, answer = stub.responder(request)
+                status, answer, *extra = stub.responder(request)
                 data = json.dumps(answer).encode()
                 self.send_response(status)
+                for name, value in (extra[0] if extra else {}).items():
+                    self.send_header(name, value)
                 if status in (301, 302, 307, 308):
                     self.send_header("Location", "/elsewhere")
                 self.send_header("Content-Type", "application/json")

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from email.utils import format_datetime
 
 import pytest
 
 from fernwart.agent.outbox import Outbox
-from fernwart.agent.sender import Sender
+from fernwart.agent.sender import RETRY_AFTER_MAX, Sender
 from fernwart.agent.transport import CollectorLink
 from fernwart.checks.status import Status
 from tests.agent.collector_stub import CollectorStub, Request
@@ -109,14 +111,57 @@ def test_retry_resends_the_same_ids(
     assert outbox.count() == 0 and sender.failures == 0
 
 
-def test_auth_error_keeps_results(
+def test_auth_error_stops_sending_keeps_results_and_logs_once(
     outbox: Outbox, transport: CollectorLink, collector: CollectorStub, clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     collector.responder = lambda r: (401, {"error": "unknown token"})
     ids = fill(outbox, 2)
-    sender = make_sender(outbox, transport, clock)
-    assert sender.step() == 1.0
+    sender = make_sender(outbox, transport, clock, backoff_cap=300.0)
+    with caplog.at_level(logging.INFO, logger="fernwart.agent.sender"):
+        assert [sender.step() for _ in range(4)] == [300.0] * 4  # a slow look again, not a busy loop
     assert [e.id for e in outbox.peek(10)] == ids and outbox.rejected() == []
+    errors = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(errors) == 1 and "refused our credentials (HTTP 401: unknown token)" in errors[0].getMessage()
+    assert sender.refused is not None and sender.refused.status == 401
+    collector.responder = lambda r: (200, {"accepted": 2, "duplicates": 0})  # the collector re-admits us
+    sender.step()
+    assert outbox.count() == 0 and sender.refused is None and sender.failures == 0
+
+
+def test_429_waits_per_retry_after_seconds_then_sends_the_same_batch(
+    outbox: Outbox, transport: CollectorLink, collector: CollectorStub, clock: FakeClock,
+) -> None:
+    answers = iter([(429, {"error": "slow down"}, {"Retry-After": "17"}),
+                    (429, {"error": "slow down"}, {"Retry-After": "86400"}),
+                    (200, {"accepted": 3, "duplicates": 0})])
+    collector.responder = lambda r: next(answers)
+    ids = fill(outbox, 3)
+    sender = make_sender(outbox, transport, clock)
+    assert sender.step() == 17.0
+    assert sender.step() == RETRY_AFTER_MAX  # bounded
+    assert sender.step() == 60.0
+    assert posted_ids(collector) == [ids, ids, ids]
+    assert outbox.count() == 0 and outbox.rejected() == []
+
+
+def test_429_with_an_http_date_waits_until_then_by_the_injected_clock(
+    outbox: Outbox, collector: CollectorStub, clock: FakeClock,
+) -> None:
+    wall = T0 + timedelta(hours=1)
+    http_date = format_datetime(wall + timedelta(seconds=42), usegmt=True)
+    answers = iter([(429, {"error": "slow down"}, {"Retry-After": http_date}),
+                    (429, {"error": "slow down"}, {"Retry-After": "not a date"})])
+    collector.responder = lambda r: next(answers)
+    fill(outbox, 1)
+    client = CollectorLink(collector.url, "fwa_tok", timeout=(2, 5), now=lambda: wall)
+    try:
+        sender = make_sender(outbox, client, clock)
+        assert sender.step() == 42.0
+        assert sender.step() == 2.0  # no usable Retry-After: the ordinary backoff (second failure)
+    finally:
+        client.close()
+    assert outbox.count() == 1
 
 
 def test_422_isolates_the_bad_result_and_moves_it_to_rejected(
