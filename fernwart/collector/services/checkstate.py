@@ -34,11 +34,13 @@ from fernwart.collector.domain.checkstate import (
     decide_ticket,
     step,
 )
+from fernwart.collector.domain.flapping import FlapRules
 from fernwart.collector.domain.state import CheckStatus, StateType
 from fernwart.collector.domain.tickets import Action, TicketPolicy, TicketState
 from fernwart.collector.domain.windows import MaintenanceWindow, covering
 from fernwart.collector.models import CHECK_STATES, STATE_CHANGES, Host, Ticket
 from fernwart.collector.services import tickets, windows
+from fernwart.collector.services.contracts import contract_of
 
 __all__ = ["BatchOutcome", "Observation", "apply"]
 
@@ -118,12 +120,14 @@ def apply(
         )
     }
     records = {name: _record_of(row) for name, row in rows.items()}
+    contract = contract_of(session, host.customer_id)
+    flap_rules = contract.contract.flapping if contract is not None else FlapRules()
     facts = _TicketFacts(session, host, ordered[0].at, policy)
     new_rows: dict[str, dict[str, object]] = {}
     changes: list[dict[str, object]] = []
     counted: dict[int, int] = {}
     for obs in ordered:
-        done = step(records.get(obs.check_name), obs)
+        done = step(records.get(obs.check_name), obs, flap_rules.for_check(obs.check_name))
         if done is None:
             outcome.late += 1
             continue
