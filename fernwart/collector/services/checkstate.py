@@ -4,7 +4,8 @@ Both the ingest path (agent results) and the staleness sweep (the host's reachab
 through `apply`, so soft/hard handling, state-change rows and tickets behave the same everywhere. The
 decisions are `domain.checkstate.step` and `decide_ticket`; this module loads what they need (the stored
 states in one query; the flap thresholds of the host's contract once per batch; the host's tickets and
-maintenance windows once, on the batch's first ticket trigger) and writes what they return. The caller holds the host's row lock and the transaction.
+maintenance windows once, on the batch's first ticket trigger) and writes what they return. The caller
+holds the host's row lock and the transaction.
 
 What runs inside the ingest transaction, and why: results, check states, state changes, and every ticket
 write that follows from them (the ticket row, its history, its SLA due times, the queued notification
