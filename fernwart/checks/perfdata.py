@@ -2,9 +2,14 @@
 
 Labels may be quoted with single quotes (a literal quote is written ``''``); items are separated by
 whitespace; trailing fields may be empty or missing; the value ``U`` means "could not be determined".
-A malformed item never aborts parsing: it is returned as an error and the rest still parse (an
-unterminated quote spoils only the word it starts). Rendering writes a non-finite value as ``U`` and
-leaves out non-finite min/max.
+As the guidelines say: value, min and max are numbers of ``[-0-9.]`` (no ``+``, exponent, ``inf``,
+``nan`` or ``1_0``); warn and crit are ranges, parsed by `ranges.Range` like any threshold; a label holds
+no ``=``. A malformed item never aborts parsing: it is returned as an error (the note the result keeps)
+and the rest still parse (an unterminated quote spoils only the word it starts).
+
+A label Fernwart builds itself (from a mount point, a device name) has each ``=`` replaced by ``_``, so
+every datum can be written as perfdata and read back. Rendering writes numbers without exponent, a
+non-finite value as ``U``, and leaves out non-finite min/max.
 """
 
 from __future__ import annotations
@@ -13,9 +18,11 @@ import math
 import re
 from dataclasses import dataclass
 
+from fernwart.checks.ranges import NUMBER, Range, RangeError, is_number, number_text
+
 UOMS = ("", "s", "ms", "us", "%", "B", "KB", "MB", "GB", "TB", "c")
 
-_NUMBER = re.compile(r"^([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)(.*)$")
+_VALUE = re.compile(f"^({NUMBER.pattern})(.*)$", re.ASCII | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,10 @@ class PerfDatum:
     crit: str = ""
     min: float | None = None
     max: float | None = None
+
+    def __post_init__(self) -> None:
+        if "=" in self.label:  # the guidelines forbid it; a name found on the host may still hold one
+            object.__setattr__(self, "label", self.label.replace("=", "_"))
 
     def to_text(self) -> str:
         """Render the datum back into perfdata syntax, quoting the label when needed."""
@@ -85,9 +96,7 @@ class PerfParse:
 def _fmt(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return ""
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return repr(value)
+    return number_text(value)
 
 
 def _split_items(text: str) -> list[str]:
@@ -130,10 +139,20 @@ def _optional_number(field: str, what: str, item: str) -> float | None:
     field = field.strip()
     if field == "":
         return None
-    try:
-        return float(field)
-    except ValueError:
-        raise ValueError(f"perfdata {item!r}: {what} {field!r} is not a number") from None
+    if not is_number(field):
+        raise ValueError(f"perfdata {item!r}: {what} {field!r} is not a number")
+    return float(field)
+
+
+def _optional_range(field: str, what: str, item: str) -> str:
+    """Return a warn/crit field's range text ('' when empty); raise ValueError when it is no range."""
+    field = field.strip()
+    if field:
+        try:
+            Range.parse(field)
+        except RangeError:
+            raise ValueError(f"perfdata {item!r}: {what} {field!r} is not a range") from None
+    return field
 
 
 def parse_item(item: str) -> PerfDatum:
@@ -162,6 +181,8 @@ def parse_item(item: str) -> PerfDatum:
             raise ValueError(f"perfdata {item!r}: no '=' between label and value")
     if label == "":
         raise ValueError(f"perfdata {item!r}: empty label")
+    if "=" in label:
+        raise ValueError(f"perfdata {item!r}: '=' in its label (the guidelines forbid it)")
     fields = rest.split(";")
     if len(fields) > 5:
         raise ValueError(f"perfdata {item!r}: more than 5 ';'-separated fields")
@@ -172,7 +193,7 @@ def parse_item(item: str) -> PerfDatum:
     if value_text == "U":
         value = None
     else:
-        m = _NUMBER.match(value_text)
+        m = _VALUE.match(value_text)
         if not m:
             raise ValueError(f"perfdata {item!r}: value {value_text!r} is not a number")
         value = float(m.group(1))
@@ -183,8 +204,8 @@ def parse_item(item: str) -> PerfDatum:
         label=label,
         value=value,
         uom=uom,
-        warn=fields[1].strip(),
-        crit=fields[2].strip(),
+        warn=_optional_range(fields[1], "warn", item),
+        crit=_optional_range(fields[2], "crit", item),
         min=_optional_number(fields[3], "min", item),
         max=_optional_number(fields[4], "max", item),
     )

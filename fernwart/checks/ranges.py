@@ -2,12 +2,21 @@
 
 A range *alerts* when a value lies outside it (or inside it, with a leading ``@``). Ends are inclusive:
 ``10`` alerts for values below 0 or above 10; ``@10:20`` alerts for 10 <= value <= 20.
+
+Numbers are what the guidelines allow, ``[-0-9.]`` in the C locale: an optional ``-``, digits, at most one
+``.`` (``1.``, ``.5``, ``-0.25``). Python-only spellings (``1_0``, ``inf``, ``nan``, ``infinity``), a
+``+`` sign, exponents (``1e3``), commas and non-ASCII digits are refused; ``~`` is negative infinity, and
+only as the start. A range with neither a number nor ``~`` (a bare ``:`` or ``@:``) is refused, as
+Monitoring::Plugin::Range refuses it: it reads as 0..infinity and would silently stop alerting. ``~:``
+(spelled out: nothing alerts) stays allowed.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from fernwart.checks.status import Status
 
@@ -27,14 +36,27 @@ class Range:
 
     @classmethod
     def parse(cls, text: str | int | float) -> Range:
-        """Parse a threshold; numbers are accepted as their text form. Raise RangeError when malformed."""
-        raw = str(text).strip()
+        """Parse a threshold; raise RangeError when malformed.
+
+        A number (YAML's ``warning: 80``) is taken as the range 0..number, written in the grammar (never
+        with an exponent); a bool, NaN or infinity is refused.
+        """
+        if isinstance(text, bool):
+            raise RangeError(f"threshold {text!r} is not a range")
+        if isinstance(text, float):
+            if not math.isfinite(text):
+                raise RangeError(f"threshold {text!r} is not a range")
+            raw = number_text(text)
+        else:
+            raw = str(text).strip()
         body = raw
         inside = body.startswith("@")
         if inside:
             body = body[1:]
         if not body:
             raise RangeError(f"empty threshold {raw!r}")
+        if body.strip() == ":":
+            raise RangeError(f"threshold {raw!r} has no bound: write 0: or ~: if that is meant")
         if ":" in body:
             left, _, right = body.partition(":")
             if ":" in right:
@@ -56,24 +78,33 @@ class Range:
         return self.text or _format(self)
 
 
+NUMBER = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
+
+
+def is_number(text: str) -> bool:
+    """Return True when `text` is a number as the guidelines spell it: ``[-0-9.]``, one ``.`` at most."""
+    return NUMBER.fullmatch(text) is not None
+
+
 def _number(part: str, raw: str) -> float:
-    try:
-        value = float(part.strip())
-    except ValueError:
-        raise RangeError(f"threshold {raw!r}: {part.strip()!r} is not a number") from None
-    if math.isnan(value):
-        raise RangeError(f"threshold {raw!r}: NaN is not a bound")
-    return value
+    text = part.strip()
+    if not is_number(text):
+        raise RangeError(f"threshold {raw!r}: {text!r} is not a number")
+    return float(text)
 
 
-def _number_text(value: float) -> str:
-    # repr, not :g, so that a formatted range parses back to exactly the same bounds
-    return str(int(value)) if value == int(value) and abs(value) < 1e15 else repr(value)
+def number_text(value: float) -> str:
+    """Return a finite `value` in the guidelines' spelling: shortest round trip, never an exponent."""
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    # repr is the shortest text that reads back as the same float; Decimal writes it out without exponent
+    return format(Decimal(repr(value)), "f")
+
 
 
 def _format(r: Range) -> str:
-    start = "~" if r.start == -math.inf else _number_text(r.start)
-    end = "" if r.end == math.inf else _number_text(r.end)
+    start = "~" if r.start == -math.inf else number_text(r.start)
+    end = "" if r.end == math.inf else number_text(r.end)
     text = end if start == "0" and end else f"{start}:{end}"
     return ("@" if r.inside else "") + text
 

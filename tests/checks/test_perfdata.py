@@ -46,9 +46,10 @@ def test_thresholds_keep_their_range_text() -> None:
     assert (datum.warn, datum.crit) == ("@10:20", "~:30")
 
 
-def test_scientific_and_signed_values() -> None:
-    assert parse_item("x=-1.5e3ms").value == -1500
-    assert parse_item("x=+.5").value == 0.5
+def test_signed_and_fractional_values_of_the_grammar() -> None:
+    assert parse_item("x=-1500.5ms").value == -1500.5
+    assert parse_item("x=.5").value == 0.5
+    assert parse_item("x=-.5;;;-1.;1.").value == -0.5
 
 
 @pytest.mark.parametrize(
@@ -64,6 +65,27 @@ def test_scientific_and_signed_values() -> None:
         ("'unterminated=1", "unterminated"),
         ("'a'b=1", "expected '='"),
         ("x=", "is not a number"),
+        # the guidelines' numbers are [-0-9.] in the C locale; Python's float() would take these
+        ("x=1_0", "unknown unit"),
+        ("x=inf", "is not a number"),
+        ("x=nan", "is not a number"),
+        ("x=infinity", "is not a number"),
+        ("x=1e3ms", "unknown unit"),
+        ("x=+5", "is not a number"),
+        ("x=1;;;1_0", "min '1_0' is not a number"),
+        ("x=1;;;;inf", "max 'inf' is not a number"),
+        ("x=1;;;nan", "min 'nan' is not a number"),
+        ("x=1;;;-infinity", "min '-infinity' is not a number"),
+        ("x=1;;;1e3", "min '1e3' is not a number"),
+        # warn and crit are ranges, parsed as thresholds are
+        ("processes=9;WKFLSV32.exe;9=", "warn 'WKFLSV32.exe' is not a range"),
+        ("test=1;123,456;1;1;1", "warn '123,456' is not a range"),
+        ("x=1;:", "warn ':' is not a range"),
+        ("x=1;1;inf", "crit 'inf' is not a range"),
+        ("x=1;10%;20%", "warn '10%' is not a range"),
+        ("x=1;20:10", "warn '20:10' is not a range"),
+        # the guidelines forbid '=' in a label
+        ("'a=b'=1", "'=' in its label"),
     ],
 )
 def test_malformed_items_are_reported_and_the_rest_parse(item: str, reason: str) -> None:
@@ -76,6 +98,28 @@ def test_unterminated_quote_at_the_end_spoils_only_its_word() -> None:
     result = parse("a=1 'broken label=2 b=3")
     assert [d.label for d in result.data] == ["a", "label", "b"]
     assert len(result.errors) == 1 and "'broken" in result.errors[0]
+
+
+def test_perfdata_vectors_of_the_guidelines_and_peers() -> None:
+    result = parse("processes=9;WKFLSV32.exe;9= test=1;123,456;1;1;1 'C:\\ used'=5GB;~:10;@1:2;0;20")
+    assert [d.label for d in result.data] == ["C:\\ used"]
+    assert result.data[0].warn == "~:10" and result.data[0].crit == "@1:2"
+    assert [e.split(":")[0] for e in result.errors] == ["perfdata 'processes=9;WKFLSV32.exe;9='",
+                                                          "perfdata 'test=1;123,456;1;1;1'"]
+
+
+def test_a_label_built_with_an_equals_sign_is_written_with_an_underscore() -> None:
+    datum = PerfDatum("/mnt/a=b", 1.0)
+    assert datum.label == "/mnt/a_b"
+    assert parse(render([datum])).data == (datum,)
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False), st.floats(allow_nan=False, allow_infinity=False))
+def test_rendered_numbers_never_need_an_exponent(value: float, bound: float) -> None:
+    datum = PerfDatum("x", value, min=bound)
+    text = datum.to_text()
+    assert "e" not in text.lower()
+    assert parse_item(text) == datum
 
 
 def test_render_quotes_when_needed_and_drops_empty_trailing_fields() -> None:

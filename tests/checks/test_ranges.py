@@ -73,6 +73,7 @@ def test_str_keeps_the_original_text_and_formats_built_ranges() -> None:
 
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False).map(lambda f: round(f, 3))
+anywhere = st.floats(allow_nan=False, allow_infinity=False)
 
 
 @given(finite, finite, finite, st.booleans())
@@ -81,3 +82,47 @@ def test_formatted_range_parses_back_alike(a: float, b: float, value: float, ins
     built = Range(start, end, inside)
     again = Range.parse(str(built))
     assert again.alerts(value) == built.alerts(value)
+
+
+# The guidelines' range grammar: [@]start:end, numbers of [-0-9.] in the C locale, "~" for negative
+# infinity; start and ":" may be left out when start is 0. Monitoring::Plugin::Range refuses a range
+# without a digit or "~" (a bare ":"); Python's float() would take the spellings below, C plugins would not.
+@pytest.mark.parametrize(
+    "text",
+    [":", "@:", " : ", "1_0", "1_0:", "inf", "-inf", "infinity:", "~:inf", "nan", "NaN:", "+5", "1e3",
+     "1E3:", "0x10", "10,5", "١٢", "1.2.3", "-", "--1", ".", "-.", "5:~", "~~:1"],
+)
+def test_refused_spellings_outside_the_guidelines_grammar(text: str) -> None:
+    with pytest.raises(RangeError):
+        Range.parse(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [("1.", 0, 1), (".5", 0, 0.5), ("-.5:", -0.5, math.inf), ("-10:-1.5", -10, -1.5), ("~:0", -math.inf, 0)],
+)
+def test_accepted_spellings_of_the_grammar(text: str, start: float, end: float) -> None:
+    r = Range.parse(text)
+    assert (r.start, r.end) == (start, end)
+
+
+@pytest.mark.parametrize("number", [1e-7, 1e16, 2.5e-9, 123456789012345678.0])
+def test_numbers_given_as_numbers_are_written_in_the_grammar(number: float) -> None:
+    r = Range.parse(number)
+    assert r.end == number and "e" not in str(r).lower()
+    assert Range.parse(str(Range(-number, number))).start == -number
+
+
+@pytest.mark.parametrize("value", [True, math.nan, math.inf])
+def test_non_numbers_given_as_numbers_are_refused(value: float) -> None:
+    with pytest.raises(RangeError):
+        Range.parse(value)
+
+
+@given(anywhere, anywhere, anywhere, st.booleans())
+def test_any_built_range_formats_in_the_grammar_and_parses_back(a: float, b: float, value: float,
+                                                                 inside: bool) -> None:
+    start, end = sorted((a, b))
+    built = Range(start, end, inside)
+    again = Range.parse(str(built))
+    assert (again.start, again.end, again.inside) == (start, end, inside)

@@ -23,7 +23,7 @@ from fernwart.collector.domain.state import CheckStatus, StateType, advance
 from fernwart.collector.domain.tickets import Action, TicketPolicy, decide
 
 SUMMARY_KEPT = 4096  # characters of the summary a state-change row keeps (the protocol's summary limit)
-DEFAULT_FLAPPING = flapping.FlapThresholds()
+DEFAULT_FLAPPING = flapping.DEFAULT_THRESHOLDS
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,15 +98,20 @@ def step(
 ) -> Step | None:
     """Return what `observation` does to a check whose kept record is `before` (None: never seen).
 
-    Returns None for a late observation (older than `before.observed_at`): it moves nothing.
+    Returns None for a late observation (older than `before.observed_at`): it moves nothing. Flapping
+    is judged as Nagios does (`domain.flapping`): a SOFT problem is not recorded and changes no flap value.
     """
     if before is not None and observation.at < before.observed_at:
         return None
     tr = advance(before.state if before else None, observation.status, observation.max_attempts)
-    history = flapping.remember(before.flap_history if before else "", int(observation.status))
-    percent = flapping.percent_state_change(history)
-    was_flapping = before.flapping if before else False
-    flapping_now = flapping.is_flapping(was_flapping, percent, thresholds)
+    history = before.flap_history if before else ""
+    was_flapping = flapping_now = before.flapping if before else False
+    if flapping.records(tr.after.status, tr.after.state_type):
+        history = flapping.remember(history, int(observation.status))
+        percent = flapping.percent_state_change(history)
+        flapping_now = flapping.is_flapping(was_flapping, percent, thresholds)
+    else:
+        percent = flapping.percent_state_change(history)  # unchanged: the history is
     record = CheckRecord(
         state=tr.after, observed_at=observation.at, flap_history=history, flapping=flapping_now
     )

@@ -17,6 +17,7 @@ The shape (every key below is known; any other key is an error)::
           warn_before_breach: 80%
           maintenance_windows: [{name: patch night, every: "sun 02:00-04:00", scope: all}]  # windows.py
           report_to: [it@muster.example]
+          flapping: {low: 5, high: 20, checks: [{check: "backup*", low: 10, high: 40}]}   # flapping.py
         hosts: [{name: erp01, criticality: high}, {match: "web*", criticality: normal}]
 
 The matrix maps impact (host criticality: high, normal, low; all three required) times urgency (check
@@ -41,6 +42,7 @@ from fernwart.collector.domain.calendar import ServiceCalendar, load_zone
 from fernwart.collector.domain.clocks import PriorityTargets
 from fernwart.collector.domain.durations import Duration, parse_duration, parse_share
 from fernwart.collector.domain.errors import SpecError
+from fernwart.collector.domain.flapping import FlapRules
 from fernwart.collector.domain.windows import MaintenanceWindow
 from fernwart.protocol import HOST_CHECK
 
@@ -61,6 +63,7 @@ _CONTRACT_KEYS = {
     "warn_before_breach",
     "maintenance_windows",
     "report_to",
+    "flapping",
 }
 _AVAILABILITY_KEYS = {"target", "counts", "warning_counts_as", "no_data"}
 _PRIORITY_KEYS = {"response", "resolution", "hours"}
@@ -126,6 +129,7 @@ class Contract:
     warn_before_breach: float | None
     maintenance_windows: tuple[MaintenanceWindow, ...]
     report_to: tuple[str, ...]
+    flapping: FlapRules = FlapRules()
 
     def priority_for(self, impact: str, urgency: str) -> Priority:
         """Return the priority for impact (high|normal|low) and urgency (critical|warning|unknown).
@@ -296,10 +300,12 @@ def _contract(value: object, place: str, problems: _Problems) -> Contract | None
         spec.get("maintenance_windows", []), f"{place}.maintenance_windows", zone_name, problems
     )
     report_to = _addresses(spec.get("report_to", []), f"{place}.report_to", problems)
-    if len(problems.lines) > before or hours is None or availability is None:
+    flapping = problems.attempt(f"{place}.flapping", partial(FlapRules.parse, spec.get("flapping", {})))
+    if len(problems.lines) > before or hours is None or availability is None or flapping is None:
         return None
     return Contract(
-        str(kind), zone_name, hours, availability, matrix, priorities, escalation, warn, windows, report_to
+        str(kind), zone_name, hours, availability, matrix, priorities, escalation, warn, windows, report_to,
+        flapping,
     )
 
 

@@ -3,8 +3,9 @@
 Both the ingest path (agent results) and the staleness sweep (the host's reachability pseudo-check) go
 through `apply`, so soft/hard handling, state-change rows and tickets behave the same everywhere. The
 decisions are `domain.checkstate.step` and `decide_ticket`; this module loads what they need (the stored
-states in one query; the host's tickets and maintenance windows once, on the batch's first ticket
-trigger) and writes what they return. The caller holds the host's row lock and the transaction.
+states in one query; the flap thresholds of the host's contract once per batch; the host's tickets and
+maintenance windows once, on the batch's first ticket trigger) and writes what they return. The caller
+holds the host's row lock and the transaction.
 
 What runs inside the ingest transaction, and why: results, check states, state changes, and every ticket
 write that follows from them (the ticket row, its history, its SLA due times, the queued notification
@@ -34,11 +35,13 @@ from fernwart.collector.domain.checkstate import (
     decide_ticket,
     step,
 )
+from fernwart.collector.domain.flapping import FlapRules
 from fernwart.collector.domain.state import CheckStatus, StateType
 from fernwart.collector.domain.tickets import Action, TicketPolicy, TicketState
 from fernwart.collector.domain.windows import MaintenanceWindow, covering
 from fernwart.collector.models import CHECK_STATES, STATE_CHANGES, Host, Ticket
 from fernwart.collector.services import tickets, windows
+from fernwart.collector.services.contracts import contract_of
 
 __all__ = ["BatchOutcome", "Observation", "apply"]
 
@@ -118,12 +121,14 @@ def apply(
         )
     }
     records = {name: _record_of(row) for name, row in rows.items()}
+    contract = contract_of(session, host.customer_id)
+    flap_rules = contract.contract.flapping if contract is not None else FlapRules()
     facts = _TicketFacts(session, host, ordered[0].at, policy)
     new_rows: dict[str, dict[str, object]] = {}
     changes: list[dict[str, object]] = []
     counted: dict[int, int] = {}
     for obs in ordered:
-        done = step(records.get(obs.check_name), obs)
+        done = step(records.get(obs.check_name), obs, flap_rules.for_check(obs.check_name))
         if done is None:
             outcome.late += 1
             continue

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from fernwart.collector.services import contracts
 from tests.collector.helpers import Harness, harness, result
 
 
@@ -49,7 +50,8 @@ def test_recurrence_within_window_reopens_and_later_opens_new(database_url: str)
         again = h.get("/api/v1/tickets")
         assert [t["id"] for t in again] == [first]
         assert "reopened" in [e["kind"] for e in h.get(f"/api/v1/tickets/{first}")["events"]]
-        h.report("db01", [result("pg", 0, h.clock.advance(seconds=60))])
+        for _ in range(21):  # a steady run: a fifth HARD change among 21 results would be flapping
+            h.report("db01", [result("pg", 0, h.clock.advance(seconds=60))])
         h.report("db01", [result("pg", 2, h.clock.advance(hours=3), max_attempts=1)])
         newest = h.get("/api/v1/tickets")
         assert len(newest) == 1 and newest[0]["id"] != first
@@ -232,6 +234,39 @@ def test_an_agent_clock_running_ahead_does_not_freeze_the_check(database_url: st
         assert checks_of(h, "web01")["disk"]["status_name"] == "CRITICAL"
         rows = h.get(f"/api/v1/hosts/{host_id}/results", check="disk")
         assert all(r["observed_at"] <= r["received_at"] for r in rows)
+
+
+def test_soft_bouncing_with_three_attempts_is_not_flapping(database_url: str) -> None:
+    with harness(database_url) as h:
+        h.enroll("web01")
+        for i in range(30):  # OK, CRITICAL, OK, ...: every CRITICAL is SOFT 1/3, never HARD
+            h.report("web01", [result("app", 2 * (i % 2), h.clock.advance(seconds=60), max_attempts=3)])
+        state = checks_of(h, "web01")["app"]
+        assert state["flapping"] is False and state["flap_percent"] == 0
+        for _ in range(3):  # now it really fails: HARD at the third result, and the ticket opens at once
+            h.report("web01", [result("app", 2, h.clock.advance(seconds=60), max_attempts=3)])
+        assert checks_of(h, "web01")["app"]["flapping"] is False
+        assert len(h.get("/api/v1/tickets", state="open")) == 1
+
+
+def test_flap_thresholds_come_from_the_contract_per_check(database_url: str) -> None:
+    document = {"customers": [{"name": "Muster GmbH", "contract": {
+        "kind": "full", "timezone": "Europe/Berlin",
+        "priorities": {"matrix": {i: {"critical": "P1", "warning": "P1"} for i in ("high", "normal", "low")},
+                       "P1": {"response": "1h", "resolution": "4h"}},
+        "flapping": {"checks": [{"check": "lax-*", "low": 40, "high": 90}]}}}]}
+    with harness(database_url) as h:
+        with h.sessions() as db:
+            contracts.apply(db, document, "test", h.clock.now)
+            db.commit()
+        h.enroll("web01", customer="Muster GmbH")
+        for i in range(6):  # CRITICAL, OK, ... HARD at once: 35.5 % state change after the sixth
+            at = h.clock.advance(seconds=60)
+            status = 2 * ((i + 1) % 2)
+            h.report("web01", [result(name, status, at, max_attempts=1) for name in ("app", "lax-app")])
+        states = checks_of(h, "web01")
+        assert states["app"]["flapping"] is True  # the defaults, 5 / 20
+        assert states["lax-app"]["flapping"] is False and states["lax-app"]["flap_percent"] > 20
 
 
 def test_a_flapping_check_holds_its_ticket_back_until_it_settles(database_url: str) -> None:

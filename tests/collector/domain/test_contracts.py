@@ -7,6 +7,7 @@ import yaml
 
 from fernwart.collector.domain.contracts import ContractError, load_contracts, parse_contracts
 from fernwart.collector.domain.durations import Duration
+from fernwart.collector.domain.flapping import FlapThresholds
 from tests.collector.domain.conftest import utc
 
 EXAMPLE = (Path(__file__).parent / "example_contract.yaml").read_text()
@@ -141,6 +142,16 @@ def mutate(old: str, new: str) -> str:
             ),
             f"{PLACE}.priorities.P1.hours: expected '24x7' or a mapping",
         ),
+        (
+            mutate("report_to: [it@muster.example]",
+                   "report_to: [it@muster.example]\n      flapping: {low: 20, high: 10}"),
+            f"{PLACE}.flapping: expected 0 < low < high <= 100",
+        ),
+        (
+            mutate("report_to: [it@muster.example]",
+                   "report_to: [it@muster.example]\n      flapping: {checks: [{check: x, lo: 1}]}"),
+            f"{PLACE}.flapping: checks[0].lo: unknown key",
+        ),
     ],
 )
 def test_bad_contracts_name_the_place(text: str, message: str) -> None:
@@ -196,3 +207,4 @@ def test_minimal_contract_uses_documented_defaults() -> None:
         and contract.escalation == ()
         and contract.maintenance_windows == ()
     )
+    assert contract.flapping.for_check("any") == FlapThresholds(5, 20)
