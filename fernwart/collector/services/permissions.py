@@ -17,6 +17,7 @@ class Permission(StrEnum):
     ESCALATE = "escalate tickets"
     ADD_WINDOWS = "add maintenance windows"
     APPLY_CONTRACTS = "apply contracts"
+    REVISE_REPORTS = "make a revision of a stored report"
 
 
 TECHNICIANS = frozenset({"level1", "level2", "level3", "admin"})
@@ -25,6 +26,7 @@ MATRIX: dict[Permission, frozenset[str]] = {
     Permission.ESCALATE: TECHNICIANS,
     Permission.ADD_WINDOWS: TECHNICIANS,
     Permission.APPLY_CONTRACTS: frozenset({"admin"}),
+    Permission.REVISE_REPORTS: frozenset({"admin"}),
 }
 
 
