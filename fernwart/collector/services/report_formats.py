@@ -51,8 +51,13 @@ SUFFIXES = {ReportFormat.JSON: "json", ReportFormat.HTML: "html", ReportFormat.P
 
 
 def printable(value: object) -> object:
-    """Return `value` with control characters (other than tab and newline) replaced by U+FFFD."""
-    return _CONTROL.sub("\ufffd", value) if isinstance(value, str) else value
+    """Return `value` with control characters (other than tab and newline) replaced by U+FFFD.
+
+    Markup (the server's own SVG) passes unchanged: its text was made printable when it was built.
+    """
+    if isinstance(value, Markup) or not isinstance(value, str):
+        return value
+    return _CONTROL.sub("\ufffd", value)
 
 
 def render(document: dict[str, Any], fmt: ReportFormat) -> bytes:
