@@ -29,7 +29,15 @@ from sqlalchemy.orm import Session
 from fernwart import __version__
 from fernwart.collector.domain.availability import Figures
 from fernwart.collector.domain.clocks import ClockState
-from fernwart.collector.models import CheckState, Host, MaintenanceLog, MonthlyReport, Result, Ticket
+from fernwart.collector.models import (
+    CheckState,
+    Customer,
+    Host,
+    MaintenanceLog,
+    MonthlyReport,
+    Result,
+    Ticket,
+)
 from fernwart.collector.services import availability, clocks, windows
 from fernwart.collector.services.errors import Invalid
 from fernwart.collector.services.read.scope import CustomerRef
@@ -83,6 +91,17 @@ def revisions(session: Session, customer: CustomerRef) -> list[tuple[str, int, d
         .order_by(MonthlyReport.month.desc(), MonthlyReport.revision)
     ).all()
     return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def stored(session: Session, customer_name: str, month: str) -> dict[str, Any] | None:
+    """Return the latest stored report of the customer named `customer_name` for `month`, or None."""
+    return session.scalar(
+        select(MonthlyReport.document)
+        .join(Customer, Customer.id == MonthlyReport.customer_id)
+        .where(Customer.name == customer_name, MonthlyReport.month == month)
+        .order_by(MonthlyReport.revision.desc())
+        .limit(1)
+    )
 
 
 def _latest(session: Session, customer: CustomerRef, month: str) -> MonthlyReport | None:
