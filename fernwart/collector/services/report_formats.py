@@ -170,6 +170,33 @@ def availability_chart(document: dict[str, Any], width: int = 640) -> Markup:
     return Markup("".join(parts))
 
 
+def target_bar(sli: float | None, target: float | None, width: int = 220) -> Markup:
+    """Return a small SVG bar of one SLI on the same scale as the report's chart, with the target line.
+
+    Without counted time the bar is empty and says so; without a target there is no line.
+    """
+    values = [v for v in (sli, target) if v is not None]
+    floor = float(max(0, min([*values, 99.0]) // 1 - 1))
+
+    def x(value: float) -> float:
+        return width * (value - floor) / (100 - floor)
+
+    label = "no counted time" if sli is None else f"{percent(sli)} %"
+    if target is not None:
+        label += f" of target {target:g} %"
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="bar" width="{width}" height="18" '
+             f'viewBox="0 0 {width} 18" role="img" aria-label="{escape(label)}">',
+             f'<rect x="0" y="3" width="{width}" height="12" fill="#e4e4e4"/>']
+    if sli is not None:
+        colour = "#c62828" if target is not None and sli < target else "#2e7d32"
+        parts.append(f'<rect x="0" y="3" width="{x(sli):.1f}" height="12" fill="{colour}"/>')
+    if target is not None:
+        parts.append(f'<line x1="{x(target):.1f}" y1="0" x2="{x(target):.1f}" y2="18" stroke="#000" '
+                     'stroke-width="2"/>')
+    parts.append(f"<title>{escape(label)} (scale {floor:g} to 100 %)</title></svg>")
+    return Markup("".join(parts))
+
+
 def csv_cell(value: object) -> object:
     """Return a CSV cell: text that a spreadsheet would run as a formula gets a leading apostrophe."""
     if value is None:
