@@ -5,8 +5,10 @@ attainments are `services.clocks.clocks_of`'s, both taken as of the end of the m
 This module only groups them into the report's tables and words the summary line.
 
 - Month: "YYYY-MM" in the contract's timezone (UTC without a contract), as the availability service takes it.
-- Tickets: those of the customer opened inside the month; their clocks are evaluated at the month's end
-  (or `now` for a running month), so a clock still running then is "open", not met.
+- Tickets: those of the customer opened inside the month; their clocks are `clocks_of`'s as of the end
+  of the measured part of the month, which (as everywhere) moves on to the ticket's last event when that
+  is later: a ticket acknowledged after the month ended shows its real attainment, and a clock running
+  when the report is made is "open", not met.
 - Preventive checks: stored results of the customer's hosts observed inside the month, per check type.
 - Windows: every occurrence of a maintenance window overlapping the month, with what it held back (from the
   maintenance log).
@@ -296,7 +298,7 @@ def _breach(ticket: Ticket, host: str, clock: ClockState) -> dict[str, Any]:
             done = "resolved without acknowledgement"
         reason = f"{done} {-clock.attainment_minutes:.0f} business minutes after the {clock.name} target"
     else:
-        reason = f"{clock.name} still running at the end of the period, due {_iso(clock.due)}"
+        reason = f"{clock.name} clock not stopped by the end of the period, due {_iso(clock.due)}"
     return {
         "ticket": ticket.id,
         "host": host,
