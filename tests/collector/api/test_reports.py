@@ -178,3 +178,19 @@ def test_customer_accounts_see_only_their_own_reports(database_url: str) -> None
     assert mine.status_code == 200 and mine.content.startswith(b"%PDF")
     assert theirs.status_code == 404 and listed.status_code == 404
     assert theirs.json() == {"error": f"customer {CUSTOMER!r} not found"}
+
+
+def test_a_clock_still_running_at_month_end_is_open_or_breached_with_that_reason(database_url: str) -> None:
+    with harness(database_url, result_max_age=BACKFILL) as h:
+        apply(h, contract())
+        h.enroll("web01", CUSTOMER)
+        late = OCT + timedelta(days=30, hours=21)  # Oct 31 21:00 UTC; never recovers
+        r = h.report("web01", [result("app", 0, OCT, max_attempts=1), result("app", 2, late, max_attempts=1)])
+        assert r.status_code == 200, r.text
+        report = _get(h, month="2026-10").json()
+    [p1] = report["tickets"]["priorities"]
+    assert (p1["response_breached"], p1["resolution_open"], p1["resolution_breached"]) == (1, 1, 0)
+    [breach] = report["tickets"]["breaches"]
+    assert breach["stopped_at"] is None and breach["attainment_minutes"] is None
+    assert breach["reason"] == "response clock not stopped by the end of the period, due 2026-10-31T21:30:00Z"
+    assert report["summary"].endswith("1 outage, 1 breach")
