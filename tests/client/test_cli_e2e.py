@@ -249,3 +249,12 @@ def test_monthly_report_refusals_exit_1_with_the_reason(system: System) -> None:
     assert bad.returncode == 1
     assert bad.stderr.strip() == "fernwart: month: bad month '2026-13': expected YYYY-MM"
     assert (unknown.returncode, unknown.stderr.strip()) == (1, "fernwart: customer 'Nobody AG' not found")
+
+
+def test_monthly_report_revision_says_why(system: System) -> None:
+    done = fernwart("report", "--customer", CUSTOMER, "--month", "2026-10", "--format", "json",
+                    "--revise", "contract corrected", env=system.env())
+    assert done.returncode == 0, done.stderr
+    revision = json.loads(done.stdout)["revision"]
+    assert revision["reason"] == "contract corrected" and revision["number"] >= 2
+    assert revision["made_by"] == "alice"
