@@ -98,6 +98,7 @@ def test_hostile_output_and_window_names_stay_text(database_url: str) -> None:
         page = _get(h, month="2026-10", format="html")
         archive = _get(h, month="2026-10", format="csv")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert page.headers["content-security-policy"].startswith("default-src 'none'")
     assert "<script>" not in page.text and "<img" not in page.text and "\x07" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;\ufffd" in page.text
     assert "&lt;img src=x onerror=alert(2)&gt;" in page.text
