@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fernwart.collector.domain.availability import Figures
+from fernwart.collector.domain.availability import Figures, month_period
 from fernwart.collector.domain.calendar import load_zone
 from fernwart.collector.domain.tickets import OPEN_STATES
 from fernwart.collector.models import Customer, Host, Ticket
@@ -81,14 +81,13 @@ def overview(session: Session, account: Account, now: datetime) -> tuple[list[Cu
                                  ticket.priority, ticket.level, clock, at, (at - now).total_seconds()))
     lines = []
     for customer_id, name in customers:
-        month = _this_month(now, availability.timezone_of(session, customer_id))
+        timezone = availability.timezone_of(session, customer_id)
+        month = _this_month(now, timezone)
         try:
-            bounds = availability.month_bounds(session, customer_id, month)
-            found = availability.report(session, name, *bounds, now)
+            found = availability.report(session, name, *month_period(month, timezone), now)
             figures: Figures | None = found.report.figures
-            timezone = found.timezone
         except Invalid:
-            figures, timezone = None, availability.timezone_of(session, customer_id)
+            figures = None
         tally = counts[customer_id]
         lines.append(
             CustomerSla(name, month, timezone, figures, dict(sorted(tally.items())), sum(tally.values()))
