@@ -50,7 +50,23 @@ class Client:
         """Return the ticket after POST /tickets/ID/ACTION with `message` (acknowledge, resolve, ...)."""
         return self.post(f"/tickets/{ticket_id}/{action}", {"message": message})
 
+    def download(self, path: str, **params: str | None) -> tuple[bytes, str | None]:
+        """Return the body of GET `path` as bytes and the file name the collector suggests, if any."""
+        response = self._send("GET", path, params={k: v for k, v in params.items() if v is not None})
+        disposition = response.headers.get("content-disposition", "")
+        _, found, name = disposition.partition('filename="')
+        return response.content, (name.split('"', 1)[0] or None) if found else None
+
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._send(method, path, **kwargs)
+        try:
+            return response.json()
+        except ValueError:
+            raise ApiError(
+                f"{method} {path}: the collector answered {response.status_code} without JSON"
+            ) from None
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         url = f"{self.url}/api/v1{path}"
         try:
             response = self.session.request(method, url, timeout=self.timeout, **kwargs)
@@ -58,18 +74,16 @@ class Client:
             raise ApiError(f"the collector at {self.url} did not answer within {self.timeout:g}s") from None
         except requests.RequestException as exc:
             raise ApiError(f"cannot reach the collector at {self.url}: {exc.__class__.__name__}") from None
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
         if not response.ok:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
             error = body.get("error") if isinstance(body, dict) else None
             problems = tuple(body.get("problems") or ()) if isinstance(body, dict) else ()
             message = str(error) if error else f"HTTP {response.status_code} {response.reason}"
             raise ApiError(message, response.status_code, problems)
-        if body is None:
-            raise ApiError(f"{method} {path}: the collector answered {response.status_code} without JSON")
-        return body
+        return response
 
 
 def _user_agent() -> str:

@@ -101,6 +101,36 @@ def cmd_availability(client: Client, args: argparse.Namespace) -> None:
     _show(args, report, render.availability)
 
 
+REPORT_FORMATS = ("pdf", "html", "csv", "json")
+TEXT_FORMATS = ("html", "json")
+
+
+def cmd_report(client: Client, args: argparse.Namespace) -> None:
+    """Fetch (or, with --revise, remake) a monthly SLA report; write it to -o FILE, stdout or its own name.
+
+    Without -o, HTML and JSON go to stdout and PDF and CSV (a zip) to the file name the collector gives,
+    in the current directory; `-o -` forces stdout.
+    """
+    if args.revise is not None:
+        client.post("/reports/monthly/revisions",
+                    {"customer": args.customer, "month": args.month, "reason": args.revise})
+    content, suggested = client.download("/reports/monthly", customer=args.customer, month=args.month,
+                                         format=args.format)
+    target = args.output or ("-" if args.format in TEXT_FORMATS else None)
+    if target is None:
+        target = Path(suggested or f"sla-report-{args.month}.{args.format}").name  # never a path from afar
+    if target == "-":
+        sys.stdout.flush()
+        sys.stdout.buffer.write(content)
+        sys.stdout.buffer.flush()
+        return
+    try:
+        Path(target).write_bytes(content)
+    except OSError as exc:
+        raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
+    print(f"wrote {target} ({len(content)} bytes)", file=sys.stderr)
+
+
 def cmd_windows_list(client: Client, args: argparse.Namespace) -> None:
     _show(args, client.get("/windows", customer=args.customer, active_at=args.active_at), render.windows)
 
@@ -178,6 +208,14 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--month", help="YYYY-MM, in the contract's timezone")
     report.add_argument("--from", dest="start", help="ISO time (wall clock in the contract's timezone)")
     report.add_argument("--to", dest="end", help="ISO time, exclusive")
+    monthly = sub.add_parser("report", help="monthly SLA report of a customer (pdf, html, csv zip, json)")
+    monthly.set_defaults(func=cmd_report)
+    monthly.add_argument("--customer", required=True)
+    monthly.add_argument("--month", required=True, help="YYYY-MM, in the contract's timezone")
+    monthly.add_argument("--format", choices=REPORT_FORMATS, default="pdf")
+    monthly.add_argument("-o", "--output", metavar="FILE", help="where to write it; - for stdout")
+    monthly.add_argument("--revise", metavar="REASON",
+                         help="make a closed month's report again as a new revision, saying why (admins)")
     _windows(sub, out)
     contracts = sub.add_parser("contracts", help="read or apply maintenance contracts")
     csub = contracts.add_subparsers(dest="action", required=True, metavar="ACTION")

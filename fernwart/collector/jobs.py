@@ -1,4 +1,5 @@
-"""Periodic jobs in a background thread: staleness sweep, SLA clocks and escalation, notification delivery.
+"""Periodic jobs in a background thread: staleness sweep, SLA clocks and escalation, monthly report mails,
+notification delivery.
 
 With several collectors on one PostgreSQL each sweep takes a transaction-level advisory lock first, so only
 one collector sweeps and escalates at a time (the others skip that tick); notifications are claimed row by
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fernwart.collector.domain.tickets import TicketPolicy
 from fernwart.collector.notify.base import Transport
-from fernwart.collector.services import escalation, notifications, staleness
+from fernwart.collector.services import escalation, notifications, report_mail, staleness
 
 log = logging.getLogger("fernwart.collector.jobs")
 SWEEP_LOCK_ID = 0x46_57_53_57  # "FWSW"
@@ -31,7 +32,8 @@ def run_sweep(
     policy: TicketPolicy,
     dashboard_url: str = "",
 ) -> bool:
-    """Run the staleness sweep and the SLA pass; return False when another collector holds the lock."""
+    """Run the staleness sweep, the SLA pass and the monthly report mails; return False when another
+    collector holds the lock."""
     with sessions() as db:
         if db.get_bind().dialect.name == "postgresql":
             got = db.scalar(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": SWEEP_LOCK_ID})
@@ -40,11 +42,14 @@ def run_sweep(
                 return False
         outcome = staleness.sweep(db, now, interval, policy)
         sla = escalation.run(db, now, dashboard_url)
+        mailed = report_mail.queue_due(db, now, dashboard_url)
         db.commit()
     if outcome.marked:
         log.warning("hosts unreachable: %s", ", ".join(outcome.marked))
     if sla.breaches or sla.escalations:
         log.warning("SLA: %d breaches, %d escalations recorded", sla.breaches, sla.escalations)
+    if mailed:
+        log.info("monthly reports queued for %d recipients", mailed)
     return True
 
 

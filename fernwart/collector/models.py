@@ -308,6 +308,24 @@ class Delivery(Base):
     response_code: Mapped[int | None] = mapped_column(Integer)
 
 
+class MonthlyReport(Base):
+    """A monthly SLA report as made for a closed month; a regeneration is a new revision with a reason."""
+
+    __tablename__ = "monthly_reports"
+    __table_args__ = (
+        Index("uq_monthly_reports_customer_month_revision", "customer_id", "month", "revision", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM in the contract's timezone
+    revision: Mapped[int] = mapped_column(Integer)  # 1 is the original
+    reason: Mapped[str] = mapped_column(Text, default="")  # why it was made again; empty for revision 1
+    made_at: Mapped[datetime]
+    made_by: Mapped[str] = mapped_column(String(100))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 class MetaValue(Base):
     """Small key/value store for collector-wide bookkeeping (job ticks)."""
 

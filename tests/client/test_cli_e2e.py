@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ import requests
 import yaml
 
 from tests.e2e.processes import BIN, Collector
+from tests.support import require
 
 pytestmark = pytest.mark.e2e
 CUSTOMER = "Muster GmbH"
@@ -219,3 +221,40 @@ def test_contracts_round_trip_and_refusal(system: System, tmp_path: Path) -> Non
     assert any("contract.timezone:" in line for line in lines[1:])
     after = json.loads(fernwart("contracts", "get", "--json", env=system.env()).stdout)
     assert [(c["customer"], c["revision"]) for c in after] == [(CUSTOMER, 1)]
+
+
+def test_monthly_report_as_pdf_file_and_json(system: System, tmp_path: Path) -> None:
+    require(shutil.which("pdftotext") is not None, "pdftotext (poppler-utils) is not installed")
+    pdf = tmp_path / "october.pdf"
+    done = fernwart("report", "--customer", CUSTOMER, "--month", "2026-10", "--format", "pdf", "-o", str(pdf),
+                    env=system.env())
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith(f"wrote {pdf} (") and pdf.read_bytes().startswith(b"%PDF")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "target 99.9 % met: 99.93 %, 1 outage, 0 breaches" in text
+    as_json = fernwart("report", "--customer", CUSTOMER, "--month", "2026-10", "--format", "json",
+                       env=system.env())
+    assert as_json.returncode == 0, as_json.stderr
+    report = json.loads(as_json.stdout)
+    served = json.loads(fernwart("availability", "--customer", CUSTOMER, "--month", "2026-10", "--json",
+                                 env=system.env()).stdout)
+    assert report["availability"]["sli"] == served["sli"]
+    assert report["availability"]["error_budget_seconds"] == served["error_budget_seconds"]
+    assert report["summary"] == "target 99.9 % met: 99.93 %, 1 outage, 0 breaches"
+
+
+def test_monthly_report_refusals_exit_1_with_the_reason(system: System) -> None:
+    bad = fernwart("report", "--customer", CUSTOMER, "--month", "2026-13", env=system.env())
+    unknown = fernwart("report", "--customer", "Nobody AG", "--month", "2026-10", env=system.env())
+    assert bad.returncode == 1
+    assert bad.stderr.strip() == "fernwart: month: bad month '2026-13': expected YYYY-MM"
+    assert (unknown.returncode, unknown.stderr.strip()) == (1, "fernwart: customer 'Nobody AG' not found")
+
+
+def test_monthly_report_revision_says_why(system: System) -> None:
+    done = fernwart("report", "--customer", CUSTOMER, "--month", "2026-10", "--format", "json",
+                    "--revise", "contract corrected", env=system.env())
+    assert done.returncode == 0, done.stderr
+    revision = json.loads(done.stdout)["revision"]
+    assert revision["reason"] == "contract corrected" and revision["number"] >= 2
+    assert revision["made_by"] == "alice"

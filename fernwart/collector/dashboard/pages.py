@@ -26,7 +26,7 @@ from fernwart.collector.dashboard.web import (
 )
 from fernwart.collector.deps import DB, Now
 from fernwart.collector.domain.tickets import OPEN_STATES, TicketState
-from fernwart.collector.services import read, tickets
+from fernwart.collector.services import read, report_formats, reports, tickets
 from fernwart.collector.services.errors import Invalid, NotFound, ServiceError
 from fernwart.collector.services.read.tickets import STATE_CHOICES, TicketView
 from fernwart.collector.statuses import status_of
@@ -49,18 +49,25 @@ MESSAGE_LIMIT = 10000
 
 
 @router.get("/")
-def overview(request: Request, db: DB, signed_in: Viewing) -> Response:
-    """Show counts of hosts, tickets and checks, and every check that is not OK."""
+def overview(request: Request, db: DB, now: Now, signed_in: Viewing) -> Response:
+    """Show each customer's SLA this month, the tickets closest to breach, counts of hosts, tickets and
+    checks, and every check that is not OK."""
     hosts = read.hosts.listed(db, signed_in.user)
     host_states = Counter(h.state for h in hosts)
     check_statuses: Counter[str] = Counter()
     for host in hosts:
         check_statuses.update(host.checks)
+    sla_lines, closest = read.sla.overview(db, signed_in.user, now)
     return render(
         request,
         "overview.html",
         signed_in,
         refresh=REFRESH_SECONDS,
+        sla_lines=sla_lines,
+        closest=closest,
+        target_bar=report_formats.target_bar,
+        duration=report_formats.duration,
+        percent=reports.percent,
         host_counts=[(state, host_states.get(state, 0)) for state in HOST_STATES],
         ticket_counts=read.tickets.open_counts(db, signed_in.user),
         open_states=[s.value for s in TicketState if s in OPEN_STATES],

@@ -9,7 +9,7 @@ every attempt into a `Attempt` record, which the collector stores so that each a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -34,6 +34,7 @@ class NotificationKind(StrEnum):
     SLA_BREACHED = "sla_breached"
     RESOLVED = "resolved"
     REOPENED = "reopened"
+    MONTHLY_REPORT = "monthly_report"  # the contract's monthly SLA report to `report_to`, PDF attached
 
 
 class NotificationPayload(BaseModel):
@@ -41,7 +42,8 @@ class NotificationPayload(BaseModel):
 
     `notification_id` is stable across retries of the same notification, so a receiver can drop
     duplicates. Times are aware UTC datetimes, serialised as ISO 8601. `check` is None for a host-level
-    event; `response_due` / `resolution_due` are None when the clock is stopped or not applicable.
+    event; `response_due` / `resolution_due` are None when the clock is stopped or not applicable. A
+    monthly report has no ticket: `ticket_id` is None, `month` names the report's month, `host` is empty.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -50,7 +52,7 @@ class NotificationPayload(BaseModel):
     notification_id: str
     kind: NotificationKind
     occurred_at: datetime
-    ticket_id: int
+    ticket_id: int | None
     customer: str
     host: str
     check: str | None = None
@@ -59,6 +61,16 @@ class NotificationPayload(BaseModel):
     response_due: datetime | None = None
     resolution_due: datetime | None = None
     dashboard_url: str
+    month: str | None = None
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent along with a message (the monthly report's PDF); transports without files ignore it."""
+
+    filename: str
+    media_type: str
+    content: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -68,6 +80,7 @@ class Message:
     subject: str
     body: str
     payload: NotificationPayload
+    attachments: tuple[Attachment, ...] = ()
 
     @property
     def id(self) -> str:

@@ -105,7 +105,8 @@ def connect_smtp(config: EmailConfig, context: ssl.SSLContext) -> smtplib.SMTP:
 
 
 def build_message(notification: Message, target: str, from_address: str, now: datetime) -> EmailMessage:
-    """Return the MIME message for `target`: text/plain UTF-8 with Subject, From, To, Date, Message-ID.
+    """Return the MIME message for `target`: text/plain UTF-8 with Subject, From, To, Date, Message-ID,
+    and each attachment as a further part (multipart/mixed then).
 
     Line breaks in the subject are folded into spaces (header injection is impossible); a non-ASCII body
     is quoted-printable, so the message needs no 8BITMIME. `now` must be timezone-aware.
@@ -120,9 +121,17 @@ def build_message(notification: Message, target: str, from_address: str, now: da
     message["Message-ID"] = f"<{local}@{domain}>"
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to the collector
     message["X-Fernwart-Event"] = notification.payload.kind.value
-    message["X-Fernwart-Ticket"] = str(notification.payload.ticket_id)
+    if notification.payload.ticket_id is not None:
+        message["X-Fernwart-Ticket"] = str(notification.payload.ticket_id)
+    if notification.payload.month is not None:
+        message["X-Fernwart-Report-Month"] = notification.payload.month
     cte = None if notification.body.isascii() else "quoted-printable"
     message.set_content(notification.body, charset="utf-8", cte=cte)
+    for attachment in notification.attachments:
+        maintype, _, subtype = attachment.media_type.partition("/")
+        message.add_attachment(
+            attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename
+        )
     return message
 
 

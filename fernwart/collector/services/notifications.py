@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from fernwart.collector.models import NOTIFICATIONS, Delivery, Host, Notification, Ticket
 from fernwart.collector.notify import registry
 from fernwart.collector.notify.base import (
+    Attachment,
     Message,
     NotificationKind,
     NotificationPayload,
@@ -34,6 +35,7 @@ from fernwart.collector.notify.base import (
     Transport,
 )
 from fernwart.collector.notify.dispatch import Backoff, deliver
+from fernwart.collector.services import report_formats, reports
 
 log = logging.getLogger("fernwart.collector.notifications")
 MAX_ATTEMPTS = 6
@@ -136,6 +138,11 @@ def queue(
                 "last_error": "",
             }
         )
+    return insert_once(session, rows)
+
+
+def insert_once(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Insert notification rows, skipping any whose `dedupe_key` exists already; return how many were new."""
     if not rows:
         return 0
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
@@ -169,7 +176,8 @@ def deliver_due(
     for row in session.scalars(query).all():
         name = transport_name(row.target)
         transport = transports.get(name) or _Unconfigured(name)
-        message = Message(row.subject, row.body, NotificationPayload.model_validate(row.payload))
+        payload = NotificationPayload.model_validate(row.payload)
+        message = Message(row.subject, row.body, payload, _attachments(session, payload))
         row.attempts += 1
         (attempt,) = deliver(
             message, row.target, transport, max_attempts=1, now=clock or (lambda: now)
@@ -198,6 +206,18 @@ def deliver_due(
             pause = BACKOFF.delay(row.attempts, attempt.retry_after)
             row.next_attempt_at = now + timedelta(seconds=pause)
     return delivered
+
+
+def _attachments(session: Session, payload: NotificationPayload) -> tuple[Attachment, ...]:
+    """Return the files a notification carries: a monthly report its stored PDF, rendered now."""
+    if payload.kind is not NotificationKind.MONTHLY_REPORT or payload.month is None:
+        return ()
+    document = reports.stored(session, payload.customer, payload.month)
+    if document is None:  # the stored report went away; send the text, which says where to find it
+        return ()
+    fmt = report_formats.ReportFormat.PDF
+    return (Attachment(report_formats.filename(document, fmt), "application/pdf",
+                       report_formats.render(document, fmt)),)
 
 
 class _Unconfigured:

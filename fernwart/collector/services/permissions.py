@@ -22,6 +22,7 @@ class Permission(StrEnum):
     APPLY_CONTRACTS = "apply contracts"
     RUN_DIAGNOSTICS = "run diagnostics"
     RUN_REPAIRS = "run repairs"
+    REVISE_REPORTS = "make a revision of a stored report"
 
 
 LEVEL = {"level1": 1, "level2": 2, "level3": 3}  # admin has no level: it may act at every level
@@ -37,6 +38,7 @@ MATRIX: dict[Permission, frozenset[str]] = {
     Permission.APPLY_CONTRACTS: frozenset({"admin"}),
     Permission.RUN_DIAGNOSTICS: TECHNICIANS,
     Permission.RUN_REPAIRS: SENIOR,
+    Permission.REVISE_REPORTS: frozenset({"admin"}),
 }
 # Acting on a ticket with these needs a role at or above the ticket's support level (tiered support:
 # once a ticket went to level 2, level 1 may still comment on it but no longer works it).
