@@ -61,6 +61,7 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
     app.state.metrics = Metrics(sessions)
     app.state.throttle = Throttle()
     api.errors.install(app)
+    api.openapi.install(app)
     dashboard.install(app)
 
     @app.get("/healthz", tags=["operations"])

@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from fernwart.collector.api import agents, contracts, errors, hosts, reports, tickets
+from fernwart.collector.api import agents, contracts, errors, hosts, openapi, reports, tickets
 
 router = APIRouter()
 for _part in (agents, hosts, tickets, contracts, reports):
     router.include_router(_part.router)
 
-__all__ = ["errors", "router"]
+__all__ = ["errors", "openapi", "router"]

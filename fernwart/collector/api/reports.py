@@ -79,7 +79,9 @@ def get_stored(db: DB, user: Tech, customer: CustomerName) -> list[StoredReportO
             for m, n, at, why in reports.revisions(db, row)]
 
 
-@router.post("/monthly/revisions", openapi_extra=request_body(RevisionIn), response_class=Response)
+@router.post(
+    "/monthly/revisions", status_code=201, openapi_extra=request_body(RevisionIn), response_class=Response
+)
 def post_revision(
     user: Tech, spec: Annotated[RevisionIn, Depends(json_body(RevisionIn))], db: DB, now: Now
 ) -> Response:
