@@ -21,6 +21,7 @@ import yaml
 from fernwart.client import render
 from fernwart.client.api import ApiError, Client
 from fernwart.client.config import DEFAULT_PATH, ConfigError, load
+from fernwart.playbook.model import PlaybookError, load_playbook
 
 # CLI verb -> API action under /api/v1/tickets/{id}/, and what the human output says happened.
 TICKET_ACTIONS: dict[str, tuple[str, str]] = {
@@ -147,6 +148,30 @@ def _iso(value: object) -> str:
     raise TypeError(f"cannot send {value!r} as JSON")
 
 
+def validate_playbooks(files: Sequence[str]) -> int:
+    """Validate playbook files here, without a collector; print each problem with its place; 0 if all valid.
+
+    Check options are checked by the agent that holds the playbook (`fernwart-agent playbooks`), which
+    knows the check library; here the structure, parameters and substitutions are.
+    """
+    bad = 0
+    for name in files:
+        try:
+            playbook = load_playbook(Path(name).read_bytes(), name)
+        except OSError as exc:
+            print(f"fernwart: {name}: cannot read: {exc.strerror}", file=sys.stderr)
+            bad += 1
+            continue
+        except PlaybookError as exc:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            bad += 1
+            continue
+        print(f"{name}: ok: {playbook.name} v{playbook.version} {playbook.kind}, {len(playbook.steps)} steps,"
+              f" sha256:{playbook.digest}")
+    return 1 if bad else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fernwart", description="Technicians' client of the Fernwart collector.",
@@ -179,6 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--from", dest="start", help="ISO time (wall clock in the contract's timezone)")
     report.add_argument("--to", dest="end", help="ISO time, exclusive")
     _windows(sub, out)
+    playbooks = sub.add_parser("playbooks", help="playbook files (checked here, no collector needed)")
+    psub = playbooks.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check = psub.add_parser("validate", help="validate playbook files; name the place of every problem")
+    check.add_argument("files", nargs="+", metavar="FILE")
     contracts = sub.add_parser("contracts", help="read or apply maintenance contracts")
     csub = contracts.add_subparsers(dest="action", required=True, metavar="ACTION")
     get = csub.add_parser("get", parents=[out], help="print stored contracts as a contracts file")
@@ -212,6 +241,8 @@ def _windows(sub: Any, out: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     """Run one command; return the exit code (0 ok, 1 API error, 2 usage or configuration error)."""
     args = build_parser().parse_args(argv)
+    if args.command == "playbooks":
+        return validate_playbooks(args.files)
     try:
         config = load(args.config, os.environ if environ is None else environ)
         args.func(Client(config.url, config.token, config.timeout), args)
