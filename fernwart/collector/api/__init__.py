@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from fernwart.collector.api import agents, contracts, errors, hosts, tickets
+from fernwart.collector.api import agents, contracts, diagnostics, errors, hosts, tickets
 
 router = APIRouter()
-for _part in (agents, hosts, tickets, contracts):
+for _part in (agents, hosts, tickets, contracts, diagnostics):
     router.include_router(_part.router)
 
 __all__ = ["errors", "router"]
