@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -148,6 +149,57 @@ def _iso(value: object) -> str:
     raise TypeError(f"cannot send {value!r} as JSON")
 
 
+def _job_text(job: dict[str, Any]) -> str:
+    lines = [f"job {job['id']} {job['playbook']} v{job['version']} ({job['kind']}) on {job['host_id']}: "
+             f"{job['state']}" + (f" - {job['error']}" if job.get("error") else "")]
+    lines += [f"  {e['at']} {e['state']} {e['message']}".rstrip() for e in job.get("events", [])]
+    for step in (job.get("result") or {}).get("steps", []):
+        code = "" if step.get("exit_code") is None else f" exit {step['exit_code']}"
+        lines.append(f"== {step['name']} [{step['kind']}] {step['status']}{code} {step['duration']:.2f}s"
+                     + (" (truncated)" if step.get("truncated") else ""))
+        lines.append(str(step.get("output", "")).rstrip())
+    return "\n".join(lines)
+
+
+FINAL_JOB_STATES = {"succeeded", "failed", "timed_out", "refused", "expired", "cancelled"}
+
+
+def cmd_diag_run(client: Client, args: argparse.Namespace) -> None:
+    params = {}
+    for item in args.param:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"--param expects NAME=VALUE, got {item!r}")
+        params[name] = value
+    body: dict[str, Any] = {"playbook": args.playbook, "params": params, "ticket": args.ticket}
+    job = client.post(f"/hosts/{_host_id(client, args.host)}/jobs", body)
+    deadline = time.monotonic() + args.timeout
+    while args.wait and job["state"] not in FINAL_JOB_STATES and time.monotonic() < deadline:
+        time.sleep(0.5)
+        job = client.get(f"/jobs/{job['id']}")
+    _show(args, job, _job_text)
+
+
+def cmd_diag_jobs(client: Client, args: argparse.Namespace) -> None:
+    _show(args, client.get(f"/hosts/{_host_id(client, args.host)}/jobs"),
+          lambda jobs: "\n".join(f"{j['id']} {j['created_at']} {j['playbook']} {j['state']} by "
+                                 f"{j['requested_by']}" for j in jobs) or "no jobs")
+
+
+def cmd_diag_show(client: Client, args: argparse.Namespace) -> None:
+    _show(args, client.get(f"/jobs/{args.id}"), _job_text)
+
+
+def cmd_diag_cancel(client: Client, args: argparse.Namespace) -> None:
+    _show(args, client.post(f"/jobs/{args.id}/cancel", {}), _job_text)
+
+
+def cmd_audit(client: Client, args: argparse.Namespace) -> None:
+    _show(args, client.get("/audit", limit=args.limit), lambda rows: "\n".join(
+        f"{r['at']} {r['actor']} {r['action']} {r['playbook']} v{r['version']} host {r['host_id']} "
+        f"params {json.dumps(r['params'])} {r['outcome']}".rstrip() for r in rows) or "no entries")
+
+
 def validate_playbooks(files: Sequence[str]) -> int:
     """Validate playbook files here, without a collector; print each problem with its place; 0 if all valid.
 
@@ -204,6 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--from", dest="start", help="ISO time (wall clock in the contract's timezone)")
     report.add_argument("--to", dest="end", help="ISO time, exclusive")
     _windows(sub, out)
+    _diag(sub, out)
+    audit = add("audit", cmd_audit, "who ran which playbook where, and how it ended")
+    audit.add_argument("--limit", type=int, default=200)
     playbooks = sub.add_parser("playbooks", help="playbook files (checked here, no collector needed)")
     psub = playbooks.add_subparsers(dest="action", required=True, metavar="ACTION")
     check = psub.add_parser("validate", help="validate playbook files; name the place of every problem")
@@ -217,6 +272,26 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("file")
     apply.set_defaults(func=cmd_contracts_apply)
     return parser
+
+
+def _diag(sub: Any, out: argparse.ArgumentParser) -> None:
+    diag = sub.add_parser("diag", help="run playbooks on hosts through their agents (Ferndiagnose)")
+    dsub = diag.add_subparsers(dest="action", required=True, metavar="ACTION")
+    run = dsub.add_parser("run", parents=[out], help="queue a playbook the host's agent holds")
+    run.add_argument("host", help="name or id")
+    run.add_argument("playbook")
+    run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    run.add_argument("--ticket", type=int, help="put the output into this ticket's history")
+    run.add_argument("--wait", action="store_true", help="wait for the result and print it")
+    run.add_argument("--timeout", type=float, default=600, help="seconds --wait waits (default 600)")
+    run.set_defaults(func=cmd_diag_run)
+    jobs = dsub.add_parser("jobs", parents=[out], help="a host's jobs, newest first")
+    jobs.add_argument("host")
+    jobs.set_defaults(func=cmd_diag_jobs)
+    for name, func in (("show", cmd_diag_show), ("cancel", cmd_diag_cancel)):
+        command = dsub.add_parser(name, parents=[out], help=f"{name} one job")
+        command.add_argument("id")
+        command.set_defaults(func=func)
 
 
 def _windows(sub: Any, out: argparse.ArgumentParser) -> None:
