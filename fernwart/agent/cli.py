@@ -23,6 +23,7 @@ from types import FrameType
 
 from fernwart.agent.config import AgentConfig, ConfigError, load_config
 from fernwart.agent.enroll import EnrollError, enroll
+from fernwart.agent.jobs import JobWorker
 from fernwart.agent.outbox import Outbox
 from fernwart.agent.playbooks.executor import Refused, execute, prepare
 from fernwart.agent.playbooks.library import held_entry, load_library
@@ -106,6 +107,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     scheduler = CheckScheduler(
         [CheckRunner(check, probe) for check in config.checks], outbox, on_result=sender.notify,
     )
+    worker = None
+    if config.playbooks is not None and config.playbooks.is_dir():
+        jobs_link = CollectorLink(config.collector, token, verify=config.tls_verify)
+        worker = JobWorker(outbox, jobs_link, config.playbooks, allow_repairs=config.allow_repairs)
     try:
         log.info("agent for host %s reporting to %s; %d check(s), %d result(s) waiting in the outbox",
                  config.host_id, config.collector, len(config.checks), outbox.count())
@@ -114,9 +119,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         gc.freeze()
         sender.start()
         scheduler.start()
+        if worker is not None:
+            worker.start()
         while not stop.is_set():  # the handler has run by the time is_set() is called
             wake.recv(64)
     finally:
+        if worker is not None:
+            worker.stop(timeout=1)  # a long-poll in flight ends with the process
         scheduler.shutdown(wait=True)  # running checks end by their timeouts; their results are queued
         sender.stop(timeout=40)
         transport.close()
