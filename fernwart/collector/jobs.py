@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fernwart.collector.domain.tickets import TicketPolicy
 from fernwart.collector.notify.base import Transport
-from fernwart.collector.services import escalation, notifications, staleness
+from fernwart.collector.services import diagnostics, escalation, notifications, staleness
 
 log = logging.getLogger("fernwart.collector.jobs")
 SWEEP_LOCK_ID = 0x46_57_53_57  # "FWSW"
@@ -40,6 +40,7 @@ def run_sweep(
                 return False
         outcome = staleness.sweep(db, now, interval, policy)
         sla = escalation.run(db, now, dashboard_url)
+        diagnostics.expire(db, now)  # playbook jobs no agent took before their expiry
         db.commit()
     if outcome.marked:
         log.warning("hosts unreachable: %s", ", ".join(outcome.marked))

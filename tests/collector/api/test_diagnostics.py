@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from fernwart.agent.playbooks.library import held_entry, load_library
@@ -105,3 +106,17 @@ def test_a_queued_job_expires_or_is_cancelled(database_url: str) -> None:
         h.clock.advance(seconds=61)
         assert h.client.get("/api/v1/agent/jobs", headers=agent(h, "web01")).status_code == 204
         assert h.get(f"/api/v1/jobs/{one['id']}")["state"] == "expired"
+
+
+def test_the_periodic_sweep_expires_a_job_for_an_agent_that_never_came(database_url: str) -> None:
+    from fernwart.collector.domain.tickets import TicketPolicy
+    from fernwart.collector.jobs import run_sweep
+
+    with harness(database_url) as h:
+        host_id = setup(h)
+        job = h.post(f"/api/v1/hosts/{host_id}/jobs", {"playbook": "high-load"}).json()
+        run_sweep(h.sessions, h.clock.now + timedelta(hours=23), timedelta(seconds=10), TicketPolicy())
+        assert h.get(f"/api/v1/jobs/{job['id']}")["state"] == "queued"
+        run_sweep(h.sessions, h.clock.now + timedelta(hours=24), timedelta(seconds=10), TicketPolicy())
+        done = h.get(f"/api/v1/jobs/{job['id']}")
+        assert [e["state"] for e in done["events"]] == ["queued", "expired"]
