@@ -25,6 +25,9 @@ COLLECTOR_DEPENDENCIES = (
 RULES: list[tuple[str, tuple[str, ...], str]] = [
     ("fernwart.protocol", ("fernwart.",), "the protocol's limits are shared by agent and collector"),
     ("fernwart.httpclient", ("fernwart.",), "the one HTTP wrapper serves every part"),
+    ("fernwart.playbook", ("fernwart.agent", "fernwart.collector", "fernwart.client", "fernwart.checks",
+                           *COLLECTOR_DEPENDENCIES),
+     "playbooks are data that agent, collector and CLI read alike; the model does no I/O"),
     ("fernwart.checks", ("fernwart.agent", "fernwart.collector", "fernwart.client", *COLLECTOR_DEPENDENCIES),
      "the check library is shared by agent and collector"),
     ("fernwart.agent", ("fernwart.collector", "fernwart.client", *COLLECTOR_DEPENDENCIES),

@@ -26,7 +26,11 @@ from types import FrameType
 
 from fernwart.agent.config import AgentConfig, ConfigError, load_config
 from fernwart.agent.enroll import EnrollError, enroll
+from fernwart.agent.jobs import JobWorker
 from fernwart.agent.outbox import REJECTED, Outbox, UnknownEntries
+from fernwart.agent.playbooks.executor import Refused, execute, prepare
+from fernwart.agent.playbooks.library import held_entry, load_library
+from fernwart.agent.playbooks.outcome import RunState
 from fernwart.agent.runner import CheckRunner
 from fernwart.agent.scheduler import CheckScheduler
 from fernwart.agent.sender import Sender
@@ -106,6 +110,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     scheduler = CheckScheduler(
         [CheckRunner(check, probe) for check in config.checks], outbox, on_result=sender.notify,
     )
+    worker = None
+    if config.playbooks is not None and config.playbooks.is_dir():
+        jobs_link = CollectorLink(config.collector, token, verify=config.tls_verify)
+        worker = JobWorker(outbox, jobs_link, config.playbooks, allow_repairs=config.allow_repairs)
     try:
         log.info("agent for host %s reporting to %s; %d check(s), %d result(s) waiting in the outbox, %d"
                  " rejected", config.host_id, config.collector, len(config.checks), outbox.count(),
@@ -115,9 +123,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         gc.freeze()
         sender.start()
         scheduler.start()
+        if worker is not None:
+            worker.start()
         while not stop.is_set():  # the handler has run by the time is_set() is called
             wake.recv(64)
     finally:
+        if worker is not None:
+            worker.stop(timeout=1)  # a long-poll in flight ends with the process
         scheduler.shutdown(wait=True)  # running checks end by their timeouts; their results are queued
         sender.stop(timeout=40)
         transport.close()
@@ -223,6 +235,58 @@ def _open_outbox(args: argparse.Namespace) -> Iterator[Outbox | None]:
         yield outbox
     finally:
         outbox.close()
+def _library_dir(args: argparse.Namespace) -> tuple[Path, bool]:
+    """Return the playbooks directory (from --dir, or the config's) and whether repairs are allowed."""
+    if args.dir is not None:
+        return args.dir, args.allow_repairs
+    if args.config is None:
+        raise ConfigError("give --config FILE or --dir DIRECTORY")
+    config = load_config(args.config)
+    assert config.playbooks is not None
+    return config.playbooks, config.allow_repairs
+
+
+def cmd_playbooks(args: argparse.Namespace) -> int:
+    """List the playbooks this agent holds with version, kind and hash; name every invalid file's problems."""
+    directory, allow_repairs = _library_dir(args)
+    library = load_library(directory)
+    if args.json:
+        print(json.dumps([held_entry(p) for p in library.playbooks.values()], indent=2))
+    else:
+        print(f"{directory} (repairs {'allowed' if allow_repairs else 'not allowed'}):")
+        for playbook in library.playbooks.values():
+            print(f"{playbook.name} v{playbook.version} {playbook.kind} sha256:{playbook.digest}")
+    for problem in library.problems:
+        print(f"fernwart-agent: {problem}", file=sys.stderr)
+    return EXIT_FAILURE if library.problems else 0
+
+
+def cmd_run_playbook(args: argparse.Namespace) -> int:
+    """Run one held playbook here and now; print each step's output; exit 0 only when it succeeded."""
+    directory, allow_repairs = _library_dir(args)
+    library = load_library(directory)
+    playbook = library.playbooks.get(args.name)
+    if playbook is None:
+        print(f"fernwart-agent: no valid playbook {args.name!r} in {directory}", file=sys.stderr)
+        return EXIT_FAILURE
+    given = dict(item.split("=", 1) for item in args.param)
+    try:
+        values = prepare(playbook, given, allow_repairs=allow_repairs)
+    except Refused as exc:
+        print(f"fernwart-agent: refused: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    outcome = execute(playbook, values)
+    if args.json:
+        print(json.dumps(outcome.to_dict(), indent=2))
+    else:
+        for step in outcome.steps:
+            flags = " (truncated)" if step.truncated else ""
+            code = "" if step.exit_code is None else f" exit {step.exit_code}"
+            print(f"== {step.name} [{step.kind}] {step.status.value}{code} {step.duration:.2f}s{flags}")
+            if step.output:
+                print(step.output.rstrip("\n"))
+        print(f"== {playbook.name}: {outcome.state.value}" + (f" ({outcome.error})" if outcome.error else ""))
+    return 0 if outcome.state == RunState.SUCCEEDED else EXIT_FAILURE
 
 
 def _probe(config: AgentConfig) -> Probe:
@@ -245,6 +309,12 @@ def _read_token(config: AgentConfig) -> str:
     if not token:
         raise ConfigError(f"{config.path}: token_file: {str(config.token_file)!r} is empty; enroll again")
     return token
+
+
+def _param(text: str) -> str:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -288,6 +358,19 @@ def _parser() -> argparse.ArgumentParser:
         chosen.add_argument("ids", nargs="*", default=[], metavar="ID", help="result ids from `outbox list`")
         chosen.add_argument("--all-rejected", action="store_true", help="every rejected result")
         q.set_defaults(func=func)
+    for name, func, text in (
+        ("playbooks", cmd_playbooks, "list the playbooks this agent holds, with their hashes"),
+        ("run-playbook", cmd_run_playbook, "run one held playbook on this host now"),
+    ):
+        p = commands.add_parser(name, help=text)
+        p.add_argument("--config", type=Path, help="agent config (its playbooks: and allow_repairs:)")
+        p.add_argument("--dir", type=Path, help="a playbooks directory instead of the config's")
+        p.add_argument("--allow-repairs", action="store_true", help="with --dir: allow repair playbooks")
+        p.add_argument("--json", action="store_true", help="print JSON")
+        p.set_defaults(func=func)
+        if name == "run-playbook":
+            p.add_argument("name", help="the playbook's name")
+            p.add_argument("--param", action="append", default=[], type=_param, metavar="NAME=VALUE")
     return parser
 
 

@@ -9,6 +9,8 @@
     batch_size: 200                  # results per report, 1-1000; default 200
     report_delay: 5                  # seconds a fresh result waits for others to share its report, 0-60
     tls_verify: true                 # true, false, or the path of a CA bundle
+    playbooks: playbooks             # the playbooks this agent holds; default: playbooks/ beside this file
+    allow_repairs: false             # run repair playbooks too (diagnostics only by default)
     checks:
       - name: disk-root              # unique, [A-Za-z0-9_.:@-]{1,128}, not "host"
         type: disk                   # a type from checks.registry
@@ -43,7 +45,7 @@ from fernwart.checks.registry import UnknownCheckType, load
 MAX_BATCH = 1000  # the protocol's limit on results per report
 TOP_LEVEL_KEYS = (
     "collector", "host_id", "token_file", "outbox", "state_dir", "heartbeat_interval", "batch_size",
-    "report_delay", "tls_verify", "checks",
+    "report_delay", "tls_verify", "checks", "playbooks", "allow_repairs",
 )
 COMMON_CHECK_KEYS = ("name", "type", "interval", "timeout", "max_attempts", "warning", "critical")
 DEFAULT_TIMEOUT_CAP = 30.0
@@ -91,6 +93,8 @@ class AgentConfig:
     report_delay: float = 5.0
     tls_verify: bool | str = True
     checks: tuple[CheckConfig, ...] = ()
+    playbooks: Path | None = None
+    allow_repairs: bool = False
 
 
 def load_config(path: Path | str) -> AgentConfig:
@@ -145,7 +149,11 @@ def parse_config(text: str, path: Path | str) -> AgentConfig:
     elif not isinstance(tls_verify, bool):
         raise fail("tls_verify", f"expected true, false or the path of a CA bundle, got {tls_verify!r}")
     paths = {}
-    for key, default in (("token_file", "agent.token"), ("outbox", "outbox.sqlite"), ("state_dir", "state")):
+    allow_repairs = raw.get("allow_repairs", False)
+    if not isinstance(allow_repairs, bool):
+        raise fail("allow_repairs", f"expected true or false, got {allow_repairs!r}")
+    for key, default in (("token_file", "agent.token"), ("outbox", "outbox.sqlite"), ("state_dir", "state"),
+                         ("playbooks", "playbooks")):
         value = raw.get(key, default)
         if not isinstance(value, str) or not value:
             raise fail(key, f"expected a file path, got {value!r}")
@@ -171,6 +179,7 @@ def parse_config(text: str, path: Path | str) -> AgentConfig:
         token_file=paths["token_file"], outbox=paths["outbox"], state_dir=paths["state_dir"],
         heartbeat_interval=heartbeat, batch_size=batch_size,
         report_delay=float(report_delay), tls_verify=tls_verify, checks=tuple(checks),
+        playbooks=paths["playbooks"], allow_repairs=allow_repairs,
     )
 
 

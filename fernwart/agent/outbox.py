@@ -43,6 +43,17 @@ CREATE TABLE IF NOT EXISTS outbox (
     queued_at TEXT NOT NULL,
     payload TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS jobs_started (
+    job_id TEXT PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    finished INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS job_results (
+    id TEXT PRIMARY KEY,
+    job_id TEXT NOT NULL UNIQUE,
+    payload TEXT NOT NULL,
+    queued_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS rejected (
     id TEXT PRIMARY KEY,
     check_name TEXT NOT NULL,
@@ -205,6 +216,44 @@ class Outbox:
                 self._db.execute("DELETE FROM outbox WHERE id = ?", (result_id,))
                 moved += 1
         return moved
+
+    def start_job(self, job_id: str) -> bool:
+        """Record durably that job `job_id` starts; False when it was started before (never run twice)."""
+        with self._lock, self._transaction():
+            cursor = self._db.execute("INSERT OR IGNORE INTO jobs_started (job_id, started_at) VALUES (?, ?)",
+                                      (job_id, iso_utc(self._now())))
+            return cursor.rowcount == 1
+
+    def put_job_result(self, job_id: str, payload: dict[str, Any]) -> str:
+        """Store a job's result durably with a new UUID4 and mark the job finished; return the id."""
+        result_id = str(uuid.uuid4())
+        with self._lock, self._transaction():
+            self._db.execute("INSERT OR IGNORE INTO jobs_started (job_id, started_at) VALUES (?, ?)",
+                             (job_id, iso_utc(self._now())))
+            self._db.execute("UPDATE jobs_started SET finished = 1 WHERE job_id = ?", (job_id,))
+            self._db.execute("INSERT OR IGNORE INTO job_results (id, job_id, payload, queued_at)"
+                             " VALUES (?, ?, ?, ?)",
+                             (result_id, job_id, json.dumps(payload, allow_nan=False), iso_utc(self._now())))
+        return result_id
+
+    def interrupted_jobs(self) -> list[str]:
+        """Return the jobs started but never finished (the agent stopped in the middle)."""
+        with self._lock:
+            rows = self._db.execute("SELECT job_id FROM jobs_started WHERE finished = 0").fetchall()
+        return [r[0] for r in rows]
+
+    def job_results(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """Return (result id, job id, payload) of every result waiting to be sent."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, job_id, payload FROM job_results ORDER BY queued_at"
+            ).fetchall()
+        return [(r[0], r[1], json.loads(r[2])) for r in rows]
+
+    def delete_job_result(self, result_id: str) -> None:
+        """Remove a result the collector accepted."""
+        with self._lock, self._transaction():
+            self._db.execute("DELETE FROM job_results WHERE id = ?", (result_id,))
 
     def count(self) -> int:
         """Return the number of entries waiting to be sent."""

@@ -77,6 +77,44 @@ class CollectorLink:
         self._client = client if client is not None else HttpClient(keep_alive=True)
         self._client.headers["User-Agent"] = f"fernwart-agent/{__version__}"
 
+    def send_json(
+        self, method: str, path: str, body: dict[str, Any] | None = None, *,
+        read_timeout: float | None = None,
+    ) -> dict[str, Any] | None:
+        """Send `method` to `path` (a JSON body, or none) and return the JSON answer; None for a 204.
+
+        Errors are sorted as `post_json` sorts them; `read_timeout` lengthens the wait for a long-poll.
+        """
+        headers = {"Accept": "application/json"}
+        data = None
+        if body is not None:
+            data = json.dumps(body, allow_nan=False, separators=(",", ":")).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        url = f"{self.base_url}{path}"
+        timeout = (self._timeout[0], read_timeout) if read_timeout is not None else self._timeout
+        try:
+            response = self._client.request(method, url, body=data, headers=headers, timeout=timeout,
+                                            verify=self._verify, body_limit=ANSWER_LIMIT)
+        except HttpError as exc:
+            raise CollectorUnavailable(f"{method} {url}: {exc}") from exc
+        status = response.status
+        if status == 204:
+            return None
+        if 200 <= status < 300:
+            try:
+                answer = response.json()
+            except ValueError:
+                return {}
+            return answer if isinstance(answer, dict) else {}
+        error = _error_text(response)
+        if status in AUTH_STATUSES:
+            raise CredentialsRefused(status, error)
+        if status >= 500 or status in RETRYABLE_STATUSES or status < 400:
+            raise CollectorUnavailable(f"{method} {url}: HTTP {status}: {error}", status)
+        raise RequestRejected(status, error)
+
     def post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST `body` to `path` and return the JSON answer of a 2xx (an empty dict if it has none).
 

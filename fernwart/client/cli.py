@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ import yaml
 from fernwart.client import render
 from fernwart.client.api import ApiError, Client
 from fernwart.client.config import DEFAULT_PATH, ConfigError, load
+from fernwart.playbook.model import PlaybookError, load_playbook
 
 # CLI verb -> API action under /api/v1/tickets/{id}/, and what the human output says happened.
 TICKET_ACTIONS: dict[str, tuple[str, str]] = {
@@ -177,6 +179,81 @@ def _iso(value: object) -> str:
     raise TypeError(f"cannot send {value!r} as JSON")
 
 
+def _job_text(job: dict[str, Any]) -> str:
+    lines = [f"job {job['id']} {job['playbook']} v{job['version']} ({job['kind']}) on {job['host_id']}: "
+             f"{job['state']}" + (f" - {job['error']}" if job.get("error") else "")]
+    lines += [f"  {e['at']} {e['state']} {e['message']}".rstrip() for e in job.get("events", [])]
+    for step in (job.get("result") or {}).get("steps", []):
+        code = "" if step.get("exit_code") is None else f" exit {step['exit_code']}"
+        lines.append(f"== {step['name']} [{step['kind']}] {step['status']}{code} {step['duration']:.2f}s"
+                     + (" (truncated)" if step.get("truncated") else ""))
+        lines.append(str(step.get("output", "")).rstrip())
+    return "\n".join(lines)
+
+
+FINAL_JOB_STATES = {"succeeded", "failed", "timed_out", "refused", "expired", "cancelled"}
+
+
+def cmd_diag_run(client: Client, args: argparse.Namespace) -> None:
+    params = {}
+    for item in args.param:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"--param expects NAME=VALUE, got {item!r}")
+        params[name] = value
+    body: dict[str, Any] = {"playbook": args.playbook, "params": params, "ticket": args.ticket}
+    job = client.post(f"/hosts/{_host_id(client, args.host)}/jobs", body)
+    deadline = time.monotonic() + args.timeout
+    while args.wait and job["state"] not in FINAL_JOB_STATES and time.monotonic() < deadline:
+        time.sleep(0.5)
+        job = client.get(f"/jobs/{job['id']}")
+    _show(args, job, _job_text)
+
+
+def cmd_diag_jobs(client: Client, args: argparse.Namespace) -> None:
+    _show(args, client.get(f"/hosts/{_host_id(client, args.host)}/jobs"),
+          lambda jobs: "\n".join(f"{j['id']} {j['created_at']} {j['playbook']} {j['state']} by "
+                                 f"{j['requested_by']}" for j in jobs) or "no jobs")
+
+
+def cmd_diag_show(client: Client, args: argparse.Namespace) -> None:
+    _show(args, client.get(f"/jobs/{args.id}"), _job_text)
+
+
+def cmd_diag_cancel(client: Client, args: argparse.Namespace) -> None:
+    _show(args, client.post(f"/jobs/{args.id}/cancel", {}), _job_text)
+
+
+def cmd_audit(client: Client, args: argparse.Namespace) -> None:
+    _show(args, client.get("/audit", limit=args.limit), lambda rows: "\n".join(
+        f"{r['at']} {r['actor']} {r['action']} {r['playbook']} v{r['version']} host {r['host_id']} "
+        f"params {json.dumps(r['params'])} {r['outcome']}".rstrip() for r in rows) or "no entries")
+
+
+def validate_playbooks(files: Sequence[str]) -> int:
+    """Validate playbook files here, without a collector; print each problem with its place; 0 if all valid.
+
+    Check options are checked by the agent that holds the playbook (`fernwart-agent playbooks`), which
+    knows the check library; here the structure, parameters and substitutions are.
+    """
+    bad = 0
+    for name in files:
+        try:
+            playbook = load_playbook(Path(name).read_bytes(), name)
+        except OSError as exc:
+            print(f"fernwart: {name}: cannot read: {exc.strerror}", file=sys.stderr)
+            bad += 1
+            continue
+        except PlaybookError as exc:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            bad += 1
+            continue
+        print(f"{name}: ok: {playbook.name} v{playbook.version} {playbook.kind}, {len(playbook.steps)} steps,"
+              f" sha256:{playbook.digest}")
+    return 1 if bad else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fernwart", description="Technicians' client of the Fernwart collector.",
@@ -217,6 +294,13 @@ def build_parser() -> argparse.ArgumentParser:
     monthly.add_argument("--revise", metavar="REASON",
                          help="make a closed month's report again as a new revision, saying why (admins)")
     _windows(sub, out)
+    _diag(sub, out)
+    audit = add("audit", cmd_audit, "who ran which playbook where, and how it ended")
+    audit.add_argument("--limit", type=int, default=200)
+    playbooks = sub.add_parser("playbooks", help="playbook files (checked here, no collector needed)")
+    psub = playbooks.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check = psub.add_parser("validate", help="validate playbook files; name the place of every problem")
+    check.add_argument("files", nargs="+", metavar="FILE")
     contracts = sub.add_parser("contracts", help="read or apply maintenance contracts")
     csub = contracts.add_subparsers(dest="action", required=True, metavar="ACTION")
     get = csub.add_parser("get", parents=[out], help="print stored contracts as a contracts file")
@@ -226,6 +310,26 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("file")
     apply.set_defaults(func=cmd_contracts_apply)
     return parser
+
+
+def _diag(sub: Any, out: argparse.ArgumentParser) -> None:
+    diag = sub.add_parser("diag", help="run playbooks on hosts through their agents (Ferndiagnose)")
+    dsub = diag.add_subparsers(dest="action", required=True, metavar="ACTION")
+    run = dsub.add_parser("run", parents=[out], help="queue a playbook the host's agent holds")
+    run.add_argument("host", help="name or id")
+    run.add_argument("playbook")
+    run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    run.add_argument("--ticket", type=int, help="put the output into this ticket's history")
+    run.add_argument("--wait", action="store_true", help="wait for the result and print it")
+    run.add_argument("--timeout", type=float, default=600, help="seconds --wait waits (default 600)")
+    run.set_defaults(func=cmd_diag_run)
+    jobs = dsub.add_parser("jobs", parents=[out], help="a host's jobs, newest first")
+    jobs.add_argument("host")
+    jobs.set_defaults(func=cmd_diag_jobs)
+    for name, func in (("show", cmd_diag_show), ("cancel", cmd_diag_cancel)):
+        command = dsub.add_parser(name, parents=[out], help=f"{name} one job")
+        command.add_argument("id")
+        command.set_defaults(func=func)
 
 
 def _windows(sub: Any, out: argparse.ArgumentParser) -> None:
@@ -250,6 +354,8 @@ def _windows(sub: Any, out: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     """Run one command; return the exit code (0 ok, 1 API error, 2 usage or configuration error)."""
     args = build_parser().parse_args(argv)
+    if args.command == "playbooks":
+        return validate_playbooks(args.files)
     try:
         config = load(args.config, os.environ if environ is None else environ)
         args.func(Client(config.url, config.token, config.timeout), args)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fernwart.collector.domain.tickets import TicketPolicy
 from fernwart.collector.notify.base import Transport
-from fernwart.collector.services import escalation, notifications, report_mail, staleness
+from fernwart.collector.services import diagnostics, escalation, notifications, report_mail, staleness
 
 log = logging.getLogger("fernwart.collector.jobs")
 SWEEP_LOCK_ID = 0x46_57_53_57  # "FWSW"
@@ -43,6 +43,7 @@ def run_sweep(
         outcome = staleness.sweep(db, now, interval, policy)
         sla = escalation.run(db, now, dashboard_url)
         mailed = report_mail.queue_due(db, now, dashboard_url)
+        diagnostics.expire(db, now)  # playbook jobs no agent took before their expiry
         db.commit()
     if outcome.marked:
         log.warning("hosts unreachable: %s", ", ".join(outcome.marked))

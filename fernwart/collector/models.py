@@ -345,3 +345,73 @@ NOTIFICATIONS = cast(Table, Notification.__table__)
 def utcnow() -> datetime:
     """Return the current UTC time; only edges (handlers, jobs) call this, and pass it down."""
     return datetime.now(UTC)
+
+
+class HostPlaybooks(Base):
+    """What an agent last reported holding: its playbooks (name, version, hash, kind, params) and whether
+    its own config allows repairs. Jobs are checked against this before they are queued."""
+
+    __tablename__ = "host_playbooks"
+
+    host_id: Mapped[str] = mapped_column(ForeignKey("hosts.id"), primary_key=True)
+    allow_repairs: Mapped[bool] = mapped_column(Boolean, default=False)
+    held: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    reported_at: Mapped[datetime]
+
+
+class Job(Base):
+    """A playbook run for one host: queued -> delivered -> running -> a final state (domain.diagnostics)."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_host_state", "host_id", "state"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    host_id: Mapped[str] = mapped_column(ForeignKey("hosts.id"))
+    playbook: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    requested_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    result_id: Mapped[str | None] = mapped_column(String(36), unique=True)  # made by the agent
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str] = mapped_column(Text, default="")
+
+
+class JobEvent(Base):
+    """Each state change of a job with its time (append-only)."""
+
+    __tablename__ = "job_events"
+    __table_args__ = (Index("ix_job_events_job_at", "job_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"))
+    at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text, default="")
+
+
+class AuditEntry(Base):
+    """Who ran what, when, on which host, with which parameters, and how it ended (append-only)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(32))  # queued | refused | cancelled | finished
+    host_id: Mapped[str] = mapped_column(String(36))
+    job_id: Mapped[str | None] = mapped_column(String(36))
+    playbook: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int | None] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64), default="")
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    outcome: Mapped[str] = mapped_column(Text, default="")

@@ -258,3 +258,43 @@ def test_monthly_report_revision_says_why(system: System) -> None:
     revision = json.loads(done.stdout)["revision"]
     assert revision["reason"] == "contract corrected" and revision["number"] >= 2
     assert revision["made_by"] == "alice"
+def report_held_playbooks(system: System) -> dict[str, str]:
+    """Report the shipped playbooks as the host's agent does at start; return the agent's headers."""
+    from fernwart.agent.playbooks.library import held_entry, load_library
+    from tests.support import REPO
+
+    agent = {"Authorization": f"Bearer {system.agent_token}"}
+    held = [held_entry(p) for p in load_library(REPO / "playbooks").playbooks.values()]
+    r = requests.put(f"{system.collector.url}/api/v1/agent/playbooks", headers=agent, timeout=10,
+                     json={"allow_repairs": False, "playbooks": held})
+    assert r.status_code == 204, r.text
+    return agent
+
+
+def test_diag_run_queues_a_held_playbook_and_shows_its_result(system: System) -> None:
+    agent = report_held_playbooks(system)
+    url = system.collector.url
+    queued = fernwart("diag", "run", "web01", "disk-full", "--param", "depth=3", "--json", env=system.env())
+    assert queued.returncode == 0, queued.stderr
+    job = json.loads(queued.stdout)
+    assert (job["state"], job["params"]) == ("queued", {"mount": "/", "depth": 3})
+    delivered = requests.get(f"{url}/api/v1/agent/jobs", params={"wait": 5}, headers=agent, timeout=10)
+    assert delivered.json()["id"] == job["id"]
+    step = {"name": "mounts", "kind": "collect", "status": "ok", "output": "/ 42% used", "duration": 0.2,
+            "truncated": False, "exit_code": None}
+    requests.post(f"{url}/api/v1/agent/jobs/{job['id']}/result", headers=agent, timeout=10,
+                  json={"id": str(uuid.uuid4()), "state": "succeeded", "steps": [step]}).raise_for_status()
+    shown = fernwart("diag", "show", job["id"], env=system.env())
+    assert shown.returncode == 0, shown.stderr
+    assert "disk-full v1 (diagnostic)" in shown.stdout and ": succeeded" in shown.stdout
+    assert "== mounts [collect] ok 0.20s\n/ 42% used" in shown.stdout
+    audit = fernwart("audit", env=system.env())
+    assert "alice finished disk-full v1" in audit.stdout and "alice queued disk-full v1" in audit.stdout
+
+
+def test_diag_run_refuses_a_repair_the_agent_does_not_allow(system: System) -> None:
+    report_held_playbooks(system)
+    done = fernwart("diag", "run", "web01", "rotate-logs", env=system.env())
+    assert done.returncode == 1 and "does not allow repairs" in done.stderr
+    bad = fernwart("diag", "run", "web01", "disk-full", "--param", "mount=/../etc", env=system.env())
+    assert bad.returncode == 1 and "not a normalised path" in bad.stderr

@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from fernwart.collector.api import agents, contracts, errors, hosts, openapi, reports, tickets
+from fernwart.collector.api import agents, contracts, diagnostics, errors, hosts, openapi, reports, tickets
 
 router = APIRouter()
-for _part in (agents, hosts, tickets, contracts, reports):
+for _part in (agents, hosts, tickets, contracts, reports, diagnostics):
     router.include_router(_part.router)
 
 __all__ = ["errors", "openapi", "router"]

@@ -43,7 +43,8 @@ SECURITY_SCHEMES: dict[str, Any] = {
     },
     "metricsToken": {
         "type": "http", "scheme": "bearer",
-        "description": "FERNWART_METRICS_TOKEN; loopback peers need none, nor anyone when FERNWART_METRICS_PUBLIC",
+        "description": "FERNWART_METRICS_TOKEN; loopback peers need none, nor does anyone when"
+        " FERNWART_METRICS_PUBLIC is set",
     },
 }
 REASONS = {

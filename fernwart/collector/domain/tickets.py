@@ -42,6 +42,7 @@ class TicketEventKind(StrEnum):
     HANDED_BACK = "handed_back"
     SLA_WARNING = "sla_warning"
     SLA_BREACHED = "sla_breached"
+    DIAGNOSTIC = "diagnostic"  # a playbook's output, for a job run on the ticket
 
 
 OPEN_STATES = frozenset(

@@ -1,0 +1,209 @@
+"""Playbook jobs: technicians queue, list, read and cancel them; agents wait for them and report results.
+
+The agent's `GET /api/v1/agent/jobs?wait=N` is a long-poll on the event loop (no worker thread is held
+per waiting agent): a job queued on this collector wakes the waiting agent at once; jobs queued on
+another collector sharing the database are seen at the next recheck (RECHECK seconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from fernwart.collector import deps
+from fernwart.collector.deps import DB, Now, Tech
+from fernwart.collector.services import auth, diagnostics
+from fernwart.collector.services.errors import Unauthenticated
+
+router = APIRouter(prefix="/api/v1", tags=["diagnostics"])
+RECHECK = 5.0
+MAX_WAIT = 60
+
+
+class JobIn(BaseModel):
+    playbook: str = Field(max_length=64)
+    params: dict[str, str | int | bool] = Field(default_factory=dict, max_length=50)
+    ticket: int | None = None
+    expires_in: int | None = Field(default=None, ge=1, le=7 * 86400, description="seconds; default 24 h")
+
+
+class HeldIn(BaseModel):
+    allow_repairs: bool = False
+    playbooks: list[dict[str, Any]] = Field(default_factory=list, max_length=500)
+
+
+class JobResultIn(BaseModel):
+    id: str = Field(min_length=1, max_length=36, description="made by the agent; stored once")
+    state: str = Field(max_length=16)
+    error: str = Field(default="", max_length=4000)
+    duration: float = 0.0
+    steps: list[dict[str, Any]] = Field(default_factory=list, max_length=100)
+
+
+class Waiters:
+    """Agents waiting for a job, by host id; `wake` may be called from any thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+
+    def add(self, host_id: str) -> asyncio.Event:
+        event = asyncio.Event()
+        with self._lock:
+            self._waiting.setdefault(host_id, []).append((asyncio.get_running_loop(), event))
+        return event
+
+    def remove(self, host_id: str, event: asyncio.Event) -> None:
+        with self._lock:
+            left = [w for w in self._waiting.get(host_id, []) if w[1] is not event]
+            if left:
+                self._waiting[host_id] = left
+            else:
+                self._waiting.pop(host_id, None)
+
+    def wake(self, host_id: str) -> None:
+        with self._lock:
+            waiting = list(self._waiting.get(host_id, []))
+        for loop, event in waiting:
+            loop.call_soon_threadsafe(event.set)
+
+    def count(self) -> int:
+        with self._lock:
+            return sum(len(w) for w in self._waiting.values())
+
+
+def waiters(request: Request) -> Waiters:
+    found: Waiters | None = getattr(request.app.state, "job_waiters", None)
+    if found is None:
+        found = request.app.state.job_waiters = Waiters()
+    return found
+
+
+def _out(found: diagnostics.JobView) -> dict[str, Any]:
+    return found.__dict__
+
+
+@router.post("/hosts/{host_id}/jobs", status_code=201)
+def queue_job(host_id: str, body: JobIn, request: Request, db: DB, user: Tech, now: Now) -> dict[str, Any]:
+    """Queue a playbook the host's agent holds, with typed parameters (expires after 24 h by default)."""
+    expires = timedelta(seconds=body.expires_in) if body.expires_in else None
+    found = diagnostics.queue(db, user, host_id, body.playbook, body.params, now, ticket_id=body.ticket,
+                              expires_in=expires)
+    db.commit()
+    waiters(request).wake(host_id)
+    return _out(found)
+
+
+@router.get("/hosts/{host_id}/jobs")
+def host_jobs(host_id: str, db: DB, user: Tech) -> list[dict[str, Any]]:
+    """List the host's jobs, newest first."""
+    return [_out(j) for j in diagnostics.jobs_of_host(db, user, host_id)]
+
+
+@router.get("/jobs/{job_id}")
+def get_job(job_id: str, db: DB, user: Tech) -> dict[str, Any]:
+    """Return one job: state history with times, parameters, and each step's output."""
+    return _out(diagnostics.job(db, user, job_id))
+
+
+@router.post("/jobs/{job_id}/cancel")
+def cancel_job(job_id: str, db: DB, user: Tech, now: Now) -> dict[str, Any]:
+    """Cancel a job that was not delivered yet."""
+    found = diagnostics.cancel(db, user, job_id, now)
+    db.commit()
+    return _out(found)
+
+
+@router.get("/audit")
+def audit(db: DB, user: Tech, limit: Annotated[int, Query(ge=1, le=5000)] = 200) -> list[dict[str, Any]]:
+    """Return the audit log of playbook runs, newest first."""
+    return diagnostics.audit_log(db, user, limit)
+
+
+def _agent_host(request: Request, db: Any) -> Any:
+    host = auth.host_for_token(db, deps.bearer(request))
+    if host is None:
+        raise Unauthenticated("unknown agent token")
+    return host
+
+
+@router.put("/agent/playbooks", status_code=204)
+def held_playbooks(body: HeldIn, request: Request, db: DB, now: Now) -> Response:
+    """Record the playbooks this agent holds (name, version, hash, kind, params) and its repair setting."""
+    host = _agent_host(request, db)
+    diagnostics.report_held(db, host, body.playbooks, body.allow_repairs, now)
+    db.commit()
+    return Response(status_code=204)
+
+
+def _deliver_once(request: Request, token: str) -> dict[str, Any] | None:
+    with request.app.state.sessions() as db:
+        host = auth.host_for_token(db, token)
+        if host is None:
+            raise Unauthenticated("unknown agent token")
+        found = diagnostics.deliver(db, host, _now(request))
+        db.commit()
+        if found is None:
+            return None
+        return {"id": found.id, "playbook": found.playbook, "version": found.version, "hash": found.digest,
+                "params": found.params}
+
+
+@router.get("/agent/jobs")
+async def agent_jobs(request: Request, wait: Annotated[int, Query(ge=0, le=MAX_WAIT)] = 0) -> Any:
+    """Hand the agent its next job, waiting up to `wait` seconds for one; 204 when none came."""
+    token = deps.bearer(request)
+    deadline = time.monotonic() + wait
+    registry = waiters(request)
+    while True:
+        event = registry.add(token_host := await run_in_threadpool(_host_id, request, token))
+        try:
+            found = await run_in_threadpool(_deliver_once, request, token)
+            if found is not None:
+                return found
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return Response(status_code=204)
+            try:
+                await asyncio.wait_for(event.wait(), timeout=min(left, RECHECK))
+            except TimeoutError:
+                pass
+        finally:
+            registry.remove(token_host, event)
+
+
+def _now(request: Request) -> Any:
+    """Return now as the request's `deps.now` dependency gives it (tests override it)."""
+    return request.app.dependency_overrides.get(deps.now, deps.now)()
+
+
+def _host_id(request: Request, token: str) -> str:
+    with request.app.state.sessions() as db:
+        host = auth.host_for_token(db, token)
+        if host is None:
+            raise Unauthenticated("unknown agent token")
+        return str(host.id)
+
+
+@router.post("/agent/jobs/{job_id}/running", status_code=204)
+def job_running(job_id: str, request: Request, db: DB, now: Now) -> Response:
+    """Record that the agent started the job."""
+    diagnostics.started(db, _agent_host(request, db), job_id, now)
+    db.commit()
+    return Response(status_code=204)
+
+
+@router.post("/agent/jobs/{job_id}/result")
+def job_result(job_id: str, body: JobResultIn, request: Request, db: DB, now: Now) -> dict[str, Any]:
+    """Store the agent's result of a job once per result id (a resend answers duplicate)."""
+    stored = diagnostics.finish(db, _agent_host(request, db), job_id, body.id, body.model_dump(), now)
+    db.commit()
+    return {"stored": stored, "duplicate": not stored}

@@ -1,0 +1,289 @@
+"""The shell around `domain.diagnostics`: queue, deliver, finish, cancel and expire playbook jobs; audit.
+
+Parameters are validated against the playbook the agent reported holding (its parameter declarations,
+checked with the same `fernwart.playbook` code the agent runs), so a job the agent would refuse is
+refused here already; the agent checks again. Every request, refusal and outcome is audited.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from fernwart.collector.domain.diagnostics import (
+    ACTIVE_STATES,
+    DEFAULT_EXPIRY,
+    MAX_EXPIRY,
+    REPORTED_STATES,
+    JobState,
+    refusal,
+)
+from fernwart.collector.domain.tickets import TicketEventKind
+from fernwart.collector.models import AuditEntry, Host, HostPlaybooks, Job, JobEvent, Ticket
+from fernwart.collector.services import history
+from fernwart.collector.services.auth import Account
+from fernwart.collector.services.contracts import contract_of
+from fernwart.collector.services.errors import Conflict, Forbidden, Invalid, NotFound
+from fernwart.playbook.params import ParamError, parse_params, validate_params
+from fernwart.playbook.problems import Problems
+
+RESULT_LIMIT = 512 * 1024  # characters of step output kept per job
+HISTORY_LIMIT = 8000  # characters of output copied into a ticket's history
+
+
+@dataclass(frozen=True)
+class JobView:
+    id: str
+    host_id: str
+    playbook: str
+    version: int
+    digest: str
+    kind: str
+    params: dict[str, Any]
+    state: str
+    ticket_id: int | None
+    requested_by: str
+    created_at: datetime
+    expires_at: datetime
+    delivered_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str
+    result: dict[str, Any] | None
+    events: list[dict[str, Any]]
+
+
+def report_held(session: Session, host: Host, held: list[dict[str, Any]], allow_repairs: bool,
+                now: datetime) -> None:
+    """Store what the agent says it holds (replacing its last report)."""
+    row = session.get(HostPlaybooks, host.id)
+    if row is None:
+        session.add(HostPlaybooks(host_id=host.id, allow_repairs=allow_repairs, held=held, reported_at=now))
+    else:
+        row.allow_repairs, row.held, row.reported_at = allow_repairs, held, now
+
+
+def queue(
+    session: Session, account: Account, host_id: str, playbook: str, params: Mapping[str, object],
+    now: datetime, *, ticket_id: int | None = None, expires_in: timedelta | None = None,
+) -> JobView:
+    """Queue `playbook` for the host; raise NotFound, Forbidden or Invalid (nothing is queued then)."""
+    host = session.get(Host, host_id)
+    if host is None or (account.customer_id is not None and host.customer_id != account.customer_id):
+        raise NotFound(f"host {host_id!r} not found")
+    if account.is_customer:
+        raise Forbidden("customer accounts may not run playbooks")
+    expiry = expires_in if expires_in is not None else DEFAULT_EXPIRY
+    if not timedelta(seconds=1) <= expiry <= MAX_EXPIRY:
+        raise Invalid(f"expires_in: expected 1 second to {MAX_EXPIRY.days} days")
+    reported = session.get(HostPlaybooks, host.id)
+    held = next((p for p in (reported.held if reported else []) if p.get("name") == playbook), None)
+    if held is None:
+        names = ", ".join(sorted(p["name"] for p in reported.held)) if reported else "none reported yet"
+        raise Invalid(f"playbook: host {host.name!r} does not hold a playbook {playbook!r} "
+                      f"(it holds: {names})")
+    contract = contract_of(session, host.customer_id)
+    why = refusal(kind=str(held["kind"]), role=account.role, is_customer=account.is_customer,
+                  contract_kind=contract.contract.kind if contract else None,
+                  agent_allows_repairs=bool(reported and reported.allow_repairs))
+    if why is not None:
+        _audit(session, now, account.name, "refused", host.id, None, held, dict(params), why)
+        session.commit()  # the refusal stays in the audit log although the request fails
+        raise Forbidden(why)
+    problems = Problems()
+    declared = parse_params(held.get("params") or {}, "params", problems)
+    try:
+        values = validate_params(declared, params)
+    except ParamError as exc:
+        raise Invalid("params: " + "; ".join(exc.problems), exc.problems) from None
+    if ticket_id is not None:
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is None or ticket.host_id != host.id:
+            raise Invalid(f"ticket: #{ticket_id} is not a ticket of host {host.name!r}")
+    job = Job(
+        id=str(uuid.uuid4()), host_id=host.id, playbook=playbook, version=int(held["version"]),
+        digest=str(held["hash"]), kind=str(held["kind"]), params=dict(values), state=JobState.QUEUED.value,
+        ticket_id=ticket_id, requested_by=account.name, created_at=now, expires_at=now + expiry,
+        error="",
+    )
+    session.add(job)
+    session.flush()
+    _event(session, job, JobState.QUEUED, now, f"by {account.name}")
+    _audit(session, now, account.name, "queued", host.id, job.id, held, dict(values), "")
+    return view(session, job)
+
+
+def jobs_of_host(session: Session, account: Account, host_id: str, limit: int = 100) -> list[JobView]:
+    """Return the host's jobs, newest first (technicians only)."""
+    _technician(account)
+    rows = session.scalars(select(Job).where(Job.host_id == host_id).order_by(Job.created_at.desc())
+                           .limit(limit))
+    return [view(session, j) for j in rows]
+
+
+def job(session: Session, account: Account, job_id: str) -> JobView:
+    """Return one job with its state history and result; NotFound for customers and unknown ids."""
+    found = session.get(Job, job_id)
+    if found is None or account.is_customer:
+        raise NotFound(f"job {job_id!r} not found")
+    return view(session, found)
+
+
+def cancel(session: Session, account: Account, job_id: str, now: datetime) -> JobView:
+    """Cancel a job not yet delivered; Conflict once the agent has it."""
+    _technician(account)
+    found = session.get(Job, job_id)
+    if found is None:
+        raise NotFound(f"job {job_id!r} not found")
+    if not _move(session, found, (JobState.QUEUED,), JobState.CANCELLED, now, f"by {account.name}"):
+        raise Conflict(f"job {job_id} is {found.state}; only a queued job can be cancelled")
+    _audit_job(session, now, account.name, "cancelled", found, "")
+    return view(session, found)
+
+
+def expire(session: Session, now: datetime, host_id: str | None = None) -> int:
+    """Move queued jobs past their expiry to expired; return how many."""
+    query = select(Job).where(Job.state == JobState.QUEUED.value, Job.expires_at <= now)
+    if host_id is not None:
+        query = query.where(Job.host_id == host_id)
+    count = 0
+    for found in session.scalars(query).all():
+        if _move(session, found, (JobState.QUEUED,), JobState.EXPIRED, now, "not delivered before expiry"):
+            _audit_job(session, now, "system", "expired", found, "")
+            count += 1
+    return count
+
+
+def deliver(session: Session, host: Host, now: datetime) -> Job | None:
+    """Hand the host's oldest queued job to its agent, at most once (compare-and-set); None if none."""
+    expire(session, now, host.id)
+    for candidate in session.scalars(select(Job).where(Job.host_id == host.id, Job.state == "queued")
+                                     .order_by(Job.created_at)).all():
+        if _move(session, candidate, (JobState.QUEUED,), JobState.DELIVERED, now, ""):
+            candidate.delivered_at = now
+            return candidate
+    return None
+
+
+def started(session: Session, host: Host, job_id: str, now: datetime) -> None:
+    """Record that the agent started the job (delivered -> running); a late or repeated call is ignored."""
+    found = _agent_job(session, host, job_id)
+    if _move(session, found, (JobState.DELIVERED,), JobState.RUNNING, now, ""):
+        found.started_at = now
+
+
+def finish(session: Session, host: Host, job_id: str, result_id: str, result: dict[str, Any],
+           now: datetime) -> bool:
+    """Store the agent's result once per result id; return False for a repeat of a stored result."""
+    found = _agent_job(session, host, job_id)
+    if found.result_id == result_id:
+        return False
+    state = JobState(result.get("state", "failed"))
+    if state not in REPORTED_STATES:
+        raise Invalid(f"state: expected one of {', '.join(sorted(REPORTED_STATES))}")
+    error = str(result.get("error", ""))[:2000]
+    if not _move(session, found, tuple(ACTIVE_STATES), state, now, error):
+        raise Conflict(f"job {job_id} is {found.state}; it takes no result")
+    found.result_id, found.result, found.error = result_id, _capped(result), error
+    found.finished_at = now
+    if found.started_at is None and state != JobState.REFUSED:
+        found.started_at = now
+    outcome = state.value + (f": {error}" if error else "")
+    _audit_job(session, now, found.requested_by, "finished", found, outcome)
+    if found.ticket_id is not None:
+        ticket = session.get(Ticket, found.ticket_id)
+        if ticket is not None:
+            history.append(session, ticket, TicketEventKind.DIAGNOSTIC, now, actor=found.requested_by,
+                           message=_history_text(found, result))
+    return True
+
+
+def audit_log(session: Session, account: Account, limit: int = 200) -> list[dict[str, Any]]:
+    """Return the newest audit entries first (technicians only)."""
+    _technician(account)
+    rows = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))
+    return [{"id": r.id, "at": r.at, "actor": r.actor, "action": r.action, "host_id": r.host_id,
+             "job_id": r.job_id, "playbook": r.playbook, "version": r.version, "hash": r.digest,
+             "params": r.params, "outcome": r.outcome} for r in rows]
+
+
+def view(session: Session, found: Job) -> JobView:
+    events = session.scalars(select(JobEvent).where(JobEvent.job_id == found.id).order_by(JobEvent.id))
+    return JobView(
+        id=found.id, host_id=found.host_id, playbook=found.playbook, version=found.version,
+        digest=found.digest, kind=found.kind, params=found.params, state=found.state,
+        ticket_id=found.ticket_id, requested_by=found.requested_by, created_at=found.created_at,
+        expires_at=found.expires_at, delivered_at=found.delivered_at, started_at=found.started_at,
+        finished_at=found.finished_at, error=found.error, result=found.result,
+        events=[{"at": e.at, "state": e.state, "message": e.message} for e in events],
+    )
+
+
+def _technician(account: Account) -> None:
+    if account.is_customer:
+        raise Forbidden("customer accounts may not see or run playbook jobs")
+
+
+def _agent_job(session: Session, host: Host, job_id: str) -> Job:
+    found = session.get(Job, job_id)
+    if found is None or found.host_id != host.id:
+        raise NotFound(f"job {job_id!r} not found for this host")
+    return found
+
+
+def _move(session: Session, found: Job, sources: tuple[JobState, ...], target: JobState, now: datetime,
+          message: str) -> bool:
+    """Compare-and-set the job's state; record the change with its time when it happened."""
+    moved = session.execute(
+        update(Job).where(Job.id == found.id, Job.state.in_([s.value for s in sources]))
+        .values(state=target.value).execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        session.refresh(found)
+        return False
+    found.state = target.value
+    _event(session, found, target, now, message)
+    return True
+
+
+def _event(session: Session, found: Job, state: JobState, now: datetime, message: str) -> None:
+    session.add(JobEvent(job_id=found.id, at=now, state=state.value, message=message))
+
+
+def _audit(session: Session, now: datetime, actor: str, action: str, host_id: str, job_id: str | None,
+           held: Mapping[str, Any], params: dict[str, Any], outcome: str) -> None:
+    session.add(AuditEntry(at=now, actor=actor, action=action, host_id=host_id, job_id=job_id,
+                           playbook=str(held.get("name", ""))[:64], version=held.get("version"),
+                           digest=str(held.get("hash", ""))[:64], params=params, outcome=outcome))
+
+
+def _audit_job(session: Session, now: datetime, actor: str, action: str, found: Job, outcome: str) -> None:
+    held = {"name": found.playbook, "version": found.version, "hash": found.digest}
+    _audit(session, now, actor, action, found.host_id, found.id, held, found.params, outcome)
+
+
+def _capped(result: dict[str, Any]) -> dict[str, Any]:
+    steps, left = [], RESULT_LIMIT
+    for step in result.get("steps") or []:
+        output = str(step.get("output", ""))
+        kept = output[: max(0, left)]
+        left -= len(kept)
+        cut = bool(step.get("truncated")) or len(kept) < len(output)
+        steps.append({**step, "output": kept, "truncated": cut})
+    return {**result, "steps": steps}
+
+
+def _history_text(found: Job, result: Mapping[str, Any]) -> str:
+    lines = [f"playbook {found.playbook} v{found.version} ({found.kind}): {result.get('state')}"
+             + (f" - {result.get('error')}" if result.get("error") else "")]
+    for step in result.get("steps") or []:
+        lines.append(f"== {step.get('name')} {step.get('status')}"
+                     + (" (truncated)" if step.get("truncated") else ""))
+        lines.append(str(step.get("output", "")).rstrip())
+    return "\n".join(lines)[:HISTORY_LIMIT]

@@ -1,0 +1,127 @@
+"""The agent's job loop against a real collector process: run once, refuse, survive a restart."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from fernwart.agent.jobs import JobWorker
+from fernwart.agent.outbox import Outbox
+from fernwart.agent.transport import CollectorLink
+from tests.e2e.processes import Collector
+from tests.support import REPO
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class Setup:
+    collector: Collector
+    token: str
+    host_id: str
+    agent_token: str
+    playbooks: Path
+
+    def queue(self, playbook: str, **params: Any) -> dict[str, Any]:
+        r = requests.post(f"{self.collector.url}/api/v1/hosts/{self.host_id}/jobs", timeout=10,
+                          json={"playbook": playbook, "params": params},
+                          headers={"Authorization": f"Bearer {self.token}"})
+        assert r.status_code == 201, r.text
+        return r.json()  # type: ignore[no-any-return]
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        r = requests.get(f"{self.collector.url}/api/v1/jobs/{job_id}", timeout=10,
+                         headers={"Authorization": f"Bearer {self.token}"})
+        return r.json()  # type: ignore[no-any-return]
+
+    @contextmanager
+    def worker(self, outbox: Outbox) -> Iterator[JobWorker]:
+        link = CollectorLink(self.collector.url, self.agent_token)
+        try:
+            yield JobWorker(outbox, link, self.playbooks, allow_repairs=False, wait=2)
+        finally:
+            link.close()
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+    root = tmp_path_factory.mktemp("jobs")
+    collector = Collector(root / "collector", job_interval=30)
+    token = collector.cli("user", "add", "alice", "--role", "admin")
+    enrollment = collector.cli("token", "create")
+    playbooks = root / "playbooks"
+    shutil.copytree(REPO / "playbooks", playbooks)
+    collector.start()
+    try:
+        r = requests.post(f"{collector.url}/api/v1/enroll", json={"token": enrollment, "hostname": "h1"},
+                          timeout=10)
+        yield Setup(collector, token, r.json()["host_id"], r.json()["agent_token"], playbooks)
+    finally:
+        collector.stop()
+
+
+def test_a_queued_job_runs_once_on_the_agent_and_its_result_arrives(setup: Setup, tmp_path: Path) -> None:
+    with Outbox(tmp_path / "outbox.sqlite") as outbox:
+        with setup.worker(outbox) as worker:
+            run_one(worker, setup)
+
+
+def run_one(worker: JobWorker, setup: Setup) -> None:
+    """Queue a job for a worker that holds the shipped playbooks; check it ran once and reported."""
+    assert worker.step() is False  # reports its playbooks; no job yet
+    job = setup.queue("high-load", count=3)
+    assert worker.step() is True
+    outbox = worker.outbox
+    done = setup.job(job["id"])
+    assert done["state"] == "succeeded", done
+    assert [e["state"] for e in done["events"]] == ["queued", "delivered", "running", "succeeded"]
+    assert [s["name"] for s in done["result"]["steps"]][:2] == ["load", "top-processes"]
+    assert "load:" in done["result"]["steps"][0]["output"]
+    assert outbox.job_results() == []
+    worker.run({"id": job["id"], "playbook": "high-load", "hash": job["digest"], "params": {}})
+    assert outbox.job_results() == []  # a job id seen before is never run again
+
+
+def test_a_tampered_playbook_is_refused_and_the_refusal_reported(setup: Setup, tmp_path: Path) -> None:
+    with Outbox(tmp_path / "outbox.sqlite") as outbox:
+        with setup.worker(outbox) as worker:
+            tamper(worker, setup)
+
+
+def tamper(worker: JobWorker, setup: Setup) -> None:
+    """Edit a held playbook after its hash was reported; the job must be refused."""
+    worker.step()
+    job = setup.queue("memory-pressure")
+    target = setup.playbooks / "memory-pressure.yaml"
+    original = target.read_text()
+    target.write_text(original.replace("default: 10", "default: 11"))
+    try:
+        assert worker.step() is True
+    finally:
+        target.write_text(original)
+    done = setup.job(job["id"])
+    assert done["state"] == "refused" and "hash" in done["error"]
+
+
+def test_an_agent_restart_in_the_middle_reports_the_job_interrupted(setup: Setup, tmp_path: Path) -> None:
+    path = tmp_path / "outbox.sqlite"
+    with Outbox(path) as outbox:
+        with setup.worker(outbox) as worker:
+            worker.step()
+        job = setup.queue("host-overview")
+        delivered = requests.get(f"{setup.collector.url}/api/v1/agent/jobs", timeout=10,
+                                 headers={"Authorization": f"Bearer {setup.agent_token}"})
+        assert delivered.json()["id"] == job["id"]
+        assert outbox.start_job(job["id"])  # the agent dies here, before any step finished
+    with Outbox(path) as outbox:
+        with setup.worker(outbox) as worker:
+            worker.send_results()
+    done = setup.job(job["id"])
+    assert done["state"] == "failed" and done["error"] == "interrupted by an agent restart"
