@@ -59,7 +59,7 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
     app.state.sessions = sessions
     app.state.policy = TicketPolicy(settings.ticket_on, settings.resolve_on_recovery, settings.reopen_window)
     app.state.metrics = Metrics(sessions)
-    app.state.throttle = Throttle()
+    app.state.throttle = Throttle(failures=settings.auth_failure_limit)
     api.errors.install(app)
     api.openapi.install(app)
     dashboard.install(app)

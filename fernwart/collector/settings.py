@@ -34,6 +34,7 @@ class Settings:
     notify_config: Path | None = None  # transports YAML; default: home / "notify.yaml"
     metrics_token: str = ""  # a bearer token that lets other hosts read /metrics (loopback always may)
     metrics_public: bool = False  # True: anyone who reaches the collector may read /metrics
+    auth_failure_limit: int = 10  # failed credential checks per client address and minute before 429
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -93,4 +94,5 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         notify_config=Path(env["FERNWART_NOTIFY_CONFIG"]) if env.get("FERNWART_NOTIFY_CONFIG") else None,
         metrics_token=env.get("FERNWART_METRICS_TOKEN", ""),
         metrics_public=_bool(env, "FERNWART_METRICS_PUBLIC", False),
+        auth_failure_limit=max(1, int(_number(env, "FERNWART_AUTH_FAILURE_LIMIT", 10))),
     )

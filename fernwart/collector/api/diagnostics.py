@@ -157,7 +157,7 @@ def _deliver_once(request: Request, token: str) -> dict[str, Any] | None:
                 "params": found.params}
 
 
-@router.get("/agent/jobs")
+@router.get("/agent/jobs", responses={204: {"description": "no job came within `wait` seconds"}})
 async def agent_jobs(request: Request, wait: Annotated[int, Query(ge=0, le=MAX_WAIT)] = 0) -> Any:
     """Hand the agent its next job, waiting up to `wait` seconds for one; 204 when none came."""
     token = deps.bearer(request)

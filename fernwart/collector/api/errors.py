@@ -21,6 +21,7 @@ from fernwart.collector.services.errors import Invalid, RateLimited, ServiceErro
 from fernwart.collector.statuses import status_of
 
 log = logging.getLogger("fernwart.collector")
+BODY_NOT_PARSED = "There was an error parsing the body"  # FastAPI's detail, raised before any handler
 
 
 def field_message(exc: RequestValidationError) -> str:
@@ -57,6 +58,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
         headers = getattr(exc, "headers", None)
+        if exc.status_code == 400 and exc.detail == BODY_NOT_PARSED:
+            # FastAPI's answer to a body that is not even text (e.g. not UTF-8): invalid input as any other
+            return JSONResponse({"error": "malformed JSON: the body is not UTF-8 JSON text"}, 422)
         return JSONResponse({"error": str(exc.detail)}, exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
