@@ -475,7 +475,8 @@ def spans(draw: st.DrawFn) -> dict[str, list[tuple[datetime, datetime]]]:
     out: dict[str, list[tuple[datetime, datetime]]] = {}
     for host in draw(st.lists(st.sampled_from(["a", "b", "c"]), max_size=3, unique=True)):
         pairs = draw(st.lists(st.tuples(st.integers(-3600, SPAN), st.integers(1, 2 * 86400)), max_size=3))
-        out[host] = [(PERIOD[0] + timedelta(seconds=a), PERIOD[0] + timedelta(seconds=a + n)) for a, n in pairs]
+        begin = PERIOD[0]
+        out[host] = [(begin + timedelta(seconds=a), begin + timedelta(seconds=a + n)) for a, n in pairs]
     return out
 
 

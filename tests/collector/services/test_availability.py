@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from fernwart.collector.services import availability
+from fernwart.collector.domain.tickets import TicketPolicy
+from fernwart.collector.services import availability, staleness
 from tests.collector.api.contract_helpers import CUSTOMER, OCT, apply, contract, history
 from tests.collector.helpers import BACKFILL, T0, Harness, harness, result
 
@@ -72,3 +73,69 @@ def test_only_tickets_of_the_outages_objects_and_time_are_attached(database_url:
     assert [[t.id for t in refs] for refs in found.tickets] == [
         [tickets[("app", "2026-10-02T00:00:00Z")]], [tickets[("app", "2026-10-21T00:00:00Z")]]
     ]
+
+
+# --- silence (issue 12 §2): a stopped agent is no data, a cut-off agent's replayed results win ----------
+
+NOON = OCT + timedelta(days=9, hours=12)
+SWEEP = timedelta(seconds=10)
+
+
+def _silent_host(h: Harness, replay: bool) -> None:
+    """Report app OK each minute up to 12:00 (stale after 180 s), go stale at 12:03, come back at 12:33.
+
+    `replay`: the agent was only cut off and sends the results it kept observing; else it was stopped and
+    its first result after restarting is observed at 12:33.
+    """
+    h.enroll("web01", CUSTOMER)
+    h.clock.now = NOON
+    minutes = [NOON - timedelta(minutes=10 - i) for i in range(11)]
+    assert h.report("web01", [result("app", 0, at, max_attempts=1) for at in minutes],
+                    heartbeat_interval=60).status_code == 200
+    with h.sessions() as db:
+        staleness.sweep(db, NOON, SWEEP, TicketPolicy())  # sweeping resumes
+        db.commit()
+    for _ in range(18):  # sweeps every 10 s: stale 180 s after the last report, at 12:03
+        h.clock.advance(seconds=10)
+        with h.sessions() as db:
+            staleness.sweep(db, h.clock.now, SWEEP, TicketPolicy())
+            db.commit()
+    assert h.get("/api/v1/hosts")[0]["state"] == "unreachable"
+    h.clock.now = NOON + timedelta(minutes=33)
+    back = [NOON + timedelta(minutes=i) for i in range(1, 34)] if replay else [h.clock.now]
+    assert h.report("web01", [result("app", 0, at, max_attempts=1) for at in back]).status_code == 200
+
+
+@pytest.mark.parametrize("replay", [False, True], ids=["agent-stopped", "agent-cut-off"])
+@pytest.mark.parametrize("no_data", ["exclude", "down"])
+def test_silence_is_no_data_unless_real_results_are_replayed(
+    database_url: str, replay: bool, no_data: str
+) -> None:
+    rules = {"target": 99.9, "counts": ["check:app"], "no_data": no_data}
+    with harness(database_url, result_max_age=BACKFILL) as h:
+        apply(h, contract(availability=rules))
+        _silent_host(h, replay)
+        with h.sessions() as db:
+            found = availability.report(db, CUSTOMER, NOON, NOON + timedelta(hours=1), T0)
+    figures = found.report.figures
+    silent = 0 if replay else 30 * 60  # 12:03 to 12:33
+    if no_data == "exclude":
+        assert (figures.counted_seconds, figures.no_data_seconds, figures.downtime_seconds) == (
+            3600 - silent, silent, 0)
+        assert figures.sli == 100
+    else:
+        assert (figures.counted_seconds, figures.downtime_seconds) == (3600, silent)
+        assert figures.error_budget_seconds == 3 - silent  # floor(3600 * 0.001) - downtime
+
+
+def test_the_host_check_counts_its_unreachable_time_when_the_contract_lists_it(database_url: str) -> None:
+    rules = {"target": 99.9, "counts": ["host", "check:app"], "no_data": "exclude"}
+    with harness(database_url, result_max_age=BACKFILL) as h:
+        apply(h, contract(availability=rules))
+        _silent_host(h, replay=False)
+        with h.sessions() as db:
+            found = availability.report(db, CUSTOMER, NOON, NOON + timedelta(hours=1), T0)
+    [host] = found.report.hosts
+    objects = {o.name: o.figures for o in host.objects}
+    assert objects["host"].downtime_seconds == 1800 and objects["app"].no_data_seconds == 1800
+    assert host.figures.downtime_seconds == 1800  # the host is down while its reachability is
