@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -139,3 +140,49 @@ def test_the_host_check_counts_its_unreachable_time_when_the_contract_lists_it(d
     objects = {o.name: o.figures for o in host.objects}
     assert objects["host"].downtime_seconds == 1800 and objects["app"].no_data_seconds == 1800
     assert host.figures.downtime_seconds == 1800  # the host is down while its reachability is
+
+
+def test_business_hours_across_dst_and_good_friday_by_hand(database_url: str) -> None:
+    """Hand-computed: Europe/Berlin mon-fri 08-18 with DE-RP holidays, 27 March to 6 April 2026.
+
+    Service days: Fri 27 (07-17 UTC), Mon 30 to Thu 2 April (06-16 UTC, summer time from Sun 29), Good
+    Friday 3 April and Easter Monday 6 April are holidays: 5 x 10 h = 180000 s. A CRITICAL from Fri 17:30
+    to Mon 08:30 local is 30 + 30 min of downtime; a CRITICAL on Good Friday is outside service hours; one
+    inside the upgrade window (Wed 10-12 local) is excluded with the window: counted 172800 s.
+    """
+    tz_start = datetime(2026, 3, 26, 23, tzinfo=UTC)  # 27 March 00:00 CET
+    tz_end = datetime(2026, 4, 6, 22, tzinfo=UTC)  # 7 April 00:00 CEST
+    document = contract(
+        timezone="Europe/Berlin",
+        service_hours={"mon-fri": "08:00-18:00", "holidays": "DE-RP"},
+        availability={"target": 99.5, "counts": ["check:app"], "no_data": "exclude"},
+        maintenance_windows=[
+            {"name": "upgrade", "from": "2026-04-01T10:00", "to": "2026-04-01T12:00", "scope": "all"}
+        ],
+    )
+    utc = partial(datetime, tzinfo=UTC)
+    with harness(database_url, result_max_age=BACKFILL) as h:
+        apply(h, document)
+        h.enroll("erp01", CUSTOMER)
+        history(h, "erp01", "app", [
+            (utc(2026, 3, 20), 0),
+            (utc(2026, 3, 27, 16, 30), 2), (utc(2026, 3, 30, 6, 30), 0),  # over the weekend and DST
+            (utc(2026, 4, 1, 8, 30), 2), (utc(2026, 4, 1, 9, 30), 0),  # inside the window
+            (utc(2026, 4, 3, 10), 2), (utc(2026, 4, 3, 12), 0),  # Good Friday
+        ])
+        with h.sessions() as db:
+            found = availability.report(db, CUSTOMER, tz_start, tz_end, T0)
+        apply(h, contract(**{**document["customers"][0]["contract"],
+                             "availability": {"target": 99.5, "counts": ["check:app"],
+                                              "maintenance_counts_as": "up"}}))
+        with h.sessions() as db:
+            old = availability.report(db, CUSTOMER, tz_start, tz_end, T0)
+    f = found.report.figures
+    assert (f.counted_seconds, f.downtime_seconds, f.maintenance_seconds) == (172800, 3600, 7200)
+    assert f.outside_hours_seconds == 946800 - 180000
+    assert f.sli == pytest.approx(100 * 169200 / 172800)  # 97.9167 %
+    assert f.error_budget_seconds == 864 - 3600  # floor(172800 * 0.005) - 3600
+    assert [(o.start, o.end) for o in found.report.outages] == [
+        (utc(2026, 3, 27, 16, 30), utc(2026, 3, 27, 17)), (utc(2026, 3, 30, 6), utc(2026, 3, 30, 6, 30))]
+    assert old.report.figures.sli == pytest.approx(98.0)  # (172800 + 7200 - 3600) / 180000
+    assert old.report.figures.error_budget_seconds == 900 - 3600
