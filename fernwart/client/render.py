@@ -125,7 +125,8 @@ def availability(report: dict[str, Any]) -> str:
         f"{met[report['met']]}",
         f"  downtime       {duration(report['downtime_seconds'])}",
         f"  error budget   {duration(report['error_budget_seconds'])} left",
-        f"  counted        {duration(report['counted_seconds'])}",
+        f"  counted        {duration(report['counted_seconds'])}  (service time less excluded time; "
+        "SLI = (counted - downtime) / counted)",
         f"  excluded       {duration(report['excluded_seconds'])}  (maintenance "
         f"{duration(report['maintenance_seconds'])}, no data {duration(report['no_data_seconds'])}, "
         f"outside service hours {duration(report['outside_hours_seconds'])})",

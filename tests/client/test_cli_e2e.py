@@ -101,12 +101,15 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
 def test_availability_as_a_readable_table(system: System) -> None:
     done = fernwart("availability", "--customer", CUSTOMER, "--month", "2026-10", env=system.env())
     assert done.returncode == 0, done.stderr
-    sli = 100 * (OCT_BERLIN_SECONDS - 1800) / OCT_BERLIN_SECONDS
+    counted = OCT_BERLIN_SECONDS - 9 * 3600  # the patch nights leave the total
+    sli = 100 * (counted - 1800) / counted
     lines = done.stdout.splitlines()
     assert lines[0] == "Muster GmbH  2026-10  (Europe/Berlin)"
     assert lines[1].split() == ["SLI", f"{sli:.4f}", "%", "target", "99.9000", "%", "met"]
     assert lines[2].split() == ["downtime", "30m", "00s"]
-    assert lines[3].split() == ["error", "budget", "14m", "42s", "left"]  # 2682 s allowed - 1800 s = 882 s
+    assert lines[3].split() == ["error", "budget", "14m", "09s", "left"]  # floor(2649.6) - 1800 s = 849 s
+    assert lines[4].split()[:3] == ["counted", "30d", "16h"]  # 744 h + 1 h (DST) - 9 h of patch nights
+    assert "SLI = (counted - downtime) / counted" in lines[4]
     outage = next(line for line in lines if line.startswith("2026-10-10"))
     assert outage.split()[:8] == ["2026-10-10", "14:00", "CEST", "2026-10-10", "14:30", "CEST", "30m", "00s"]
     assert outage.split()[8:11] == ["web01", "app", "CRITICAL"] and outage.rstrip().endswith("P1 resolved")
@@ -116,10 +119,10 @@ def test_availability_as_json(system: System) -> None:
     done = fernwart("availability", "--customer", CUSTOMER, "--month", "2026-10", "--json", env=system.env())
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    # patch night on four Sundays, two hours each, three on the night DST ends (Oct 25): kept, not counted
+    # patch night on four Sundays, two hours each, three on the night DST ends (Oct 25): not counted
     assert (report["maintenance_seconds"], report["downtime_seconds"]) == (9 * 3600, 1800)
     assert report["counted_seconds"] == OCT_BERLIN_SECONDS - 9 * 3600
-    assert report["error_budget_seconds"] == pytest.approx(882)
+    assert report["error_budget_seconds"] == 849  # floor(2649600 s * 0.001) - 1800, whole seconds
     [outage] = report["outages"]
     assert [(t["check"], t["priority"], t["state"]) for t in outage["tickets"]] == [("app", "P1", "resolved")]
 

@@ -34,7 +34,8 @@ NEXT_HORIZON = timedelta(days=35)  # a weekly recurrence opens at least once in 
 
 
 class FiguresOut(BaseModel):
-    """Zabbix-like SLA figures; seconds are real seconds, the error budget is negative once breached."""
+    """Zabbix-like SLA figures; seconds are real seconds. Excluded time leaves the counted total:
+    sli = (counted - downtime) / counted; the error budget is whole seconds, negative once breached."""
 
     target: float | None
     sli: float | None
@@ -45,7 +46,7 @@ class FiguresOut(BaseModel):
     maintenance_seconds: float
     no_data_seconds: float
     outside_hours_seconds: float
-    error_budget_seconds: float | None
+    error_budget_seconds: int | None
 
     @classmethod
     def of(cls, figures: Figures, **extra: Any) -> Any:

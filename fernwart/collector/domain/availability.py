@@ -2,7 +2,9 @@
 
 Input: per host, per counted object ("host" is the host's reachability, any other name a check) its state
 changes sorted by time. An object holds a status from one change to the next; before its first change it
-has no data. A change at exactly `start` sets the status for the whole period from start on.
+has no data. A change at exactly `start` sets the status for the whole period from start on. Per host,
+`silences` lists the spans in which the host was stale and no real result covers the time: its checks
+(not the `host` pseudo-check, which is UNREACHABLE then) are in no data there, whatever they showed last.
 
 Time in [start, end) falls into exactly one bucket per object:
 - outside service hours (the contract's calendar; None means 24x7),
@@ -11,11 +13,18 @@ Time in [start, end) falls into exactly one bucket per object:
 - counted: up (OK; WARNING when `warning_counts_as` is "up") or down (CRITICAL, UNKNOWN, WARNING when it
   counts as down, no data when it counts as down).
 
-Figures: time inside a maintenance window is never downtime and stays in the total as time the contract
-was kept ("planned maintenance does not count against the provider"), so
-SLI = 100 * (counted + maintenance - down) / (counted + maintenance). With neither counted nor maintenance
-time the SLI is None (no statement possible), the error budget 0 and the target neither met nor missed.
-The error budget left is (counted + maintenance) * (1 - target/100) - down seconds, negative once breached.
+Figures, as ITIL's agreed service time and Zabbix's SLA report define them: excluded time (maintenance,
+outside service hours, no data when excluded) leaves the measured total, so
+SLI = 100 * (counted - down) / counted and the error budget left is
+floor(counted * (1 - target/100)) - down in whole seconds (downtime rounded up: a started second of
+downtime is spent), negative once breached. With no counted time the SLI is None (no statement possible),
+the error budget 0 and the target neither met nor missed. A window laid over an outage removes downtime
+and counted time alike, so it never lowers the SLI; a window over healthy time can lower it (9 h up of
+10 h is 90 %; exclude 5 up hours and it is 4 of 5, 80 %), as in the references.
+
+The contract option `maintenance_counts_as: up` (not the default) keeps the older rule instead: time in a
+maintenance window stays in the total as time the contract was kept, SLI = (counted + maintenance - down)
+/ (counted + maintenance), and the budget is taken on that total.
 
 Aggregation: a host is down while any of its counted objects is down, and counted while any of its objects
 is counted (so a check-scoped window excludes only that check, a host-scoped window the whole host). The
@@ -23,11 +32,6 @@ customer sums over hosts: SLI = sum of host uptime / sum of host counted time.
 
 Outages are the counted downtime intervals, joined where they touch; an outage running through the night on
 a business-hours calendar shows up as one outage per service day. Each carries its worst status.
-
-No data (when excluded) and time outside service hours leave numerator and denominator alike. Maintenance
-does not: removing it from both would let a window laid over healthy time lower the SLI (9 h up of 10 h is
-90 %; drop 5 up hours and it would be 4 of 5, 80 %), punishing the provider for announcing maintenance.
-Keeping it in the total makes "adding a window never lowers availability" hold.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
+from fractions import Fraction
 
 from fernwart.checks.status import Status
 from fernwart.collector.domain import intervals
@@ -67,12 +72,17 @@ class StatusSince:
 
 @dataclass(frozen=True)
 class AvailabilityRules:
-    """What counts: `counts` lists "host" and "check:PATTERN" (glob); `target` is a percent or None."""
+    """What counts: `counts` lists "host" and "check:PATTERN" (glob); `target` is a percent or None.
+
+    `maintenance_counts_as_up` keeps maintenance time in the total as kept time (the rule of Fernwart
+    0.1, the contract's `maintenance_counts_as: up`); by default it leaves the total like all excluded time.
+    """
 
     target: float | None = None
     counts: tuple[str, ...] = (HOST_CHECK,)
     warning_counts_as_down: bool = False
     no_data_counts_as_down: bool = False
+    maintenance_counts_as_up: bool = False
 
     def counts_object(self, name: str) -> bool:
         """Return True when the object `name` ("host" or a check name) counts towards availability."""
@@ -83,7 +93,10 @@ class AvailabilityRules:
 
 @dataclass(frozen=True)
 class Figures:
-    """Availability figures of one object, host or customer over a period; seconds are real seconds."""
+    """Availability figures of one object, host or customer over a period; seconds are real seconds.
+
+    `counted_seconds` is the measured total (excluded time left out); the error budget is whole seconds.
+    """
 
     counted_seconds: float
     downtime_seconds: float
@@ -92,7 +105,7 @@ class Figures:
     outside_hours_seconds: float
     target: float | None
     sli: float | None
-    error_budget_seconds: float | None
+    error_budget_seconds: int | None
 
     @property
     def excluded_seconds(self) -> float:
@@ -169,10 +182,10 @@ class _Tally:
         self.no_data += other.no_data
         self.outside += other.outside
 
-    def figures(self, target: float | None) -> Figures:
-        kept = self.counted + self.maintenance  # maintenance counts as kept, never as down
-        sli = 100.0 * (kept - self.down) / kept if kept else None
-        budget = None if target is None else (kept * (1 - target / 100) - self.down) / 1e6
+    def figures(self, rules: AvailabilityRules) -> Figures:
+        target = rules.target
+        total = self.counted + (self.maintenance if rules.maintenance_counts_as_up else 0)
+        sli = 100.0 * (total - self.down) / total if total else None
         return Figures(
             self.counted / 1e6,
             self.down / 1e6,
@@ -181,8 +194,18 @@ class _Tally:
             self.outside / 1e6,
             target,
             sli,
-            budget,
+            None if target is None else error_budget(total, self.down, target),
         )
+
+
+def error_budget(counted_us: int, down_us: int, target: float) -> int:
+    """Return floor(counted * (1 - target/100)) - down in whole seconds, downtime rounded up.
+
+    The target is taken as the decimal it is written as (99.9 is exactly 999/10), so a budget of whole
+    seconds is never lost to binary rounding; a started second of downtime is spent.
+    """
+    allowed = Fraction(counted_us, 10**6) * (100 - Fraction(repr(target))) / 100
+    return int(allowed.__floor__()) - -(-down_us // 10**6)
 
 
 def month_period(month: str, timezone: str) -> tuple[datetime, datetime]:
@@ -204,12 +227,15 @@ def availability_report(
     rules: AvailabilityRules,
     calendar: ServiceCalendar | None = None,
     windows: Sequence[MaintenanceWindow] = (),
+    silences: Mapping[str, Sequence[tuple[datetime, datetime]]] | None = None,
 ) -> AvailabilityReport:
     """Return the availability of a customer's hosts over [start, end) per object, host and in total.
 
     `histories` maps host name -> object name -> state changes sorted by `at`; objects the rules do not
-    count are ignored, a host without counted objects is left out. `calendar` None means 24x7. Raise
-    ValueError when end <= start or a history is out of order within the period.
+    count are ignored, a host without counted objects is left out. `calendar` None means 24x7.
+    `silences` maps host name -> [from, to) spans (any order, may overlap) in which the host's checks are
+    in no data; the `host` pseudo-check keeps its own history there. Raise ValueError when end <= start
+    or a history is out of order within the period.
     """
     start, end = require_aware(start, "start"), require_aware(end, "end")
     if end <= start:
@@ -229,6 +255,9 @@ def availability_report(
     total = _Tally()
     hosts: list[HostAvailability] = []
     for host in sorted(histories):
+        silent = intervals.intersect(
+            [(s_us, e_us)], intervals.union([(_us(a), _us(b)) for a, b in (silences or {}).get(host, ())])
+        )
         objects: list[ObjectAvailability] = []
         host_counted: list[list[intervals.Span]] = []
         host_down: list[tuple[int, int, Status | None, str]] = []
@@ -242,6 +271,8 @@ def availability_report(
                 bases[key] = (intervals.subtract(service, maintenance), maintenance)
             base, maintenance = bases[key]
             segments = _segments(histories[host][name], start, end, s_us, e_us, host, name)
+            if silent and name != HOST_CHECK:
+                segments = _silenced(segments, silent)
             counted, down = _count(segments, base, classes)
             tally = _Tally(
                 intervals.total(counted),
@@ -251,7 +282,7 @@ def availability_report(
                 outside,
             )
             outages = _outages(host, [(a, b, st, name) for a, b, st in down])
-            objects.append(ObjectAvailability(host, name, tally.figures(rules.target), outages))
+            objects.append(ObjectAvailability(host, name, tally.figures(rules), outages))
             host_counted.append(counted)
             host_down.extend((a, b, st, name) for a, b, st in down)
             host_maintenance.append(maintenance)
@@ -269,10 +300,49 @@ def availability_report(
             outside,
         )
         total.add(tally)
-        figures = tally.figures(rules.target)
+        figures = tally.figures(rules)
         hosts.append(HostAvailability(host, figures, tuple(objects), _outages(host, host_down)))
     everything = sorted((o for h in hosts for o in h.outages), key=lambda o: (o.start, o.host))
-    return AvailabilityReport(start, end, total.figures(rules.target), tuple(hosts), tuple(everything))
+    return AvailabilityReport(start, end, total.figures(rules), tuple(hosts), tuple(everything))
+
+
+def stale_spans(
+    changes: Sequence[StatusSince], start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """Return the [from, to) spans within [start, end) in which the `host` pseudo-check is not OK.
+
+    `changes` is the host pseudo-check's history sorted by time (the staleness sweep makes it CRITICAL when
+    the agent goes silent, its next report OK); no data counts as not stale.
+    """
+    spans: list[tuple[datetime, datetime]] = []
+    since: datetime | None = None
+    for change in changes:
+        at = min(max(change.at, start), end)
+        stale = change.status not in (Status.OK, NO_DATA)
+        if stale and since is None:
+            since = at
+        elif not stale and since is not None:
+            if at > since:
+                spans.append((since, at))
+            since = None
+    if since is not None and end > since:
+        spans.append((since, end))
+    return spans
+
+
+def silences(
+    stale: Sequence[tuple[datetime, datetime]], observed: Sequence[datetime], allowed: timedelta
+) -> list[tuple[datetime, datetime]]:
+    """Return the parts of the `stale` spans that no real result covers: the host's silence.
+
+    A result observed at t (of any check of the host) covers [t, t + allowed), the same tolerance the
+    staleness sweep grants (`allowed` is the host's `stale_after`). So an agent that was only cut off and
+    replays its outbox covers its stale spans with real results and has no silence; a stopped agent is
+    silent from the moment it went stale until its first result after restarting.
+    """
+    covered = intervals.union([(_us(t), _us(t + allowed)) for t in observed])
+    spans = intervals.union([(_us(a), _us(b)) for a, b in stale if b > a])
+    return [(_at(a), _at(b)) for a, b in intervals.subtract(spans, covered)]
 
 
 def _us(at: datetime) -> int:
@@ -312,6 +382,27 @@ def _segments(
             out.append((since, at, status))
         since, status = at, change.status
     out.append((since, e_us, status))
+    return out
+
+
+def _silenced(
+    segments: list[tuple[int, int, Status | None]], silent: list[intervals.Span]
+) -> list[tuple[int, int, Status | None]]:
+    """Return `segments` with the sorted, disjoint `silent` spans (inside the period) set to no data."""
+    out: list[tuple[int, int, Status | None]] = []
+    k = 0
+    for a, b, status in segments:
+        while a < b:
+            while k < len(silent) and silent[k][1] <= a:
+                k += 1
+            if k == len(silent) or silent[k][0] >= b:
+                out.append((a, b, status))
+                break
+            x, y = silent[k]
+            if x > a:
+                out.append((a, x, status))
+            out.append((max(a, x), min(b, y), NO_DATA))
+            a = min(b, y)
     return out
 
 

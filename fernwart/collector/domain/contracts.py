@@ -9,7 +9,8 @@ The shape (every key below is known; any other key is an error)::
           timezone: Europe/Berlin         # IANA name, required
           service_hours: {mon-fri: "08:00-18:00", holidays: DE-RP}    # default 24x7; see calendar.py
           availability: {target: 99.5, counts: [host, "check:http-shop"], warning_counts_as: up,
-                         no_data: exclude}                           # down | exclude; UNKNOWN is down
+                         no_data: exclude,                           # down | exclude; UNKNOWN is down
+                         maintenance_counts_as: excluded}            # excluded | up (the old rule)
           priorities:
             matrix: {high: {critical: P1, warning: P2}, normal: {...}, low: {...}}
             P1: {response: 30m, resolution: 4h, hours: 24x7}        # hours overrides service_hours
@@ -65,7 +66,7 @@ _CONTRACT_KEYS = {
     "report_to",
     "flapping",
 }
-_AVAILABILITY_KEYS = {"target", "counts", "warning_counts_as", "no_data"}
+_AVAILABILITY_KEYS = {"target", "counts", "warning_counts_as", "no_data", "maintenance_counts_as"}
 _PRIORITY_KEYS = {"response", "resolution", "hours"}
 _ESCALATION_KEYS = {"level", "after", "contact"}
 _HOST_KEYS = {"name", "match", "criticality"}
@@ -337,11 +338,15 @@ def _availability(value: object, place: str, problems: _Problems) -> Availabilit
     no_data = spec.get("no_data", "exclude")
     if no_data not in ("exclude", "down"):
         problems.add(f"{place}.no_data", f"expected exclude or down, got {no_data!r}")
+    maintenance = spec.get("maintenance_counts_as", "excluded")
+    if maintenance not in ("excluded", "up"):
+        problems.add(f"{place}.maintenance_counts_as", f"expected excluded or up, got {maintenance!r}")
     return AvailabilityRules(
         None if target is None else float(target),
         tuple(str(c) for c in counts),
         warning == "down",
         no_data == "down",
+        maintenance == "up",
     )
 
 

@@ -10,6 +10,10 @@ hosts, state changes, tickets) and attaches to each outage the tickets of its ho
 - Periods: a calendar month ("YYYY-MM") is taken in the contract's timezone; any [start, end) range works.
   The part of a period after `now` is cut off (the future has no data); a period starting at or after `now`
   is refused.
+- Silence: where the `host` pseudo-check is not OK (the staleness sweep found the agent silent), the
+  times of the host's stored results are loaded (one query per stale span) and the part no real result
+  covers is its silence: the checks are in no data there and the contract's `no_data` decides. Results
+  replayed from an agent's outbox cover the time they were observed in, so a cut-off agent is not silent.
 - A customer without a contract is measured on 24x7 UTC hours against no target, counting host
   reachability and every check, WARNING up, no data excluded; `contract` is None so callers can say so.
 """
@@ -31,13 +35,16 @@ from fernwart.collector.domain.availability import (
     StatusSince,
     availability_report,
     month_period,
+    silences,
+    stale_spans,
 )
 from fernwart.collector.domain.calendar import ServiceCalendar, load_zone
 from fernwart.collector.domain.contracts import Contract
 from fernwart.collector.domain.windows import parse_instant
-from fernwart.collector.models import Customer, Host, StateChange, Ticket
+from fernwart.collector.models import Customer, Host, Result, StateChange, Ticket
 from fernwart.collector.services.contracts import contract_of
 from fernwart.collector.services.errors import Invalid, NotFound
+from fernwart.collector.services.staleness import stale_after
 from fernwart.collector.services.windows import windows_of
 from fernwart.protocol import HOST_CHECK
 
@@ -148,8 +155,9 @@ def report(
     histories = _histories(session, customer.id, hosts, start, measured_to)
     rules = contract.availability if contract else NO_CONTRACT_RULES
     calendar = _calendar(contract)
+    silent = _silences(session, customer.id, histories, start, measured_to)
     result = availability_report(
-        histories, start, measured_to, rules, calendar, windows_of(session, customer.id)
+        histories, start, measured_to, rules, calendar, windows_of(session, customer.id), silent
     )
     tickets = _tickets(session, customer.id, hosts, result.outages, start, measured_to)
     timezone = contract.timezone if contract else NO_CONTRACT_TIMEZONE
@@ -207,6 +215,37 @@ def _histories(
         hard_status = Status(status) if state_type == "HARD" else Status.OK
         histories[hosts[host_id]][check_name].append(StatusSince(at, hard_status))
     return histories
+
+
+def _silences(
+    session: Session,
+    customer_id: int,
+    histories: dict[str, dict[str, list[StatusSince]]],
+    start: datetime,
+    end: datetime,
+) -> dict[str, list[tuple[datetime, datetime]]]:
+    """Return host name -> the spans in [start, end) it was stale with no real result covering them."""
+    out: dict[str, list[tuple[datetime, datetime]]] = {}
+    stale = {
+        name: spans
+        for name, objects in histories.items()
+        if (spans := stale_spans(objects.get(HOST_CHECK, ()), start, end))
+    }
+    if not stale:
+        return out
+    rows = session.scalars(select(Host).where(Host.customer_id == customer_id, Host.name.in_(stale)))
+    for host in rows:
+        allowed = stale_after(host)
+        observed: list[datetime] = []
+        for a, b in stale[host.name]:
+            observed += session.scalars(
+                select(Result.observed_at)
+                .where(Result.host_id == host.id, Result.observed_at >= a - allowed, Result.observed_at < b)
+                .order_by(Result.observed_at)
+            )
+        if found := silences(stale[host.name], observed, allowed):
+            out[host.name] = found
+    return out
 
 
 def _tickets(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -17,6 +18,8 @@ from fernwart.collector.domain.availability import (
     StatusSince,
     availability_report,
     month_period,
+    silences,
+    stale_spans,
 )
 from fernwart.collector.domain.calendar import ServiceCalendar
 from fernwart.collector.domain.windows import MaintenanceWindow, Scope
@@ -192,8 +195,8 @@ def test_hosts_without_counted_objects_are_left_out_and_bad_input_refused() -> N
         availability_report(unsorted, *DAY, RULES)
 
 
-def test_a_window_over_healthy_time_does_not_lower_the_sli() -> None:
-    """Maintenance stays in the total as kept time, so announcing it never costs the provider."""
+def test_a_window_leaves_the_total_unless_maintenance_counts_as_up() -> None:
+    """ITIL/Zabbix: maintenance leaves the total (4 up of 5 h); the old rule kept it as up (9 of 10 h)."""
     history = {"h": {"host": changes((utc(2026, 3, 2), OK), (utc(2026, 3, 2, 9), CRIT))}}
     period = (utc(2026, 3, 2), utc(2026, 3, 2, 10))
     window = MaintenanceWindow.parse(
@@ -201,8 +204,52 @@ def test_a_window_over_healthy_time_does_not_lower_the_sli() -> None:
     )
     assert availability_report(history, *period, RULES).figures.sli == 90
     with_window = availability_report(history, *period, RULES, None, [window]).figures
-    assert with_window.sli == 90
+    assert with_window.sli == 80
     assert (with_window.counted_seconds, with_window.maintenance_seconds) == (5 * 3600, 5 * 3600)
+    assert with_window.error_budget_seconds == 90 - 3600  # floor(18000 * 0.005) - 3600
+    old = replace(RULES, maintenance_counts_as_up=True)
+    kept = availability_report(history, *period, old, None, [window]).figures
+    assert kept.sli == 90 and kept.error_budget_seconds == 180 - 3600
+    assert kept.counted_seconds == 5 * 3600  # the counted figure is the same under both rules
+
+
+def test_budget_is_whole_seconds_with_sub_second_downtime_rounded_up() -> None:
+    at = utc(2026, 3, 2, 9)
+    history = {"h": {"host": changes((utc(2026, 3, 2), OK), (at, CRIT), (at + timedelta(seconds=1.5), OK))}}
+    figures = availability_report(history, *DAY, AvailabilityRules(99.9)).figures
+    assert figures.error_budget_seconds == 86 - 2  # floor(86400 * 0.001) = 86; 1.5 s spent as 2
+
+
+def test_silence_puts_checks_in_no_data_and_leaves_the_host_check_alone() -> None:
+    history = {"h": {"host": changes((utc(2026, 3, 2), OK), (utc(2026, 3, 2, 10), CRIT),
+                                     (utc(2026, 3, 2, 12), OK)),
+                     "http-shop": changes((utc(2026, 3, 2), OK))}}
+    silent = {"h": [(utc(2026, 3, 2, 10), utc(2026, 3, 2, 12))]}
+    only_checks = AvailabilityRules(99.5, ("check:http-*",))
+    excluded = availability_report(history, *DAY, only_checks, silences=silent).figures
+    assert (excluded.counted_seconds, excluded.no_data_seconds, excluded.downtime_seconds) == (
+        22 * 3600, 2 * 3600, 0)
+    down = availability_report(history, *DAY, replace(only_checks, no_data_counts_as_down=True),
+                               silences=silent).figures
+    assert (down.counted_seconds, down.downtime_seconds) == (86400, 2 * 3600)
+    with_host = availability_report(history, *DAY, RULES, silences=silent)
+    [host] = with_host.hosts
+    assert {o.name: o.figures.downtime_seconds for o in host.objects} == {"host": 7200, "http-shop": 0}
+
+
+def test_stale_spans_and_silences() -> None:
+    host = changes((utc(2026, 3, 1), OK), (utc(2026, 3, 2, 10), CRIT), (utc(2026, 3, 2, 12), OK),
+                   (utc(2026, 3, 2, 23), CRIT))
+    spans = stale_spans(host, *DAY)
+    assert spans == [(utc(2026, 3, 2, 10), utc(2026, 3, 2, 12)), (utc(2026, 3, 2, 23), DAY[1])]
+    allowed = timedelta(minutes=3)
+    # a cut-off agent replays a result per minute: covered, no silence
+    replayed = [utc(2026, 3, 2, 9, 57) + timedelta(minutes=i) for i in range(125)]
+    assert silences(spans[:1], replayed, allowed) == []
+    # a stopped agent: last result 09:57, results again from 11:30 on
+    restarted = [utc(2026, 3, 2, 11, 30) + timedelta(minutes=i) for i in range(31)]
+    assert silences(spans[:1], [utc(2026, 3, 2, 9, 57), *restarted], allowed) == [
+        (utc(2026, 3, 2, 10), utc(2026, 3, 2, 11, 30))]
 
 
 # --- properties ---------------------------------------------------------------------------------------
@@ -369,13 +416,14 @@ def test_a_window_over_downtime_only_never_lowers_availability(
     st.sampled_from(CALENDARS),
     st.sampled_from(ALL_RULES),
 )
-def test_adding_a_window_never_lowers_availability(
+def test_adding_a_window_never_lowers_availability_when_maintenance_counts_as_up(
     history: Histories,
     extra: list[MaintenanceWindow],
     added: MaintenanceWindow,
     calendar: ServiceCalendar | None,
     rules: AvailabilityRules,
 ) -> None:
+    rules = replace(rules, maintenance_counts_as_up=True)
     before = availability_report(history, *PERIOD, rules, calendar, extra)
     after = availability_report(history, *PERIOD, rules, calendar, [*extra, added])
     pairs = (
@@ -391,3 +439,71 @@ def test_adding_a_window_never_lowers_availability(
         if fig_before.sli is not None:
             assert fig_after.sli is not None
             assert fig_after.sli >= fig_before.sli - 1e-9
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    histories(),
+    st.lists(windows(), max_size=2),
+    st.sampled_from(CALENDARS),
+    st.sampled_from(ALL_RULES),
+    st.booleans(),
+    st.integers(0, SPAN),
+)
+def test_removing_time_never_makes_the_budget_fractional(
+    history: Histories,
+    extra: list[MaintenanceWindow],
+    calendar: ServiceCalendar | None,
+    rules: AvailabilityRules,
+    old_rule: bool,
+    cut: int,
+) -> None:
+    rules = replace(rules, maintenance_counts_as_up=old_rule)
+    end = PERIOD[0] + timedelta(seconds=cut, microseconds=cut % 7919)
+    if end <= PERIOD[0]:
+        return
+    report = availability_report(history, PERIOD[0], end, rules, calendar, extra)
+    for figures in [report.figures, *(h.figures for h in report.hosts),
+                    *(o.figures for h in report.hosts for o in h.objects)]:
+        assert type(figures.error_budget_seconds) is int
+        assert figures.error_budget_seconds <= figures.counted_seconds * (1 - rules.target / 100) + (
+            figures.maintenance_seconds if old_rule else 0) - figures.downtime_seconds + 1e-6
+
+
+@st.composite
+def spans(draw: st.DrawFn) -> dict[str, list[tuple[datetime, datetime]]]:
+    out: dict[str, list[tuple[datetime, datetime]]] = {}
+    for host in draw(st.lists(st.sampled_from(["a", "b", "c"]), max_size=3, unique=True)):
+        pairs = draw(st.lists(st.tuples(st.integers(-3600, SPAN), st.integers(1, 2 * 86400)), max_size=3))
+        begin = PERIOD[0]
+        out[host] = [(begin + timedelta(seconds=a), begin + timedelta(seconds=a + n)) for a, n in pairs]
+    return out
+
+
+@settings(max_examples=120, deadline=None)
+@given(histories(), spans(), st.lists(windows(), max_size=2), st.sampled_from(CALENDARS))
+def test_silence_with_exclude_never_lowers_the_sli(
+    history: Histories,
+    silent: dict[str, list[tuple[datetime, datetime]]],
+    extra: list[MaintenanceWindow],
+    calendar: ServiceCalendar | None,
+) -> None:
+    """Excluded silence never scores below the same silence counted as down, nor below its outages."""
+    excluded = AvailabilityRules(99.5, ("host", "check:*"))
+    down = replace(excluded, no_data_counts_as_down=True)
+    a = availability_report(history, *PERIOD, excluded, calendar, extra, silent)
+    b = availability_report(history, *PERIOD, down, calendar, extra, silent)
+    pairs = [(a.figures, b.figures), *((x.figures, y.figures) for x, y in zip(a.hosts, b.hosts, strict=True))]
+    for fig_exclude, fig_down in pairs:
+        if fig_down.sli is not None:
+            assert fig_exclude.sli is None or fig_exclude.sli >= fig_down.sli - 1e-9
+    # silence laid exactly over outages never lowers the SLI with exclude
+    plain = availability_report(history, *PERIOD, excluded, calendar, extra)
+    over = {}
+    for o in plain.outages:
+        over.setdefault(o.host, []).append((o.start, o.end))
+    laid = availability_report(history, *PERIOD, excluded, calendar, extra, over)
+    for x, y in zip(plain.hosts, laid.hosts, strict=True):
+        for ob, oa in zip(x.objects, y.objects, strict=True):
+            if ob.figures.sli is not None and oa.figures.sli is not None and ob.name != "host":
+                assert oa.figures.sli >= ob.figures.sli - 1e-9

@@ -25,6 +25,7 @@ def test_issue_example_parses_verbatim() -> None:
     assert contract.availability.counts == ("host", "check:http-shop", "check:erp-db")
     assert (
         not contract.availability.warning_counts_as_down and not contract.availability.no_data_counts_as_down
+        and not contract.availability.maintenance_counts_as_up
     )
     assert [level.after for level in contract.escalation] == [0.0, 0.5, 0.9]
     assert contract.escalation[1].contacts == ("second-level@provider.example",)
@@ -108,6 +109,10 @@ def mutate(old: str, new: str) -> str:
         (
             mutate("no_data: exclude", "no_data: ignore"),
             f"{PLACE}.availability.no_data: expected exclude or down",
+        ),
+        (
+            mutate("no_data: exclude", "no_data: exclude\n        maintenance_counts_as: kept"),
+            f"{PLACE}.availability.maintenance_counts_as: expected excluded or up",
         ),
         (
             mutate('"check:erp-db"', '"erp-db"'),
