@@ -1,4 +1,4 @@
-"""`fernwart-agent`: enroll, run, check once, and list the check types.
+"""`fernwart-agent`: enroll, install as a service, run, check once, and list the check types.
 
 Exit codes: `check` exits with the worst status (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, ranked as
 checks.status.worst ranks them). A config that cannot be used exits 2 from every command with the
@@ -23,6 +23,7 @@ from types import FrameType
 
 from fernwart.agent.config import AgentConfig, ConfigError, load_config
 from fernwart.agent.enroll import EnrollError, enroll
+from fernwart.agent.install import DEFAULT_CONFIG, InstallError, install, uninstall
 from fernwart.agent.outbox import Outbox
 from fernwart.agent.runner import CheckRunner
 from fernwart.agent.scheduler import CheckScheduler
@@ -153,6 +154,23 @@ def cmd_check(args: argparse.Namespace) -> int:
     return int(worst([r.status for _, r in results]))
 
 
+def cmd_install(args: argparse.Namespace) -> int:
+    """Install the hardened systemd unit for an enrolled config; enable and start it where systemd runs."""
+    try:
+        report = install(args.config, user=args.user, start=not args.no_start, root=args.root)
+    except InstallError as exc:
+        print(f"fernwart-agent: install failed: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    print("\n".join(report.lines))
+    return 0
+
+
+def cmd_uninstall(args: argparse.Namespace) -> int:
+    """Stop and remove the unit; say what was kept (config, token, outbox) unless --purge."""
+    print("\n".join(uninstall(purge=args.purge, root=args.root).lines))
+    return 0
+
+
 def cmd_checks(args: argparse.Namespace) -> int:
     """List every registered check type with its options and default thresholds."""
     print(render_text(), end="")
@@ -204,6 +222,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", required=True, type=Path)
     p.add_argument("--json", action="store_true", help="print a JSON list instead of text lines")
     p.set_defaults(func=cmd_check)
+
+    p = commands.add_parser("install", help="install and start the agent as a hardened systemd service")
+    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG,
+                   help=f"enrolled config (default {DEFAULT_CONFIG})")
+    p.add_argument("--user", help="run as this system user, created if missing (default: root without "
+                                  "capabilities)")
+    p.add_argument("--no-start", action="store_true", help="write and enable the unit, do not start it")
+    p.add_argument("--root", type=Path, default=Path("/"),
+                   help="install below this directory (images, tests)")
+    p.set_defaults(func=cmd_install)
+
+    p = commands.add_parser("uninstall", help="stop and remove the service; keeps config and outbox")
+    p.add_argument("--purge", action="store_true", help="also remove config, token, outbox and state")
+    p.add_argument("--root", type=Path, default=Path("/"), help="as given to install")
+    p.set_defaults(func=cmd_uninstall)
 
     p = commands.add_parser("checks", help="list the check types with their options and defaults")
     p.set_defaults(func=cmd_checks)
