@@ -1,8 +1,9 @@
 """`fernwart-agent`: enroll, install as a service, run, check once, and list the check types.
 
-Exit codes: `check` exits with the worst status (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, ranked as
-checks.status.worst ranks them). A config that cannot be used exits 2 from every command with the
-ConfigError message on stderr; enrollment or collector failures exit 1; `run` exits 0 after SIGTERM/SIGINT.
+Exit codes: `status` exits 0 when the agent runs and delivers, 1 when not; `check` exits with the worst
+status (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, ranked as checks.status.worst ranks them). A config that
+cannot be used exits 2 from every command with the ConfigError message on stderr; enrollment, install or
+collector failures exit 1; `run` exits 0 after SIGTERM/SIGINT.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import gc
 import json
 import logging
+import os
 import signal
 import socket
 import sqlite3
@@ -18,6 +20,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
@@ -28,6 +31,7 @@ from fernwart.agent.outbox import Outbox
 from fernwart.agent.runner import CheckRunner
 from fernwart.agent.scheduler import CheckScheduler
 from fernwart.agent.sender import Sender
+from fernwart.agent.status import agent_status, record_delivery, render_status, write_pid
 from fernwart.agent.transport import CollectorError, CollectorLink
 from fernwart.agent.wire import result_entry
 from fernwart.checks.catalog import render_text
@@ -100,10 +104,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     sender = Sender(
         outbox, transport, host_id=config.host_id, heartbeat_interval=config.heartbeat_interval,
         batch_size=config.batch_size, linger=config.report_delay,
+        delivered=lambda at: record_delivery(config.state_dir, at),
     )
     scheduler = CheckScheduler(
         [CheckRunner(check, probe) for check in config.checks], outbox, on_result=sender.notify,
     )
+    pid_file = write_pid(config.state_dir, os.getpid())
     try:
         log.info("agent for host %s reporting to %s; %d check(s), %d result(s) waiting in the outbox",
                  config.host_id, config.collector, len(config.checks), outbox.count())
@@ -125,6 +131,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             signal.signal(signum, handler)
         wake.close()
         wake_writer.close()
+        pid_file.unlink(missing_ok=True)
     log.info("stopped")
     return 0
 
@@ -169,6 +176,13 @@ def cmd_uninstall(args: argparse.Namespace) -> int:
     """Stop and remove the unit; say what was kept (config, token, outbox) unless --purge."""
     print("\n".join(uninstall(purge=args.purge, root=args.root).lines))
     return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Print whether the agent runs and delivers; exit 0 when healthy, 1 when not."""
+    status = agent_status(load_config(args.config), datetime.now(UTC))
+    print(render_status(status), end="")
+    return 0 if status.healthy else EXIT_FAILURE
 
 
 def cmd_checks(args: argparse.Namespace) -> int:
@@ -237,6 +251,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--purge", action="store_true", help="also remove config, token, outbox and state")
     p.add_argument("--root", type=Path, default=Path("/"), help="as given to install")
     p.set_defaults(func=cmd_uninstall)
+
+    p = commands.add_parser("status",
+                            help="running?, last delivery, outbox, token age; exit 1 unless healthy")
+    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    p.set_defaults(func=cmd_status)
 
     p = commands.add_parser("checks", help="list the check types with their options and defaults")
     p.set_defaults(func=cmd_checks)

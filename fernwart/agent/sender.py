@@ -44,6 +44,7 @@ class Sender:
         batch_size: int = 200, clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = utc_now, rand: Callable[[], float] = random.random,
         backoff_base: float = 1.0, backoff_cap: float = 60.0, linger: float = 0.0,
+        delivered: Callable[[datetime], None] | None = None,
     ) -> None:
         self.outbox = outbox
         self.transport = transport
@@ -56,6 +57,7 @@ class Sender:
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self.linger = linger
+        self._delivered = delivered  # told the wall time of every 2xx (`fernwart-agent status` reads it)
         self._limit = batch_size  # lowered by a 413, grown back slowly
         self._clean_rounds = 0
         self._last_post: float | None = None  # clock() of the last 2xx, results or heartbeat
@@ -70,22 +72,25 @@ class Sender:
         Never raises for collector trouble: CollectorUnavailable and CredentialsRefused turn into a
         backoff delay.
         """
+        posted = False
         try:
             batch = self.outbox.peek(self._limit)
             if batch:
                 limit = self._limit
                 self._deliver(batch)
-                self._last_post = self._clock()
+                self._last_post, posted = self._clock(), True
                 self._grow_limit(split=self._limit < limit)
             elif self._heartbeat_due():
                 self._post([])
-                self._last_post = self._clock()
+                self._last_post, posted = self._clock(), True
         except (CollectorUnavailable, CredentialsRefused) as exc:
             return self._backoff(exc)
         except RequestRejected as exc:  # only a heartbeat gets here: the envelope itself is refused
             log.error("collector refused our heartbeat (HTTP %d: %s); check host_id in the config",
                       exc.status, exc.error)
             return self._backoff(exc)
+        if self._delivered is not None and posted:
+            self._delivered(self._now())
         if self.failures:
             log.info("collector reachable again after %d failed attempt(s)", self.failures)
         self.failures = 0
