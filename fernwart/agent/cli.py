@@ -65,8 +65,17 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     """Enroll this host; print where the config and token went."""
     verify: bool | str = args.ca_file if args.ca_file else not args.insecure
     try:
+        token = _enrollment_token(args)
+    except OSError as exc:
+        print(f"fernwart-agent: cannot read the enrollment token from {args.token_file}: "
+              f"{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    if not token:
+        print("fernwart-agent: the enrollment token is empty", file=sys.stderr)
+        return EXIT_FAILURE
+    try:
         result = enroll(
-            args.collector, args.token, args.config, hostname=args.hostname, force=args.force,
+            args.collector, token, args.config, hostname=args.hostname, force=args.force,
             tls_verify=verify,
         )
     except (EnrollError, CollectorError) as exc:
@@ -76,6 +85,15 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     print(f"config: {result.config_path} (checks: {', '.join(result.checks) or 'none'})")
     print(f"token:  {result.token_path} (mode 0600)")
     return 0
+
+
+def _enrollment_token(args: argparse.Namespace) -> str:
+    """Return the token from --token-file, standard input (--token -) or --token, stripped."""
+    if args.token_file is not None:
+        return str(Path(args.token_file).read_text(encoding="utf-8").strip())
+    if args.token == "-":
+        return sys.stdin.readline().strip()
+    return str(args.token).strip()
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -220,7 +238,9 @@ def _parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("enroll", help="register this host with a collector and write the config")
     p.add_argument("--collector", required=True, help="collector base URL, e.g. https://collector:8443")
-    p.add_argument("--token", required=True, help="enrollment token (fwe_...)")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--token", help="enrollment token (fwe_...), or - to read it from standard input")
+    source.add_argument("--token-file", type=Path, help="read the enrollment token from this file")
     p.add_argument("--config", required=True, type=Path, help="config file to write")
     p.add_argument("--hostname", help="name to register (default: this host's name)")
     p.add_argument("--force", action="store_true", help="replace an existing config")

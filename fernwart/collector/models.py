@@ -113,6 +113,9 @@ class EnrollmentToken(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime | None]
     uses_left: Mapped[int | None] = mapped_column(Integer)
+    uses: Mapped[int | None] = mapped_column(Integer)  # as created; None: unlimited
+    revoked_at: Mapped[datetime | None]
+    replace_host: Mapped[str | None] = mapped_column(String(255))  # may take over this existing host
 
 
 class Result(Base):

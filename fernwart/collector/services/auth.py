@@ -16,12 +16,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from fernwart.collector.models import EnrollmentToken, Host, MetaValue, User
+from fernwart.collector.models import Customer, EnrollmentToken, Host, MetaValue, User
 from fernwart.collector.services import customers
 from fernwart.collector.services.contracts import contract_of
-from fernwart.collector.services.errors import Invalid, Unauthenticated
+from fernwart.collector.services.errors import Invalid, NotFound, Unauthenticated
 
 ROLES = ("admin", "level1", "level2", "level3")
+ENROLLMENT_TTL = timedelta(hours=24)  # enrollment tokens expire; none lives forever
 
 
 @dataclass(frozen=True)
@@ -73,12 +74,19 @@ def create_enrollment_token(
     session: Session,
     now: datetime,
     customer: str | None = None,
-    ttl: timedelta | None = None,
-    uses: int | None = None,
+    ttl: timedelta = ENROLLMENT_TTL,
+    uses: int | None = 1,
+    replace_host: str | None = None,
 ) -> str:
-    """Create an enrollment token valid for `ttl` and `uses` enrollments (None: unlimited)."""
+    """Create an enrollment token valid for `ttl` and `uses` enrollments (None: unlimited, for images).
+
+    `replace_host` lets the token take over that existing host of the customer (a reinstalled machine);
+    without it an existing hostname is never taken over.
+    """
     if uses is not None and uses < 1:
         raise Invalid("uses: must be at least 1")
+    if ttl <= timedelta(0):
+        raise Invalid("ttl: must be longer than 0s")
     token, digest = new_token("fwe_")
     cust = customers.get_or_create(session, customer, now) if customer else None
     session.add(
@@ -86,11 +94,60 @@ def create_enrollment_token(
             token_hash=digest,
             customer_id=cust.id if cust else None,
             created_at=now,
-            expires_at=now + ttl if ttl else None,
+            expires_at=now + ttl,
             uses_left=uses,
+            uses=uses,
+            replace_host=replace_host,
         )
     )
     return token
+
+
+@dataclass(frozen=True)
+class EnrollmentTokenView:
+    """An enrollment token as `token list` shows it (never the secret)."""
+
+    id: int
+    customer: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    uses: int | None
+    uses_left: int | None
+    replace_host: str | None
+    state: str  # active | expired | used up | revoked
+
+
+def enrollment_tokens(session: Session, now: datetime) -> list[EnrollmentTokenView]:
+    """Return every enrollment token, newest first, with its state as of `now`."""
+    rows = session.execute(
+        select(EnrollmentToken, Customer.name)
+        .outerjoin(Customer, Customer.id == EnrollmentToken.customer_id)
+        .order_by(EnrollmentToken.id.desc())
+    ).all()
+    return [
+        EnrollmentTokenView(t.id, name, t.created_at, t.expires_at, t.uses, t.uses_left, t.replace_host,
+                            _token_state(t, now))
+        for t, name in rows
+    ]
+
+
+def revoke_enrollment_token(session: Session, token_id: int, now: datetime) -> None:
+    """Revoke the enrollment token with `token_id` (again is harmless); raise NotFound for no such token."""
+    row = session.get(EnrollmentToken, token_id)
+    if row is None:
+        raise NotFound(f"enrollment token {token_id}: no such token")
+    if row.revoked_at is None:
+        row.revoked_at = now
+
+
+def _token_state(token: EnrollmentToken, now: datetime) -> str:
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.expires_at is not None and token.expires_at <= now:
+        return "expired"
+    if token.uses_left is not None and token.uses_left < 1:
+        return "used up"
+    return "active"
 
 
 @dataclass(frozen=True)
@@ -117,8 +174,12 @@ def enroll(
     old agent token.
     """
     row = session.scalar(select(EnrollmentToken).where(EnrollmentToken.token_hash == hash_token(token)))
-    if row is None or (row.expires_at is not None and row.expires_at <= now):
-        raise Unauthenticated("enrollment token unknown or expired")
+    if row is None:
+        raise Unauthenticated("enrollment token unknown")
+    if row.revoked_at is not None:
+        raise Unauthenticated("enrollment token revoked")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise Unauthenticated(f"enrollment token expired at {row.expires_at.isoformat(timespec='seconds')}")
     taken = session.execute(
         update(EnrollmentToken)
         .where(EnrollmentToken.id == row.id)
