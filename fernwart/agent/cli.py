@@ -76,6 +76,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     try:
         result = enroll(
             args.collector, token, args.config, hostname=args.hostname, force=args.force,
+            replace=args.replace,
             tls_verify=verify,
         )
     except (EnrollError, CollectorError) as exc:
@@ -244,6 +245,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", required=True, type=Path, help="config file to write")
     p.add_argument("--hostname", help="name to register (default: this host's name)")
     p.add_argument("--force", action="store_true", help="replace an existing config")
+    p.add_argument("--replace", action="store_true",
+                   help="take over the already enrolled host of this name (needs a token made with "
+                        "`fernwart-collector token create --replace HOST`)")
     p.add_argument("--ca-file", help="CA bundle to verify the collector's certificate")
     p.add_argument("--insecure", action="store_true", help="do not verify the collector's certificate")
     p.set_defaults(func=cmd_enroll)

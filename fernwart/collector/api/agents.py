@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/v1", tags=["agents"])
 @router.post("/enroll", status_code=201, response_model=EnrollOut)
 def enroll(body: EnrollIn, db: DB, now: Now) -> EnrollOut:
     """Register a host with an enrollment token and hand out its own agent token."""
-    result = auth.enroll(db, body.token, body.hostname, body.os, body.agent_version, now)
+    result = auth.enroll(db, body.token, body.hostname, body.os, body.agent_version, now, body.replace)
     db.commit()
     return EnrollOut(
         host_id=result.host_id, agent_token=result.agent_token, heartbeat_interval=result.heartbeat_interval

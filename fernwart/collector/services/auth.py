@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from fernwart.collector.models import Customer, EnrollmentToken, Host, MetaValue, User
 from fernwart.collector.services import customers
 from fernwart.collector.services.contracts import contract_of
-from fernwart.collector.services.errors import Invalid, NotFound, Unauthenticated
+from fernwart.collector.services.errors import Conflict, Invalid, NotFound, Unauthenticated
 
 ROLES = ("admin", "level1", "level2", "level3")
 ENROLLMENT_TTL = timedelta(hours=24)  # enrollment tokens expire; none lives forever
@@ -166,12 +166,15 @@ def enroll(
     os_name: str,
     agent_version: str,
     now: datetime,
+    replace: bool = False,
 ) -> IssuedIdentity:
-    """Register (or re-register) `hostname` with an enrollment token and issue a new agent token.
+    """Register `hostname` with an enrollment token and issue a new agent token.
 
     The token's use is taken with a compare-and-set update, so two hosts racing for its last use cannot
-    both win. Re-enrolling a known hostname of the same customer keeps its id and history and revokes its
-    old agent token.
+    both win. A hostname the customer already has is never taken over silently: that needs `replace`
+    from the agent *and* a token a technician created for that host (``token create --replace HOST``);
+    otherwise Conflict, and the token's use is not spent. A replacement keeps the host's id and history
+    and revokes its old agent token.
     """
     row = session.scalar(select(EnrollmentToken).where(EnrollmentToken.token_hash == hash_token(token)))
     if row is None:
@@ -180,6 +183,13 @@ def enroll(
         raise Unauthenticated("enrollment token revoked")
     if row.expires_at is not None and row.expires_at <= now:
         raise Unauthenticated(f"enrollment token expired at {row.expires_at.isoformat(timespec='seconds')}")
+    host = session.scalar(
+        select(Host)
+        .where(Host.name == hostname)
+        .where(Host.customer_id.is_(None) if row.customer_id is None else Host.customer_id == row.customer_id)
+    )
+    if host is not None and (row.uses_left is None or row.uses_left > 0):  # "used up" says more
+        _may_replace(host.name, row, replace)
     taken = session.execute(
         update(EnrollmentToken)
         .where(EnrollmentToken.id == row.id)
@@ -190,11 +200,6 @@ def enroll(
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         raise Unauthenticated("enrollment token used up")
     agent_token, digest = new_token("fwa_")
-    host = session.scalar(
-        select(Host)
-        .where(Host.name == hostname)
-        .where(Host.customer_id.is_(None) if row.customer_id is None else Host.customer_id == row.customer_id)
-    )
     if host is None:
         host = Host(
             id=str(uuid.uuid4()),
@@ -216,6 +221,20 @@ def enroll(
     if contract is not None:
         host.criticality = contract.criticality_of(host.name)
     return IssuedIdentity(host.id, agent_token, host.heartbeat_interval)
+
+
+def _may_replace(hostname: str, token: EnrollmentToken, replace: bool) -> None:
+    """Raise Conflict unless both sides asked to replace the existing host `hostname`."""
+    confirmed = token.replace_host == hostname
+    if replace and confirmed:
+        return
+    missing = []
+    if not replace:
+        missing.append("the agent must enroll with --replace")
+    if not confirmed:
+        missing.append(f"a technician must create its token with `fernwart-collector token create "
+                       f"--replace {hostname}`")
+    raise Conflict(f"host {hostname} exists; to replace it, {' and '.join(missing)}")
 
 
 def host_for_token(session: Session, token: str, lock: bool = False) -> Host | None:

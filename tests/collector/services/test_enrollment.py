@@ -10,7 +10,7 @@ import pytest
 from fernwart.collector.cli import main
 from fernwart.collector.database import make_engine, session_factory
 from fernwart.collector.services import auth
-from fernwart.collector.services.errors import NotFound, Unauthenticated
+from fernwart.collector.services.errors import Conflict, NotFound, Unauthenticated
 from tests.collector.helpers import T0
 
 
@@ -72,3 +72,37 @@ def test_cli_creates_lists_and_revokes(sqlite_template: Any, tmp_path: Any,
     assert capsys.readouterr().out.splitlines()[2].split()[:2] == ["1", "revoked"]
     assert main(["token", "revoke", "--database", url, "7"]) == 2
     assert "no such token" in capsys.readouterr().err
+
+
+def test_a_valid_token_does_not_take_over_an_existing_host(sessions: Any) -> None:
+    """Another token of the customer must not silently lock the real agent of web01 out."""
+    with sessions() as db:
+        first = auth.create_enrollment_token(db, T0, "Muster GmbH")
+        second = auth.create_enrollment_token(db, T0, "Muster GmbH")
+        db.commit()
+    with sessions() as db:
+        issued = auth.enroll(db, first, "web01", "Linux", "test", T0)
+        db.commit()
+    with sessions() as db, pytest.raises(Conflict, match="host web01 exists"):
+        auth.enroll(db, second, "web01", "Linux", "test", T0)
+    with sessions() as db, pytest.raises(Conflict, match="token create --replace web01"):
+        auth.enroll(db, second, "web01", "Linux", "test", T0, replace=True)  # the agent alone cannot
+    with sessions() as db:
+        assert auth.host_for_token(db, issued.agent_token) is not None  # the real agent still reports
+
+
+def test_replace_needs_the_agent_flag_and_a_token_made_for_that_host(sessions: Any) -> None:
+    with sessions() as db:
+        first = auth.create_enrollment_token(db, T0, "Muster GmbH")
+        replacing = auth.create_enrollment_token(db, T0, "Muster GmbH", uses=2, replace_host="web01")
+        db.commit()
+    with sessions() as db:
+        old = auth.enroll(db, first, "web01", "Linux", "test", T0)
+        db.commit()
+    with sessions() as db, pytest.raises(Conflict, match="--replace"):
+        auth.enroll(db, replacing, "web01", "Linux", "test", T0)  # the technician alone cannot either
+    with sessions() as db:
+        new = auth.enroll(db, replacing, "web01", "Linux", "test", T0, replace=True)
+        db.commit()
+        assert new.host_id == old.host_id  # the host keeps its id and history
+        assert auth.host_for_token(db, old.agent_token) is None
