@@ -20,7 +20,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
@@ -32,6 +32,7 @@ from fernwart.agent.runner import CheckRunner
 from fernwart.agent.scheduler import CheckScheduler
 from fernwart.agent.sender import Sender
 from fernwart.agent.status import agent_status, record_delivery, render_status, write_pid
+from fernwart.agent.tokens import RotateError, TokenKeeper, rotate
 from fernwart.agent.transport import CollectorError, CollectorLink
 from fernwart.agent.wire import result_entry
 from fernwart.checks.catalog import render_text
@@ -124,6 +125,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         outbox, transport, host_id=config.host_id, heartbeat_interval=config.heartbeat_interval,
         batch_size=config.batch_size, linger=config.report_delay,
         delivered=lambda at: record_delivery(config.state_dir, at),
+        before_round=TokenKeeper(config.token_file, transport, timedelta(seconds=config.token_max_age),
+                                 lambda: datetime.now(UTC)),
     )
     scheduler = CheckScheduler(
         [CheckRunner(check, probe) for check in config.checks], outbox, on_result=sender.notify,
@@ -194,6 +197,21 @@ def cmd_install(args: argparse.Namespace) -> int:
 def cmd_uninstall(args: argparse.Namespace) -> int:
     """Stop and remove the unit; say what was kept (config, token, outbox) unless --purge."""
     print("\n".join(uninstall(purge=args.purge, root=args.root).lines))
+    return 0
+
+
+def cmd_rotate(args: argparse.Namespace) -> int:
+    """Rotate the agent token now; a running agent picks the new one up before its next round."""
+    config = load_config(args.config)
+    link = CollectorLink(config.collector, _read_token(config), verify=config.tls_verify)
+    try:
+        rotate(link, config.token_file)
+    except (CollectorError, RotateError) as exc:
+        print(f"fernwart-agent: rotation failed, the old token stays: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        link.close()
+    print(f"rotated the agent token: {config.token_file} (mode 0600)")
     return 0
 
 
@@ -275,6 +293,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--purge", action="store_true", help="also remove config, token, outbox and state")
     p.add_argument("--root", type=Path, default=Path("/"), help="as given to install")
     p.set_defaults(func=cmd_uninstall)
+
+    p = commands.add_parser("rotate", help="rotate the agent token now (the agent also does every 30 days)")
+    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    p.set_defaults(func=cmd_rotate)
 
     p = commands.add_parser("status",
                             help="running?, last delivery, outbox, token age; exit 1 unless healthy")

@@ -27,7 +27,13 @@ from collections.abc import Callable
 from datetime import datetime
 
 from fernwart.agent.outbox import Outbox, OutboxEntry
-from fernwart.agent.transport import CollectorLink, CollectorUnavailable, CredentialsRefused, RequestRejected
+from fernwart.agent.transport import (
+    AgentRevoked,
+    CollectorLink,
+    CollectorUnavailable,
+    CredentialsRefused,
+    RequestRejected,
+)
 from fernwart.agent.wire import report_body
 from fernwart.checks.probe import utc_now
 
@@ -45,6 +51,7 @@ class Sender:
         now: Callable[[], datetime] = utc_now, rand: Callable[[], float] = random.random,
         backoff_base: float = 1.0, backoff_cap: float = 60.0, linger: float = 0.0,
         delivered: Callable[[datetime], None] | None = None,
+        before_round: Callable[[], None] | None = None,
     ) -> None:
         self.outbox = outbox
         self.transport = transport
@@ -57,6 +64,8 @@ class Sender:
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self.linger = linger
+        self._before_round = before_round  # token reload and rotation (agent.tokens)
+        self.revoked = False  # set once the collector says this host was revoked; the loop then ends
         self._delivered = delivered  # told the wall time of every 2xx (`fernwart-agent status` reads it)
         self._limit = batch_size  # lowered by a 413, grown back slowly
         self._clean_rounds = 0
@@ -73,6 +82,8 @@ class Sender:
         backoff delay.
         """
         posted = False
+        if self._before_round is not None:
+            self._before_round()
         try:
             batch = self.outbox.peek(self._limit)
             if batch:
@@ -85,6 +96,12 @@ class Sender:
                 self._last_post, posted = self._clock(), True
         except (CollectorUnavailable, CredentialsRefused) as exc:
             return self._backoff(exc)
+        except AgentRevoked as exc:
+            log.error("the collector revoked this host (%s); stopped sending, %d result(s) kept in the "
+                      "outbox; enroll again to resume", exc.error, self.outbox.count())
+            self.revoked = True
+            self._stopping.set()
+            return 0.0
         except RequestRejected as exc:  # only a heartbeat gets here: the envelope itself is refused
             log.error("collector refused our heartbeat (HTTP %d: %s); check host_id in the config",
                       exc.status, exc.error)

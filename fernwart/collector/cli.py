@@ -178,6 +178,22 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_host_revoke(args: argparse.Namespace) -> int:
+    from fernwart.collector.services import auth
+    from fernwart.collector.services.errors import ServiceError
+
+    engine = _engine(_settings(args))
+    with database.session_factory(engine)() as db:
+        try:
+            auth.revoke_host(db, args.name, args.customer, utcnow())
+        except ServiceError as exc:
+            raise CliError(str(exc)) from None
+        db.commit()
+    engine.dispose()
+    print(f"host {args.name} revoked: its agent is told so at its next report and stops sending")
+    return 0
+
+
 def cmd_apply(args: argparse.Namespace) -> int:
     from fernwart.collector.services import contracts
     from fernwart.collector.services.errors import Invalid
@@ -260,6 +276,13 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = token.add_parser("revoke", parents=[db_flag], help="revoke an enrollment token by its id")
     revoke.add_argument("id", type=int, help="the id shown by `token list`")
     revoke.set_defaults(func=cmd_token_revoke)
+    host = sub.add_parser("host", help="manage enrolled hosts").add_subparsers(
+        dest="host_command", required=True
+    )
+    revoke_host = host.add_parser("revoke", parents=[db_flag], help="revoke a host's agent token for good")
+    revoke_host.add_argument("name", help="the host's name")
+    revoke_host.add_argument("--customer", help="the host's customer, when several have a host of that name")
+    revoke_host.set_defaults(func=cmd_host_revoke)
     apply = sub.add_parser("apply", parents=[db_flag], help="apply a contracts YAML file (all or nothing)")
     apply.add_argument("file", help="YAML file with a top-level 'customers:' list")
     apply.add_argument("--dry-run", action="store_true", help="only validate")

@@ -85,6 +85,10 @@ class Host(Base):
     os: Mapped[str] = mapped_column(String(200), default="")
     agent_version: Mapped[str] = mapped_column(String(50), default="")
     agent_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # the token before the last rotation: valid until the new one is first used, so no report is lost
+    agent_token_prev_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    token_issued_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
     enrolled_at: Mapped[datetime]
     last_seen_at: Mapped[datetime | None]
     heartbeat_interval: Mapped[int] = mapped_column(Integer, default=60)

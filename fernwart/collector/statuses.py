@@ -11,6 +11,7 @@ from fernwart.collector.services.errors import (
     Forbidden,
     Invalid,
     NotFound,
+    Revoked,
     ServiceError,
     Unauthenticated,
 )
@@ -21,6 +22,7 @@ STATUS: dict[type[ServiceError], int] = {
     NotFound: 404,
     Conflict: 409,
     Invalid: 422,
+    Revoked: 410,  # Gone: the agent stops instead of backing off as after a 401
 }
 
 

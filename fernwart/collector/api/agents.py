@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fernwart.checks.status import Status
 from fernwart.collector import deps
 from fernwart.collector.api.inputs import RawBody, parse_body, request_body
-from fernwart.collector.api.schemas import EnrollIn, EnrollOut, ReportIn, ReportOut
+from fernwart.collector.api.schemas import EnrollIn, EnrollOut, ReportIn, ReportOut, RotateOut
 from fernwart.collector.deps import DB, Now
 from fernwart.collector.services import auth, ingest
 
@@ -59,3 +59,13 @@ def report(raw: RawBody, request: Request, db: DB, now: Now) -> ReportOut:
     db.commit()
     request.app.state.metrics.observe_ingest(outcome, time.perf_counter() - started)
     return ReportOut(accepted=outcome.accepted, duplicates=outcome.duplicates)
+
+
+@router.post("/agent/rotate", response_model=RotateOut)
+def rotate(request: Request, db: DB, now: Now) -> RotateOut:
+    """Issue the calling agent a new token; the old one keeps working until the new one is used."""
+    token = deps.bearer(request)
+    host = ingest.authenticate(db, token)
+    new = auth.rotate_agent_token(host, token, now)
+    db.commit()
+    return RotateOut(agent_token=new)

@@ -83,6 +83,10 @@ class EnrollOut(BaseModel):
     heartbeat_interval: int
 
 
+class RotateOut(BaseModel):
+    agent_token: str
+
+
 class HostOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -216,6 +216,9 @@ def enroll(
     host.os = os_name[:200]
     host.agent_version = agent_version[:50]
     host.agent_token_hash = digest
+    host.agent_token_prev_hash = None
+    host.token_issued_at = now
+    host.revoked_at = None  # enrolling again (with --replace) lifts a revocation
     session.flush()
     contract = contract_of(session, host.customer_id)
     if contract is not None:
@@ -238,9 +241,49 @@ def _may_replace(hostname: str, token: EnrollmentToken, replace: bool) -> None:
 
 
 def host_for_token(session: Session, token: str, lock: bool = False) -> Host | None:
-    """Return the host an agent token belongs to, or None; `lock` locks its row for the transaction."""
-    query = select(Host).where(Host.agent_token_hash == hash_token(token))
+    """Return the host an agent token belongs to, or None; `lock` locks its row for the transaction.
+
+    The token from before the last rotation still counts until the new one is used (see rotate).
+    """
+    digest = hash_token(token)
+    query = select(Host).where(or_(Host.agent_token_hash == digest, Host.agent_token_prev_hash == digest))
     return session.scalar(query.with_for_update() if lock else query)
+
+
+def settle_rotation(host: Host, token: str) -> None:
+    """End a rotation's overlap once the agent uses its new token: the previous one stops working."""
+    if host.agent_token_prev_hash is not None and host.agent_token_hash == hash_token(token):
+        host.agent_token_prev_hash = None
+
+
+def rotate_agent_token(host: Host, token: str, now: datetime) -> str:
+    """Issue `host` a new agent token, keeping the one that asked (`token`) valid until the new is used.
+
+    A rotation asked with the previous token (the answer to the last one was lost) replaces only the
+    never-used new token, so the agent is not locked out.
+    """
+    new, digest = new_token("fwa_")
+    if host.agent_token_hash == hash_token(token):
+        host.agent_token_prev_hash = host.agent_token_hash
+    host.agent_token_hash = digest
+    host.token_issued_at = now
+    return new
+
+
+def revoke_host(session: Session, name: str, customer: str | None, now: datetime) -> Host:
+    """Revoke the host called `name` (of `customer`, needed when several customers use the name)."""
+    query = select(Host).where(Host.name == name)
+    if customer is not None:
+        query = query.join(Customer, Customer.id == Host.customer_id).where(Customer.name == customer)
+    hosts = list(session.scalars(query))
+    if not hosts:
+        raise NotFound(f"host {name}: no such host" + (f" of customer {customer}" if customer else ""))
+    if len(hosts) > 1:
+        raise Invalid(f"customer: several customers have a host {name}; name the customer")
+    host = hosts[0]
+    if host.revoked_at is None:
+        host.revoked_at = now
+    return host
 
 
 def account_for_token(session: Session, token: str) -> Account | None:

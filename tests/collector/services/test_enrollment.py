@@ -106,3 +106,17 @@ def test_replace_needs_the_agent_flag_and_a_token_made_for_that_host(sessions: A
         db.commit()
         assert new.host_id == old.host_id  # the host keeps its id and history
         assert auth.host_for_token(db, old.agent_token) is None
+
+
+def test_cli_revokes_a_host(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'c.sqlite'}"
+    assert main(["host", "revoke", "--database", url, "web01"]) == 2
+    assert "host web01: no such host" in capsys.readouterr().err
+    engine = make_engine(url)
+    with session_factory(engine)() as db:
+        token = auth.create_enrollment_token(db, T0, "Muster GmbH")
+        auth.enroll(db, token, "web01", "Linux", "test", T0)
+        db.commit()
+    engine.dispose()
+    assert main(["host", "revoke", "--database", url, "web01"]) == 0
+    assert "host web01 revoked" in capsys.readouterr().out
