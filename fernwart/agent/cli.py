@@ -1,10 +1,11 @@
-"""`fernwart-agent`: enroll, run, check once, list the check types, and look after the outbox.
+"""`fernwart-agent`: enroll, install as a service, run, check once, list check types, tend the outbox.
 
-Exit codes: `check` exits with the worst status (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, ranked as
-checks.status.worst ranks them). A config that cannot be used exits 2 from every command with the
-ConfigError message on stderr; enrollment or collector failures exit 1; `run` exits 0 after SIGTERM/SIGINT.
-`outbox list|requeue|drop` exit 0 when done, 1 when an id is unknown (nothing is changed then) or the
-outbox cannot be opened, 2 for a bad config or usage.
+Exit codes: `status` exits 0 when the agent runs and delivers, 1 when not; `check` exits with the worst
+status (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, ranked as checks.status.worst ranks them). A config that
+cannot be used exits 2 from every command with the ConfigError message on stderr; enrollment, install or
+collector failures exit 1; `run` exits 0 after SIGTERM/SIGINT. `outbox list|requeue|drop` exit 0 when
+done, 1 when an id is unknown (nothing is changed then) or the outbox cannot be opened, 2 for a bad config
+or usage.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import contextlib
 import gc
 import json
 import logging
+import os
 import signal
 import socket
 import sqlite3
@@ -21,11 +23,13 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
 from fernwart.agent.config import AgentConfig, ConfigError, load_config
 from fernwart.agent.enroll import EnrollError, enroll
+from fernwart.agent.install import DEFAULT_CONFIG, InstallError, install, uninstall
 from fernwart.agent.jobs import JobWorker
 from fernwart.agent.outbox import REJECTED, Outbox, UnknownEntries
 from fernwart.agent.playbooks.executor import Refused, execute, prepare
@@ -34,6 +38,8 @@ from fernwart.agent.playbooks.outcome import RunState
 from fernwart.agent.runner import CheckRunner
 from fernwart.agent.scheduler import CheckScheduler
 from fernwart.agent.sender import Sender
+from fernwart.agent.status import agent_status, record_delivery, render_status, write_pid
+from fernwart.agent.tokens import RotateError, TokenKeeper, rotate
 from fernwart.agent.transport import CollectorError, CollectorLink
 from fernwart.agent.wire import result_entry
 from fernwart.checks.catalog import render_text
@@ -67,8 +73,18 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     """Enroll this host; print where the config and token went."""
     verify: bool | str = args.ca_file if args.ca_file else not args.insecure
     try:
+        token = _enrollment_token(args)
+    except OSError as exc:
+        print(f"fernwart-agent: cannot read the enrollment token from {args.token_file}: "
+              f"{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    if not token:
+        print("fernwart-agent: the enrollment token is empty", file=sys.stderr)
+        return EXIT_FAILURE
+    try:
         result = enroll(
-            args.collector, args.token, args.config, hostname=args.hostname, force=args.force,
+            args.collector, token, args.config, hostname=args.hostname, force=args.force,
+            replace=args.replace,
             tls_verify=verify,
         )
     except (EnrollError, CollectorError) as exc:
@@ -78,6 +94,15 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     print(f"config: {result.config_path} (checks: {', '.join(result.checks) or 'none'})")
     print(f"token:  {result.token_path} (mode 0600)")
     return 0
+
+
+def _enrollment_token(args: argparse.Namespace) -> str:
+    """Return the token from --token-file, standard input (--token -) or --token, stripped."""
+    if args.token_file is not None:
+        return str(Path(args.token_file).read_text(encoding="utf-8").strip())
+    if args.token == "-":
+        return sys.stdin.readline().strip()
+    return str(args.token).strip()
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -106,6 +131,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     sender = Sender(
         outbox, transport, host_id=config.host_id, heartbeat_interval=config.heartbeat_interval,
         batch_size=config.batch_size, linger=config.report_delay,
+        delivered=lambda at: record_delivery(config.state_dir, at),
+        before_round=TokenKeeper(config.token_file, transport, timedelta(seconds=config.token_max_age),
+                                 lambda: datetime.now(UTC)),
     )
     scheduler = CheckScheduler(
         [CheckRunner(check, probe) for check in config.checks], outbox, on_result=sender.notify,
@@ -114,6 +142,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if config.playbooks is not None and config.playbooks.is_dir():
         jobs_link = CollectorLink(config.collector, token, verify=config.tls_verify)
         worker = JobWorker(outbox, jobs_link, config.playbooks, allow_repairs=config.allow_repairs)
+    pid_file = write_pid(config.state_dir, os.getpid())
     try:
         log.info("agent for host %s reporting to %s; %d check(s), %d result(s) waiting in the outbox, %d"
                  " rejected", config.host_id, config.collector, len(config.checks), outbox.count(),
@@ -140,6 +169,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             signal.signal(signum, handler)
         wake.close()
         wake_writer.close()
+        pid_file.unlink(missing_ok=True)
     log.info("stopped")
     return 0
 
@@ -167,6 +197,45 @@ def cmd_check(args: argparse.Namespace) -> int:
             perf = " ".join(m.to_text() for m in result.metrics)
             print(f"{check.name} {result.status.name} {result.summary}" + (f" | {perf}" if perf else ""))
     return int(worst([r.status for _, r in results]))
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    """Install the hardened systemd unit for an enrolled config; enable and start it where systemd runs."""
+    try:
+        report = install(args.config, user=args.user, start=not args.no_start, root=args.root)
+    except InstallError as exc:
+        print(f"fernwart-agent: install failed: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    print("\n".join(report.lines))
+    return 0
+
+
+def cmd_uninstall(args: argparse.Namespace) -> int:
+    """Stop and remove the unit; say what was kept (config, token, outbox) unless --purge."""
+    print("\n".join(uninstall(purge=args.purge, root=args.root).lines))
+    return 0
+
+
+def cmd_rotate(args: argparse.Namespace) -> int:
+    """Rotate the agent token now; a running agent picks the new one up before its next round."""
+    config = load_config(args.config)
+    link = CollectorLink(config.collector, _read_token(config), verify=config.tls_verify)
+    try:
+        rotate(link, config.token_file)
+    except (CollectorError, RotateError) as exc:
+        print(f"fernwart-agent: rotation failed, the old token stays: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        link.close()
+    print(f"rotated the agent token: {config.token_file} (mode 0600)")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Print whether the agent runs and delivers; exit 0 when healthy, 1 when not."""
+    status = agent_status(load_config(args.config), datetime.now(UTC))
+    print(render_status(status), end="")
+    return 0 if status.healthy else EXIT_FAILURE
 
 
 def cmd_checks(args: argparse.Namespace) -> int:
@@ -324,10 +393,15 @@ def _parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("enroll", help="register this host with a collector and write the config")
     p.add_argument("--collector", required=True, help="collector base URL, e.g. https://collector:8443")
-    p.add_argument("--token", required=True, help="enrollment token (fwe_...)")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--token", help="enrollment token (fwe_...), or - to read it from standard input")
+    source.add_argument("--token-file", type=Path, help="read the enrollment token from this file")
     p.add_argument("--config", required=True, type=Path, help="config file to write")
     p.add_argument("--hostname", help="name to register (default: this host's name)")
     p.add_argument("--force", action="store_true", help="replace an existing config")
+    p.add_argument("--replace", action="store_true",
+                   help="take over the already enrolled host of this name (needs a token made with "
+                        "`fernwart-collector token create --replace HOST`)")
     p.add_argument("--ca-file", help="CA bundle to verify the collector's certificate")
     p.add_argument("--insecure", action="store_true", help="do not verify the collector's certificate")
     p.set_defaults(func=cmd_enroll)
@@ -340,6 +414,30 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", required=True, type=Path)
     p.add_argument("--json", action="store_true", help="print a JSON list instead of text lines")
     p.set_defaults(func=cmd_check)
+
+    p = commands.add_parser("install", help="install and start the agent as a hardened systemd service")
+    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG,
+                   help=f"enrolled config (default {DEFAULT_CONFIG})")
+    p.add_argument("--user", help="run as this system user, created if missing (default: root without "
+                                  "capabilities)")
+    p.add_argument("--no-start", action="store_true", help="write and enable the unit, do not start it")
+    p.add_argument("--root", type=Path, default=Path("/"),
+                   help="install below this directory (images, tests)")
+    p.set_defaults(func=cmd_install)
+
+    p = commands.add_parser("uninstall", help="stop and remove the service; keeps config and outbox")
+    p.add_argument("--purge", action="store_true", help="also remove config, token, outbox and state")
+    p.add_argument("--root", type=Path, default=Path("/"), help="as given to install")
+    p.set_defaults(func=cmd_uninstall)
+
+    p = commands.add_parser("rotate", help="rotate the agent token now (the agent also does every 30 days)")
+    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    p.set_defaults(func=cmd_rotate)
+
+    p = commands.add_parser("status",
+                            help="running?, last delivery, outbox, token age; exit 1 unless healthy")
+    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    p.set_defaults(func=cmd_status)
 
     p = commands.add_parser("checks", help="list the check types with their options and defaults")
     p.set_defaults(func=cmd_checks)

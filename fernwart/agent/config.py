@@ -11,6 +11,7 @@
     tls_verify: true                 # true, false, or the path of a CA bundle
     playbooks: playbooks             # the playbooks this agent holds; default: playbooks/ beside this file
     allow_repairs: false             # run repair playbooks too (diagnostics only by default)
+    token_max_age: 2592000           # seconds before the agent token is rotated, >= 3600; default 30 days
     checks:
       - name: disk-root              # unique, [A-Za-z0-9_.:@-]{1,128}, not "host"
         type: disk                   # a type from checks.registry
@@ -45,8 +46,9 @@ from fernwart.checks.registry import UnknownCheckType, load
 MAX_BATCH = 1000  # the protocol's limit on results per report
 TOP_LEVEL_KEYS = (
     "collector", "host_id", "token_file", "outbox", "state_dir", "heartbeat_interval", "batch_size",
-    "report_delay", "tls_verify", "checks", "playbooks", "allow_repairs",
+    "report_delay", "tls_verify", "token_max_age", "checks", "playbooks", "allow_repairs",
 )
+DEFAULT_TOKEN_MAX_AGE = 30 * 86400
 COMMON_CHECK_KEYS = ("name", "type", "interval", "timeout", "max_attempts", "warning", "critical")
 DEFAULT_TIMEOUT_CAP = 30.0
 
@@ -95,6 +97,7 @@ class AgentConfig:
     checks: tuple[CheckConfig, ...] = ()
     playbooks: Path | None = None
     allow_repairs: bool = False
+    token_max_age: int = DEFAULT_TOKEN_MAX_AGE
 
 
 def load_config(path: Path | str) -> AgentConfig:
@@ -140,6 +143,9 @@ def parse_config(text: str, path: Path | str) -> AgentConfig:
     report_delay = raw.get("report_delay", 5)
     if not _is_number(report_delay) or not 0 <= report_delay <= 60:
         raise fail("report_delay", f"expected seconds from 0 to 60, got {report_delay!r}")
+    token_max_age = _whole(raw.get("token_max_age", DEFAULT_TOKEN_MAX_AGE), 3600, None)
+    if token_max_age is None:
+        raise fail("token_max_age", f"expected whole seconds >= 3600, got {raw['token_max_age']!r}")
     tls_verify = raw.get("tls_verify", True)
     if isinstance(tls_verify, str) and tls_verify:
         ca = base / tls_verify
@@ -180,6 +186,7 @@ def parse_config(text: str, path: Path | str) -> AgentConfig:
         heartbeat_interval=heartbeat, batch_size=batch_size,
         report_delay=float(report_delay), tls_verify=tls_verify, checks=tuple(checks),
         playbooks=paths["playbooks"], allow_repairs=allow_repairs,
+        token_max_age=token_max_age,
     )
 
 

@@ -75,13 +75,15 @@ def os_description() -> str:
 
 def enroll(
     collector: str, enrollment_token: str, config_path: Path | str, *,
-    hostname: str | None = None, force: bool = False, tls_verify: bool | str = True,
+    hostname: str | None = None, force: bool = False, replace: bool = False, tls_verify: bool | str = True,
     transport: CollectorLink | None = None, listening_ports: Callable[[], set[int]] = local_listening_ports,
 ) -> EnrolledHost:
     """Enroll this host and write its token file (0600) and config; return what was written.
 
-    Raises EnrollError when the config exists and `force` is False (before contacting the collector)
-    or when the answer lacks host_id/agent_token; CollectorError subclasses for refusals and outages.
+    `replace` asks to take over a host of that name that is already enrolled (the collector also wants a
+    token a technician created for that host). Raises EnrollError when the config exists and `force` is
+    False (before contacting the collector) or when the answer lacks host_id/agent_token; CollectorError
+    subclasses for refusals and outages.
     Default checks whose type is not available in this build are left out with a warning.
     """
     config_path = Path(config_path)
@@ -95,6 +97,7 @@ def enroll(
             "hostname": hostname or socket.gethostname(),
             "os": os_description(),
             "agent_version": __version__,
+            **({"replace": True} if replace else {}),
         })
     finally:
         if own:

@@ -32,7 +32,13 @@ from collections.abc import Callable
 from datetime import datetime
 
 from fernwart.agent.outbox import Outbox, OutboxEntry
-from fernwart.agent.transport import CollectorLink, CollectorUnavailable, CredentialsRefused, RequestRejected
+from fernwart.agent.transport import (
+    AgentRevoked,
+    CollectorLink,
+    CollectorUnavailable,
+    CredentialsRefused,
+    RequestRejected,
+)
 from fernwart.agent.wire import report_body
 from fernwart.checks.probe import utc_now
 
@@ -50,6 +56,8 @@ class Sender:
         batch_size: int = 200, clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = utc_now, rand: Callable[[], float] = random.random,
         backoff_base: float = 1.0, backoff_cap: float = 60.0, linger: float = 0.0,
+        delivered: Callable[[datetime], None] | None = None,
+        before_round: Callable[[], None] | None = None,
     ) -> None:
         self.outbox = outbox
         self.transport = transport
@@ -62,6 +70,9 @@ class Sender:
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self.linger = linger
+        self._before_round = before_round  # token reload and rotation (agent.tokens)
+        self.revoked = False  # set once the collector says this host was revoked; the loop then ends
+        self._delivered = delivered  # told the wall time of every 2xx (`fernwart-agent status` reads it)
         self._limit = batch_size  # lowered by a 413, grown back slowly
         self._clean_rounds = 0
         self._last_post: float | None = None  # clock() of the last 2xx, results or heartbeat
@@ -77,26 +88,37 @@ class Sender:
         Never raises for collector trouble: CollectorUnavailable turns into a backoff delay (or the
         collector's Retry-After), CredentialsRefused into the refused state with its slow look-again.
         """
+        posted = False
+        if self._before_round is not None:
+            self._before_round()
         try:
             batch = self.outbox.peek(self._limit)
             if batch:
                 limit = self._limit
                 self._deliver(batch)
-                self._last_post = self._clock()
+                self._last_post, posted = self._clock(), True
                 self._grow_limit(split=self._limit < limit)
             elif self._heartbeat_due():
                 self._post([])
-                self._last_post = self._clock()
+                self._last_post, posted = self._clock(), True
         except CredentialsRefused as exc:
             return self._refused(exc)
         except CollectorUnavailable as exc:
             if exc.retry_after is not None:
                 return self._retry_after(exc, exc.retry_after)
             return self._backoff(exc)
+        except AgentRevoked as exc:
+            log.error("the collector revoked this host (%s); stopped sending, %d result(s) kept in the "
+                      "outbox; enroll again to resume", exc.error, self.outbox.count())
+            self.revoked = True
+            self._stopping.set()
+            return 0.0
         except RequestRejected as exc:  # only a heartbeat gets here: the envelope itself is refused
             log.error("collector refused our heartbeat (HTTP %d: %s); check host_id in the config",
                       exc.status, exc.error)
             return self._backoff(exc)
+        if self._delivered is not None and posted:
+            self._delivered(self._now())
         if self.refused is not None:
             log.info("collector accepts our credentials again; sending resumed")
             self.refused = None

@@ -6,6 +6,7 @@ User-Agent. Answers are sorted into three exceptions, caught where the decision 
 - `CollectorUnavailable`: try again later (connection refused, DNS, TLS, timeouts, 5xx, 408, 429);
   its `retry_after` carries the pause a 429 or 503 asked for in `Retry-After` (seconds or an HTTP date);
 - `CredentialsRefused`: 401/403, the token is missing, revoked or for another host (keep results, back off);
+- `AgentRevoked`: 410, a technician revoked this host: stop sending, keep the outbox;
 - `RequestRejected`: any other 4xx; the collector will never accept this body (413 included, so the
   sender can split the batch).
 """
@@ -23,6 +24,7 @@ from fernwart.httpclient import HttpClient, HttpError, HttpResponse, parse_retry
 
 RETRYABLE_STATUSES = frozenset({408, 429})
 AUTH_STATUSES = frozenset({401, 403})
+REVOKED_STATUS = 410
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read
 ANSWER_LIMIT = 1024 * 1024  # bytes of an answer read; the collector answers with a few hundred
 
@@ -49,6 +51,14 @@ class CredentialsRefused(CollectorError):
     def __init__(self, status: int, error: str) -> None:
         super().__init__(f"HTTP {status}: {error}")
         self.status = status
+        self.error = error
+
+
+class AgentRevoked(CollectorError):
+    """The collector answered 410: this host was revoked; retrying cannot help."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(f"HTTP 410: {error}")
         self.error = error
 
 
@@ -144,10 +154,16 @@ class CollectorLink:
         error = _error_text(response)
         if status in AUTH_STATUSES:
             raise CredentialsRefused(status, error)
+        if status == REVOKED_STATUS:
+            raise AgentRevoked(error)
         if status >= 500 or status in RETRYABLE_STATUSES or status < 400:
             retry_after = parse_retry_after(response.headers.get("Retry-After"), self._now())
             raise CollectorUnavailable(f"POST {url}: HTTP {status}: {error}", status, retry_after)
         raise RequestRejected(status, error)
+
+    def set_token(self, token: str) -> None:
+        """Use `token` from the next request on (after a rotation)."""
+        self._token = token
 
     def close(self) -> None:
         """Close the idle keep-alive connection; a later request opens a new one."""

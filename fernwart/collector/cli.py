@@ -127,18 +127,70 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     engine = _engine(_settings(args))
     with database.session_factory(engine)() as db:
         try:
-            token = auth.create_enrollment_token(db, utcnow(), args.customer, args.ttl, args.uses)
+            token = auth.create_enrollment_token(
+                db, utcnow(), args.customer, args.ttl, args.uses, replace_host=args.replace
+            )
         except ServiceError as exc:
             raise CliError(str(exc)) from None
         db.commit()
     engine.dispose()
     limits = [
         f"customer {args.customer}" if args.customer else "no customer",
-        f"valid for {args.ttl}" if args.ttl else "no expiry",
-        f"{args.uses} uses" if args.uses else "unlimited uses",
+        f"valid for {args.ttl}",
+        f"{args.uses} use{'s' if args.uses != 1 else ''}",
     ]
+    if args.replace:
+        limits.append(f"may replace host {args.replace}")
     print(f"enrollment token ({', '.join(limits)}; shown once):")
     print(token)
+    return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    from fernwart.collector.services import auth
+
+    engine = _engine(_settings(args))
+    with database.session_factory(engine)() as db:
+        tokens = auth.enrollment_tokens(db, utcnow())
+    engine.dispose()
+    print(f"{'id':>5}  {'state':8}  {'uses left':9}  {'expires (UTC)':20}  customer")
+    for t in tokens:
+        uses = "unlimited" if t.uses is None else f"{t.uses_left}/{t.uses}"
+        expires = t.expires_at.strftime("%Y-%m-%d %H:%M:%S") if t.expires_at else "never"
+        extra = f"  (may replace {t.replace_host})" if t.replace_host else ""
+        print(f"{t.id:>5}  {t.state:8}  {uses:9}  {expires:20}  {t.customer or '-'}{extra}")
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    from fernwart.collector.services import auth
+    from fernwart.collector.services.errors import ServiceError
+
+    engine = _engine(_settings(args))
+    with database.session_factory(engine)() as db:
+        try:
+            auth.revoke_enrollment_token(db, args.id, utcnow())
+        except ServiceError as exc:
+            raise CliError(str(exc)) from None
+        db.commit()
+    engine.dispose()
+    print(f"enrollment token {args.id} revoked")
+    return 0
+
+
+def cmd_host_revoke(args: argparse.Namespace) -> int:
+    from fernwart.collector.services import auth
+    from fernwart.collector.services.errors import ServiceError
+
+    engine = _engine(_settings(args))
+    with database.session_factory(engine)() as db:
+        try:
+            auth.revoke_host(db, args.name, args.customer, utcnow())
+        except ServiceError as exc:
+            raise CliError(str(exc)) from None
+        db.commit()
+    engine.dispose()
+    print(f"host {args.name} revoked: its agent is told so at its next report and stops sending")
     return 0
 
 
@@ -213,9 +265,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create = token.add_parser("create", parents=[db_flag], help="create an enrollment token; prints it last")
     create.add_argument("--customer", help="customer the enrolled hosts belong to (created if new)")
-    create.add_argument("--ttl", type=_ttl, help="validity, e.g. 1h, 30m, 7d (default: no expiry)")
-    create.add_argument("--uses", type=int, help="how many hosts may enroll with it (default: unlimited)")
+    create.add_argument("--ttl", type=_ttl, default=timedelta(hours=24),
+                        help="validity, e.g. 1h, 30m, 7d (default: 24h)")
+    create.add_argument("--uses", type=int, default=1, help="how many hosts may enroll with it (default: 1)")
+    create.add_argument("--replace", metavar="HOST",
+                        help="allow taking over this existing host (a reinstalled machine)")
     create.set_defaults(func=cmd_token_create)
+    listing = token.add_parser("list", parents=[db_flag], help="list enrollment tokens and their state")
+    listing.set_defaults(func=cmd_token_list)
+    revoke = token.add_parser("revoke", parents=[db_flag], help="revoke an enrollment token by its id")
+    revoke.add_argument("id", type=int, help="the id shown by `token list`")
+    revoke.set_defaults(func=cmd_token_revoke)
+    host = sub.add_parser("host", help="manage enrolled hosts").add_subparsers(
+        dest="host_command", required=True
+    )
+    revoke_host = host.add_parser("revoke", parents=[db_flag], help="revoke a host's agent token for good")
+    revoke_host.add_argument("name", help="the host's name")
+    revoke_host.add_argument("--customer", help="the host's customer, when several have a host of that name")
+    revoke_host.set_defaults(func=cmd_host_revoke)
     apply = sub.add_parser("apply", parents=[db_flag], help="apply a contracts YAML file (all or nothing)")
     apply.add_argument("file", help="YAML file with a top-level 'customers:' list")
     apply.add_argument("--dry-run", action="store_true", help="only validate")

@@ -85,6 +85,10 @@ class Host(Base):
     os: Mapped[str] = mapped_column(String(200), default="")
     agent_version: Mapped[str] = mapped_column(String(50), default="")
     agent_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # the token before the last rotation: valid until the new one is first used, so no report is lost
+    agent_token_prev_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    token_issued_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
     enrolled_at: Mapped[datetime]
     last_seen_at: Mapped[datetime | None]
     heartbeat_interval: Mapped[int] = mapped_column(Integer, default=60)
@@ -113,6 +117,9 @@ class EnrollmentToken(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime | None]
     uses_left: Mapped[int | None] = mapped_column(Integer)
+    uses: Mapped[int | None] = mapped_column(Integer)  # as created; None: unlimited
+    revoked_at: Mapped[datetime | None]
+    replace_host: Mapped[str | None] = mapped_column(String(255))  # may take over this existing host
 
 
 class Result(Base):

@@ -12,6 +12,7 @@ from fernwart.collector.services.errors import (
     Invalid,
     NotFound,
     RateLimited,
+    Revoked,
     ServiceError,
     Unauthenticated,
 )
@@ -23,6 +24,7 @@ STATUS: dict[type[ServiceError], int] = {
     Conflict: 409,
     Invalid: 422,
     RateLimited: 429,
+    Revoked: 410,  # Gone: the agent stops instead of backing off as after a 401
 }
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 import signal
 import stat
@@ -168,3 +169,18 @@ def test_check_with_the_real_plugin_type(
                         "    command: [sh, -c, 'echo \"DISK CRITICAL - / full | root=99%;80;90\"; exit 2']\n")
     assert main(["check", "--config", str(path)]) == 2
     assert capsys.readouterr().out == "plug CRITICAL DISK CRITICAL - / full | root=99%;80;90\n"
+
+
+def test_enroll_reads_the_token_from_a_file_or_standard_input(
+    collector: CollectorStub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, standins: None,
+) -> None:
+    """The token need not be on the command line, where `ps` shows it."""
+    (tmp_path / "token").write_text("fwe_from_file\n")
+    first = ["enroll", "--collector", collector.url, "--config", str(tmp_path / "a.yaml")]
+    assert main([*first, "--token-file", str(tmp_path / "token")]) == 0
+    monkeypatch.setattr(sys, "stdin", io.StringIO("fwe_from_stdin\n"))
+    second = ["enroll", "--collector", collector.url, "--config", str(tmp_path / "b.yaml")]
+    assert main([*second, "--token", "-"]) == 0
+    assert [r.body["token"] for r in collector.requests] == ["fwe_from_file", "fwe_from_stdin"]
+    assert main([*first, "--force", "--token-file", str(tmp_path / "missing")]) == 1
+    assert len(collector.requests) == 2

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fernwart.checks.status import Status
 from fernwart.collector import deps
 from fernwart.collector.api.inputs import RawBody, parse_body, request_body
-from fernwart.collector.api.schemas import EnrollIn, EnrollOut, ReportIn, ReportOut
+from fernwart.collector.api.schemas import EnrollIn, EnrollOut, ReportIn, ReportOut, RotateOut
 from fernwart.collector.deps import DB, Now
 from fernwart.collector.services import auth, ingest
 
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api/v1", tags=["agents"])
 def enroll(body: EnrollIn, request: Request, db: DB, now: Now) -> EnrollOut:
     """Register a host with an enrollment token and hand out its own agent token."""
     with deps.checking_credentials(request, now, "enrollment token"):
-        result = auth.enroll(db, body.token, body.hostname, body.os, body.agent_version, now)
+        result = auth.enroll(db, body.token, body.hostname, body.os, body.agent_version, now, body.replace)
     db.commit()
     return EnrollOut(
         host_id=result.host_id, agent_token=result.agent_token, heartbeat_interval=result.heartbeat_interval
@@ -61,3 +61,13 @@ def report(raw: RawBody, request: Request, db: DB, now: Now) -> ReportOut:
     db.commit()
     request.app.state.metrics.observe_ingest(outcome, time.perf_counter() - started)
     return ReportOut(accepted=outcome.accepted, duplicates=outcome.duplicates)
+
+
+@router.post("/agent/rotate", response_model=RotateOut)
+def rotate(request: Request, db: DB, now: Now) -> RotateOut:
+    """Issue the calling agent a new token; the old one keeps working until the new one is used."""
+    token = deps.bearer(request)
+    host = ingest.authenticate(db, token)
+    new = auth.rotate_agent_token(host, token, now)
+    db.commit()
+    return RotateOut(agent_token=new)

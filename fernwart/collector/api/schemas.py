@@ -74,12 +74,17 @@ class EnrollIn(BaseModel):
     hostname: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9_.-]+$")]
     os: Annotated[str, Field(max_length=200)] = ""
     agent_version: Annotated[str, Field(max_length=50)] = ""
+    replace: bool = False  # take over an existing host of that name (needs a token made for it)
 
 
 class EnrollOut(BaseModel):
     host_id: str
     agent_token: str
     heartbeat_interval: int
+
+
+class RotateOut(BaseModel):
+    agent_token: str
 
 
 class HostOut(BaseModel):

@@ -16,12 +16,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from fernwart.collector.models import EnrollmentToken, Host, MetaValue, User
+from fernwart.collector.models import Customer, EnrollmentToken, Host, MetaValue, User
 from fernwart.collector.services import customers
 from fernwart.collector.services.contracts import contract_of
-from fernwart.collector.services.errors import Invalid, Unauthenticated
+from fernwart.collector.services.errors import Conflict, Invalid, NotFound, Unauthenticated
 
 ROLES = ("admin", "level1", "level2", "level3")
+ENROLLMENT_TTL = timedelta(hours=24)  # enrollment tokens expire; none lives forever
 
 
 @dataclass(frozen=True)
@@ -73,12 +74,19 @@ def create_enrollment_token(
     session: Session,
     now: datetime,
     customer: str | None = None,
-    ttl: timedelta | None = None,
-    uses: int | None = None,
+    ttl: timedelta = ENROLLMENT_TTL,
+    uses: int | None = 1,
+    replace_host: str | None = None,
 ) -> str:
-    """Create an enrollment token valid for `ttl` and `uses` enrollments (None: unlimited)."""
+    """Create an enrollment token valid for `ttl` and `uses` enrollments (None: unlimited, for images).
+
+    `replace_host` lets the token take over that existing host of the customer (a reinstalled machine);
+    without it an existing hostname is never taken over.
+    """
     if uses is not None and uses < 1:
         raise Invalid("uses: must be at least 1")
+    if ttl <= timedelta(0):
+        raise Invalid("ttl: must be longer than 0s")
     token, digest = new_token("fwe_")
     cust = customers.get_or_create(session, customer, now) if customer else None
     session.add(
@@ -86,11 +94,60 @@ def create_enrollment_token(
             token_hash=digest,
             customer_id=cust.id if cust else None,
             created_at=now,
-            expires_at=now + ttl if ttl else None,
+            expires_at=now + ttl,
             uses_left=uses,
+            uses=uses,
+            replace_host=replace_host,
         )
     )
     return token
+
+
+@dataclass(frozen=True)
+class EnrollmentTokenView:
+    """An enrollment token as `token list` shows it (never the secret)."""
+
+    id: int
+    customer: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    uses: int | None
+    uses_left: int | None
+    replace_host: str | None
+    state: str  # active | expired | used up | revoked
+
+
+def enrollment_tokens(session: Session, now: datetime) -> list[EnrollmentTokenView]:
+    """Return every enrollment token, newest first, with its state as of `now`."""
+    rows = session.execute(
+        select(EnrollmentToken, Customer.name)
+        .outerjoin(Customer, Customer.id == EnrollmentToken.customer_id)
+        .order_by(EnrollmentToken.id.desc())
+    ).all()
+    return [
+        EnrollmentTokenView(t.id, name, t.created_at, t.expires_at, t.uses, t.uses_left, t.replace_host,
+                            _token_state(t, now))
+        for t, name in rows
+    ]
+
+
+def revoke_enrollment_token(session: Session, token_id: int, now: datetime) -> None:
+    """Revoke the enrollment token with `token_id` (again is harmless); raise NotFound for no such token."""
+    row = session.get(EnrollmentToken, token_id)
+    if row is None:
+        raise NotFound(f"enrollment token {token_id}: no such token")
+    if row.revoked_at is None:
+        row.revoked_at = now
+
+
+def _token_state(token: EnrollmentToken, now: datetime) -> str:
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.expires_at is not None and token.expires_at <= now:
+        return "expired"
+    if token.uses_left is not None and token.uses_left < 1:
+        return "used up"
+    return "active"
 
 
 @dataclass(frozen=True)
@@ -109,16 +166,30 @@ def enroll(
     os_name: str,
     agent_version: str,
     now: datetime,
+    replace: bool = False,
 ) -> IssuedIdentity:
-    """Register (or re-register) `hostname` with an enrollment token and issue a new agent token.
+    """Register `hostname` with an enrollment token and issue a new agent token.
 
     The token's use is taken with a compare-and-set update, so two hosts racing for its last use cannot
-    both win. Re-enrolling a known hostname of the same customer keeps its id and history and revokes its
-    old agent token.
+    both win. A hostname the customer already has is never taken over silently: that needs `replace`
+    from the agent *and* a token a technician created for that host (``token create --replace HOST``);
+    otherwise Conflict, and the token's use is not spent. A replacement keeps the host's id and history
+    and revokes its old agent token.
     """
     row = session.scalar(select(EnrollmentToken).where(EnrollmentToken.token_hash == hash_token(token)))
-    if row is None or (row.expires_at is not None and row.expires_at <= now):
-        raise Unauthenticated("enrollment token unknown or expired")
+    if row is None:
+        raise Unauthenticated("enrollment token unknown")
+    if row.revoked_at is not None:
+        raise Unauthenticated("enrollment token revoked")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise Unauthenticated(f"enrollment token expired at {row.expires_at.isoformat(timespec='seconds')}")
+    host = session.scalar(
+        select(Host)
+        .where(Host.name == hostname)
+        .where(Host.customer_id.is_(None) if row.customer_id is None else Host.customer_id == row.customer_id)
+    )
+    if host is not None and (row.uses_left is None or row.uses_left > 0):  # "used up" says more
+        _may_replace(host.name, row, replace)
     taken = session.execute(
         update(EnrollmentToken)
         .where(EnrollmentToken.id == row.id)
@@ -129,11 +200,6 @@ def enroll(
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         raise Unauthenticated("enrollment token used up")
     agent_token, digest = new_token("fwa_")
-    host = session.scalar(
-        select(Host)
-        .where(Host.name == hostname)
-        .where(Host.customer_id.is_(None) if row.customer_id is None else Host.customer_id == row.customer_id)
-    )
     if host is None:
         host = Host(
             id=str(uuid.uuid4()),
@@ -150,6 +216,9 @@ def enroll(
     host.os = os_name[:200]
     host.agent_version = agent_version[:50]
     host.agent_token_hash = digest
+    host.agent_token_prev_hash = None
+    host.token_issued_at = now
+    host.revoked_at = None  # enrolling again (with --replace) lifts a revocation
     session.flush()
     contract = contract_of(session, host.customer_id)
     if contract is not None:
@@ -157,10 +226,64 @@ def enroll(
     return IssuedIdentity(host.id, agent_token, host.heartbeat_interval)
 
 
+def _may_replace(hostname: str, token: EnrollmentToken, replace: bool) -> None:
+    """Raise Conflict unless both sides asked to replace the existing host `hostname`."""
+    confirmed = token.replace_host == hostname
+    if replace and confirmed:
+        return
+    missing = []
+    if not replace:
+        missing.append("the agent must enroll with --replace")
+    if not confirmed:
+        missing.append(f"a technician must create its token with `fernwart-collector token create "
+                       f"--replace {hostname}`")
+    raise Conflict(f"host {hostname} exists; to replace it, {' and '.join(missing)}")
+
+
 def host_for_token(session: Session, token: str, lock: bool = False) -> Host | None:
-    """Return the host an agent token belongs to, or None; `lock` locks its row for the transaction."""
-    query = select(Host).where(Host.agent_token_hash == hash_token(token))
+    """Return the host an agent token belongs to, or None; `lock` locks its row for the transaction.
+
+    The token from before the last rotation still counts until the new one is used (see rotate).
+    """
+    digest = hash_token(token)
+    query = select(Host).where(or_(Host.agent_token_hash == digest, Host.agent_token_prev_hash == digest))
     return session.scalar(query.with_for_update() if lock else query)
+
+
+def settle_rotation(host: Host, token: str) -> None:
+    """End a rotation's overlap once the agent uses its new token: the previous one stops working."""
+    if host.agent_token_prev_hash is not None and host.agent_token_hash == hash_token(token):
+        host.agent_token_prev_hash = None
+
+
+def rotate_agent_token(host: Host, token: str, now: datetime) -> str:
+    """Issue `host` a new agent token, keeping the one that asked (`token`) valid until the new is used.
+
+    A rotation asked with the previous token (the answer to the last one was lost) replaces only the
+    never-used new token, so the agent is not locked out.
+    """
+    new, digest = new_token("fwa_")
+    if host.agent_token_hash == hash_token(token):
+        host.agent_token_prev_hash = host.agent_token_hash
+    host.agent_token_hash = digest
+    host.token_issued_at = now
+    return new
+
+
+def revoke_host(session: Session, name: str, customer: str | None, now: datetime) -> Host:
+    """Revoke the host called `name` (of `customer`, needed when several customers use the name)."""
+    query = select(Host).where(Host.name == name)
+    if customer is not None:
+        query = query.join(Customer, Customer.id == Host.customer_id).where(Customer.name == customer)
+    hosts = list(session.scalars(query))
+    if not hosts:
+        raise NotFound(f"host {name}: no such host" + (f" of customer {customer}" if customer else ""))
+    if len(hosts) > 1:
+        raise Invalid(f"customer: several customers have a host {name}; name the customer")
+    host = hosts[0]
+    if host.revoked_at is None:
+        host.revoked_at = now
+    return host
 
 
 def account_for_token(session: Session, token: str) -> Account | None:

@@ -15,6 +15,10 @@ class Unauthenticated(ServiceError):
     """The credentials are missing, unknown, expired or revoked."""
 
 
+class Revoked(ServiceError):
+    """The agent's host was revoked by a technician: the agent must stop sending (not retry)."""
+
+
 class Forbidden(ServiceError):
     """The caller is known but may not do this."""
 

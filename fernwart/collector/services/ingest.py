@@ -22,7 +22,7 @@ from fernwart.collector.domain.tickets import TicketPolicy
 from fernwart.collector.models import RESULTS, Host
 from fernwart.collector.services import auth, checkstate
 from fernwart.collector.services.checkstate import Observation
-from fernwart.collector.services.errors import Forbidden, Invalid, Unauthenticated
+from fernwart.collector.services.errors import Forbidden, Invalid, Revoked, Unauthenticated
 from fernwart.protocol import HOST_CHECK, RESULT_MAX_AGE, RESULT_MAX_AHEAD
 
 
@@ -73,6 +73,10 @@ def authenticate(session: Session, agent_token: str) -> Host:
     host = auth.host_for_token(session, agent_token, lock=True)
     if host is None:
         raise Unauthenticated("unknown agent token")
+    if host.revoked_at is not None:
+        raise Revoked(f"host {host.name} was revoked at {host.revoked_at.isoformat(timespec='seconds')}; "
+                      "stop sending and enroll again to resume")
+    auth.settle_rotation(host, agent_token)
     return host
 
 
