@@ -198,6 +198,11 @@ class _Tally:
         )
 
 
+def silence_allowed(stale_after_seconds: int | None, heartbeat_interval: int) -> timedelta:
+    """Return how long a host may stay silent: its own `stale_after`, else three heartbeat intervals."""
+    return timedelta(seconds=stale_after_seconds or 3 * max(1, heartbeat_interval))
+
+
 def error_budget(counted_us: int, down_us: int, target: float) -> int:
     """Return floor(counted * (1 - target/100)) - down in whole seconds, downtime rounded up.
 

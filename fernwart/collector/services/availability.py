@@ -35,6 +35,7 @@ from fernwart.collector.domain.availability import (
     StatusSince,
     availability_report,
     month_period,
+    silence_allowed,
     silences,
     stale_spans,
 )
@@ -44,7 +45,6 @@ from fernwart.collector.domain.windows import parse_instant
 from fernwart.collector.models import Customer, Host, Result, StateChange, Ticket
 from fernwart.collector.services.contracts import contract_of
 from fernwart.collector.services.errors import Invalid, NotFound
-from fernwart.collector.services.staleness import stale_after
 from fernwart.collector.services.windows import windows_of
 from fernwart.protocol import HOST_CHECK
 
@@ -235,7 +235,7 @@ def _silences(
         return out
     rows = session.scalars(select(Host).where(Host.customer_id == customer_id, Host.name.in_(stale)))
     for host in rows:
-        allowed = stale_after(host)
+        allowed = silence_allowed(host.stale_after, host.heartbeat_interval)
         observed: list[datetime] = []
         for a, b in stale[host.name]:
             observed += session.scalars(

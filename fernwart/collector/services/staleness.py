@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fernwart.checks.status import Status
+from fernwart.collector.domain.availability import silence_allowed
 from fernwart.collector.domain.tickets import TicketPolicy
 from fernwart.collector.models import Host, MetaValue
 from fernwart.collector.services import checkstate
@@ -25,7 +26,7 @@ RESUMED_AT = "staleness.resumed_at"
 
 def stale_after(host: Host) -> timedelta:
     """Return how long `host` may stay silent: its own setting, else three heartbeat intervals."""
-    return timedelta(seconds=host.stale_after or 3 * max(1, host.heartbeat_interval))
+    return silence_allowed(host.stale_after, host.heartbeat_interval)
 
 
 def deadline(last_seen: datetime, allowed: timedelta, resumed_at: datetime) -> datetime:
