@@ -31,6 +31,7 @@ from fernwart.collector.domain.checkstate import (
     HeldBack,
     Observation,
     Step,
+    Trigger,
     decide_ticket,
     step,
 )
@@ -121,7 +122,6 @@ def apply(
     facts = _TicketFacts(session, host, ordered[0].at, policy)
     new_rows: dict[str, dict[str, object]] = {}
     changes: list[dict[str, object]] = []
-    counted: dict[int, int] = {}
     for obs in ordered:
         done = step(records.get(obs.check_name), obs)
         if done is None:
@@ -133,18 +133,11 @@ def apply(
         if done.change is not None:
             changes.append(_change_row(host.id, obs.check_name, done.change))
         if done.trigger is not None:
-            _carry_out(session, host, obs, done, facts.load(), now, policy, outcome, counted)
+            _carry_out(session, host, obs, done, facts.load(), now, policy, outcome)
     _write_states(session, host.id, rows, new_rows)
     if changes:
         session.connection().execute(insert(STATE_CHANGES), changes)
         outcome.state_changes = len(changes)
-    for ticket_id, count in counted.items():
-        session.execute(
-            update(Ticket)
-            .where(Ticket.id == ticket_id)
-            .values(occurrences=Ticket.occurrences + count, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
     return outcome
 
 
@@ -204,7 +197,6 @@ def _carry_out(
     now: datetime,
     policy: TicketPolicy,
     outcome: BatchOutcome,
-    counted: dict[int, int],
 ) -> None:
     """Decide the check's ticket action for `done` and carry it out."""
     assert done.trigger is not None
@@ -223,8 +215,11 @@ def _carry_out(
     current = done.trigger.current
     if decision.held_back is not None:
         outcome.held_back += 1
-    if decision.held_back is HeldBack.MAINTENANCE and window is not None:
-        # inside maintenance: no ticket, no page; the result is stored all the same
+    if decision.held_back is HeldBack.MAINTENANCE and window is not None and done.trigger.kind is not (
+        Trigger.REPEATED
+    ):
+        # inside maintenance: no ticket, no page; the result is stored all the same (logged once per
+        # HARD change, not for every repeated result)
         message = f"{current.name}: {obs.summary}"
         windows.log(
             session, obs.at, host.customer_id, window.name, "ticket_suppressed", host.id, name, message
@@ -242,8 +237,6 @@ def _carry_out(
         outcome.tickets_opened += 1
     elif action is Action.UPDATE and ticket is not None:
         tickets.add_failure(session, ticket, current, obs.summary, obs.at, now)
-    elif action is Action.COUNT and ticket is not None:
-        counted[ticket.id] = counted.get(ticket.id, 0) + 1
     elif action is Action.RECOVER and ticket is not None:
         tickets.recover(session, ticket, obs.summary, obs.at, now, policy.resolve_on_recovery)
         if policy.resolve_on_recovery:
