@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from fernwart.collector.domain.tickets import TicketPolicy
+from fernwart.collector.jobs import run_sweep
 from fernwart.collector.metrics import Metrics
-from fernwart.collector.services import staleness
-from tests.collector.helpers import Harness, harness, result
+from fernwart.collector.models import MaintenanceLog, Notification
+from fernwart.collector.services import staleness, windows
+from tests.collector.helpers import T0, Harness, harness, result
+from tests.collector.services.test_tickets_sla import apply_contract
 from tests.collector.test_metrics import sample
 
 INTERVAL = timedelta(seconds=10)
@@ -62,3 +67,33 @@ def test_a_ticket_resolved_by_hand_while_failing_comes_back_on_the_next_hard_res
         assert [t["id"] for t in tickets] == [first["id"]]  # reopened: within the reopen window
         events = h.get(f"/api/v1/tickets/{first['id']}")["events"]
         assert [e["kind"] for e in events][-2:] == ["resolved", "reopened"]
+
+
+def test_a_check_still_failing_when_its_window_ends_gets_its_ticket_then(database_url: str) -> None:
+    with harness(database_url) as h:
+        apply_contract(h)
+        h.enroll("erp01", customer="Muster GmbH")
+        end = T0 + timedelta(minutes=30)
+        with h.sessions() as db:
+            windows.add(db, customer="Muster GmbH", name="disk swap", scope="host:erp01",
+                        starts_at=T0, ends_at=end, reason="replacing a disk", actor="admin", now=T0)
+            db.commit()
+        h.report("erp01", [result("erp-db", 2, h.clock.advance(minutes=1), max_attempts=1)])
+        h.clock.advance(minutes=10)
+        assert run_sweep(h.sessions, h.clock.now, INTERVAL, TicketPolicy())
+        assert h.get("/api/v1/tickets") == []  # the window is still open
+        h.clock.now = end + timedelta(seconds=7)  # the agent has not reported since the window ended
+        assert run_sweep(h.sessions, h.clock.now, INTERVAL, TicketPolicy())
+        assert run_sweep(h.sessions, h.clock.now + INTERVAL, INTERVAL, TicketPolicy())  # twice: idempotent
+        [ticket] = h.get("/api/v1/tickets")
+        iso = end.isoformat().replace("+00:00", "Z")
+        assert ticket["opened_at"] == iso
+        assert ticket["response_due"] == (end + timedelta(minutes=30)).isoformat().replace("+00:00", "Z")
+        assert "disk swap" in h.get(f"/api/v1/tickets/{ticket['id']}")["events"][0]["message"]
+        with h.sessions() as db:
+            log = db.scalars(select(MaintenanceLog.kind).order_by(MaintenanceLog.id)).all()
+            pages = db.scalars(select(Notification.kind)).all()
+        assert log == ["created", "ticket_suppressed", "ticket_opened_after_window"]
+        assert pages == ["ticket_opened"]
+        h.report("erp01", [result("erp-db", 2, h.clock.advance(minutes=1), max_attempts=1)])
+        assert [t["id"] for t in h.get("/api/v1/tickets")] == [ticket["id"]]
