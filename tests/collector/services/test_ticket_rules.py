@@ -9,10 +9,10 @@ from sqlalchemy import select
 from fernwart.collector.domain.tickets import TicketPolicy
 from fernwart.collector.jobs import run_sweep
 from fernwart.collector.metrics import Metrics
-from fernwart.collector.models import MaintenanceLog, Notification
-from fernwart.collector.services import staleness, windows
+from fernwart.collector.models import MaintenanceLog, Notification, Ticket
+from fernwart.collector.services import contracts, staleness, windows
 from tests.collector.helpers import T0, Harness, harness, result
-from tests.collector.services.test_tickets_sla import apply_contract
+from tests.collector.services.test_tickets_sla import CONTRACT, apply_contract, run_job
 from tests.collector.test_metrics import sample
 
 INTERVAL = timedelta(seconds=10)
@@ -97,3 +97,31 @@ def test_a_check_still_failing_when_its_window_ends_gets_its_ticket_then(databas
         assert pages == ["ticket_opened"]
         h.report("erp01", [result("erp-db", 2, h.clock.advance(minutes=1), max_attempts=1)])
         assert [t["id"] for t in h.get("/api/v1/tickets")] == [ticket["id"]]
+
+
+def test_a_ticket_keeps_the_contract_terms_it_was_opened_under(database_url: str) -> None:
+    with harness(database_url) as h:
+        apply_contract(h)
+        h.enroll("erp01", customer="Muster GmbH")
+        h.report("erp01", [result("erp-db", 2, h.clock.now, "database down", max_attempts=1)])
+        old = h.get("/api/v1/tickets")[0]
+        assert old["resolution_due"] == (T0 + timedelta(hours=4)).isoformat().replace("+00:00", "Z")
+        strict = CONTRACT.read_text().replace(
+            "P1: {response: 30m, resolution: 4h", "P1: {response: 1m, resolution: 2m"
+        )
+        document, _ = contracts.parse_document(strict)
+        h.clock.advance(minutes=5)
+        with h.sessions() as db:
+            contracts.apply(db, document, "test", h.clock.now)
+            db.commit()
+        outcome = run_job(h)
+        assert (outcome.breaches, outcome.escalations) == (0, 0)  # still under the 30 min / 4 h terms
+        kept = h.get(f"/api/v1/tickets/{old['id']}")
+        assert (kept["resolution_due"], kept["level"]) == (old["resolution_due"], 1)
+        h.report("erp01", [result("web", 2, h.clock.now, "web down", max_attempts=1)])
+        new = next(t for t in h.get("/api/v1/tickets") if t["check"] == "web")
+        due = (h.clock.now + timedelta(minutes=2)).isoformat().replace("+00:00", "Z")
+        assert new["resolution_due"] == due  # a ticket opened after the change runs under the new terms
+        with h.sessions() as db:
+            revisions = dict(db.execute(select(Ticket.check_name, Ticket.contract_revision)).all())
+        assert revisions == {"erp-db": 1, "web": 2}
