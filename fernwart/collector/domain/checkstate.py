@@ -146,6 +146,7 @@ class HeldBack(StrEnum):
 
     FLAPPING = "flapping"
     MAINTENANCE = "maintenance"
+    UNREACHABLE = "unreachable"  # the host is unreachable: its ticket carries the outage
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -165,6 +166,7 @@ def decide_ticket(
     in_maintenance: bool,
     at: datetime,
     policy: TicketPolicy,
+    host_unreachable: bool = False,
 ) -> TicketDecision:
     """Return what to do with the check's ticket for `trigger`, observed `at`.
 
@@ -173,7 +175,8 @@ def decide_ticket(
     problem episodes). Without an open ticket it is an opening: a ticket resolved by hand while the check
     still fails comes back (reopened) on the next HARD result, and a check still failing when its
     maintenance window ends gets its ticket on its first result after the window. An opening (or
-    reopening) is held back while the check flaps, and inside a maintenance window (`in_maintenance`).
+    reopening) is held back while the check flaps, inside a maintenance window (`in_maintenance`), and
+    while the check's host is unreachable (`host_unreachable`, never for the host pseudo-check itself).
     """
     if trigger.kind in (Trigger.REPEATED, Trigger.SETTLED) and ticket_open:
         return NOTHING
@@ -183,4 +186,6 @@ def decide_ticket(
             return TicketDecision(action=Action.NONE, held_back=HeldBack.FLAPPING)
         if in_maintenance:
             return TicketDecision(action=Action.NONE, held_back=HeldBack.MAINTENANCE)
+        if host_unreachable:
+            return TicketDecision(action=Action.NONE, held_back=HeldBack.UNREACHABLE)
     return TicketDecision(action=action)

@@ -40,6 +40,7 @@ from fernwart.collector.domain.tickets import Action, TicketPolicy, TicketState
 from fernwart.collector.domain.windows import MaintenanceWindow, covering
 from fernwart.collector.models import CHECK_STATES, STATE_CHANGES, Host, Ticket
 from fernwart.collector.services import tickets, windows
+from fernwart.protocol import HOST_CHECK
 
 __all__ = ["BatchOutcome", "Observation", "apply"]
 
@@ -69,6 +70,8 @@ class _TicketFacts:
         self.open: dict[str, Ticket] = {}
         self.resolved: dict[str, Ticket] = {}
         self.windows: Sequence[MaintenanceWindow] = ()
+        # the host's reachability as the batch goes (replayed results land before the host is up again)
+        self.unreachable = host.state == "unreachable"
 
     def load(self) -> _TicketFacts:
         if not self.loaded:
@@ -132,6 +135,8 @@ def apply(
         new_rows[obs.check_name] = {**new_rows.get(obs.check_name, {}), **_values(obs, done, new)}
         if done.change is not None:
             changes.append(_change_row(host.id, obs.check_name, done.change))
+        if obs.check_name == HOST_CHECK:
+            facts.unreachable = done.record.state.hard_status is not Status.OK
         if done.trigger is not None:
             _carry_out(session, host, obs, done, facts.load(), now, policy, outcome)
     _write_states(session, host.id, rows, new_rows)
@@ -211,6 +216,7 @@ def _carry_out(
         in_maintenance=window is not None,
         at=obs.at,
         policy=policy,
+        host_unreachable=name != HOST_CHECK and facts.unreachable,
     )
     current = done.trigger.current
     if decision.held_back is not None:

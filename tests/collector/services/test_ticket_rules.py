@@ -125,3 +125,28 @@ def test_a_ticket_keeps_the_contract_terms_it_was_opened_under(database_url: str
         with h.sessions() as db:
             revisions = dict(db.execute(select(Ticket.check_name, Ticket.contract_revision)).all())
         assert revisions == {"erp-db": 1, "web": 2}
+
+
+def test_checks_of_an_unreachable_host_are_stale_and_open_no_tickets_of_their_own(
+    database_url: str,
+) -> None:
+    with harness(database_url) as h:
+        host_id, _ = h.enroll("web01")
+        sweep(h)
+        last = h.clock.advance(seconds=1)
+        h.report("web01", [result("disk", 0, last)], heartbeat_interval=10)
+        for _ in range(4):
+            h.clock.advance(seconds=10)
+            sweep(h)
+        assert h.get("/api/v1/hosts")[0]["state"] == "unreachable"
+        checks = {c["check"]: c for c in h.get(f"/api/v1/hosts/{host_id}/checks")}
+        assert checks["disk"]["stale"] and not checks["host"]["stale"]
+        assert checks["disk"]["last_observed_at"] == last.isoformat().replace("+00:00", "Z")
+        # the agent comes back and replays a failure from while it was cut off: no ticket of its own
+        replayed = result("disk", 2, h.clock.now - timedelta(seconds=5), max_attempts=1)
+        h.report("web01", [replayed])
+        assert [t["check"] for t in h.get("/api/v1/tickets", state="all")] == ["host"]
+        assert not {c["check"]: c for c in h.get(f"/api/v1/hosts/{host_id}/checks")}["disk"]["stale"]
+        # still failing once the host is up: now the check's own ticket opens
+        h.report("web01", [result("disk", 2, h.clock.advance(seconds=5), max_attempts=1)])
+        assert sorted(t["check"] for t in h.get("/api/v1/tickets", state="all")) == ["disk", "host"]
