@@ -1,5 +1,5 @@
-"""Periodic jobs in a background thread: staleness sweep, SLA clocks and escalation, monthly report mails,
-notification delivery.
+"""Periodic jobs in a background thread: staleness sweep, tickets due at a maintenance window's end, SLA
+clocks and escalation, monthly report mails, expiry of playbook jobs, notification delivery.
 
 With several collectors on one PostgreSQL each sweep takes a transaction-level advisory lock first, so only
 one collector sweeps and escalates at a time (the others skip that tick); notifications are claimed row by
@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fernwart.collector.domain.tickets import TicketPolicy
 from fernwart.collector.notify.base import Transport
-from fernwart.collector.services import diagnostics, escalation, notifications, report_mail, staleness
+from fernwart.collector.services import (
+    diagnostics,
+    escalation,
+    notifications,
+    report_mail,
+    staleness,
+    window_ends,
+)
 
 log = logging.getLogger("fernwart.collector.jobs")
 SWEEP_LOCK_ID = 0x46_57_53_57  # "FWSW"
@@ -32,8 +39,10 @@ def run_sweep(
     policy: TicketPolicy,
     dashboard_url: str = "",
 ) -> bool:
-    """Run the staleness sweep, the SLA pass and the monthly report mails; return False when another
-    collector holds the lock."""
+    """Run the staleness sweep, the window-end pass, the SLA pass, the monthly report mails and job expiry.
+
+    Return False when another collector holds the lock.
+    """
     with sessions() as db:
         if db.get_bind().dialect.name == "postgresql":
             got = db.scalar(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": SWEEP_LOCK_ID})
@@ -41,12 +50,15 @@ def run_sweep(
                 db.rollback()
                 return False
         outcome = staleness.sweep(db, now, interval, policy)
+        after_windows = window_ends.open_after_windows(db, now, policy)
         sla = escalation.run(db, now, dashboard_url)
         mailed = report_mail.queue_due(db, now, dashboard_url)
         diagnostics.expire(db, now)  # playbook jobs no agent took before their expiry
         db.commit()
     if outcome.marked:
         log.warning("hosts unreachable: %s", ", ".join(outcome.marked))
+    if after_windows:
+        log.warning("%d ticket(s) opened as maintenance windows ended", after_windows)
     if sla.breaches or sla.escalations:
         log.warning("SLA: %d breaches, %d escalations recorded", sla.breaches, sla.escalations)
     if mailed:

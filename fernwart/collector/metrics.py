@@ -1,35 +1,48 @@
-"""Prometheus metrics: ingest counters from this process, database-wide gauges read at scrape time."""
+"""Prometheus metrics: ingest counters from this process; database-wide gauges and the tickets-opened
+counter read at scrape time (so openings by the staleness sweep, or by another collector, count too)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from fernwart.collector.models import Host, Ticket
+from fernwart.collector.domain.tickets import TicketEventKind
+from fernwart.collector.models import Host, Ticket, TicketEvent
 from fernwart.collector.services.ingest import IngestOutcome
 
 
 class _DatabaseGauges(Collector):
-    """Reads open tickets and hosts by state from the database on each scrape (shared by all collectors)."""
+    """Reads open tickets, openings and hosts by state from the database on each scrape (all collectors)."""
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         with self.sessions() as db:
             open_tickets = db.scalar(
                 select(func.count()).select_from(Ticket).where(Ticket.open_key.is_not(None))
+            )
+            # the history is append-only, so this count only grows: a counter, whoever opened the ticket
+            opened = db.scalar(
+                select(func.count())
+                .select_from(TicketEvent)
+                .where(TicketEvent.kind.in_((TicketEventKind.OPENED, TicketEventKind.REOPENED)))
             )
             by_state = {
                 state: n for state, n in db.execute(select(Host.state, func.count()).group_by(Host.state))
             }
         yield GaugeMetricFamily(
             "fernwart_open_tickets", "Repair tickets currently open", value=open_tickets or 0
+        )
+        yield CounterMetricFamily(
+            "fernwart_tickets_opened",
+            "Tickets opened or reopened (by ingest, the staleness sweep or a technician)",
+            value=opened or 0,
         )
         hosts = GaugeMetricFamily("fernwart_hosts", "Hosts by reachability state", labels=["state"])
         for state in ("pending", "up", "unreachable"):
@@ -55,9 +68,6 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
             registry=self.registry,
         )
-        self.tickets_opened = Counter(
-            "fernwart_tickets_opened", "Tickets opened or reopened", registry=self.registry
-        )
         self.registry.register(_DatabaseGauges(sessions))
 
     def observe_ingest(self, outcome: IngestOutcome, seconds: float) -> None:
@@ -65,7 +75,6 @@ class Metrics:
         self.reports.inc()
         self.results.inc(outcome.accepted)
         self.duplicates.inc(outcome.duplicates)
-        self.tickets_opened.inc(outcome.tickets_opened)
         self.latency.observe(seconds)
 
     def render(self) -> bytes:

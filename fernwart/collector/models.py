@@ -213,6 +213,8 @@ class Ticket(Base):
     resolution_breached_at: Mapped[datetime | None]
     response_attainment: Mapped[float | None]  # target minus actual, business minutes; fixed once stopped
     resolution_attainment: Mapped[float | None]
+    # the customer's contract revision the ticket was opened under: its terms (due times, escalation)
+    contract_revision: Mapped[int | None] = mapped_column(Integer)
 
 
 class TicketEvent(Base):
@@ -238,6 +240,18 @@ class StoredContract(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
     revision: Mapped[int] = mapped_column(Integer)
+    applied_at: Mapped[datetime]
+    applied_by: Mapped[str] = mapped_column(String(100))
+
+
+class ContractRevision(Base):
+    """Every revision of a customer's contract as applied (tickets keep the terms they opened under)."""
+
+    __tablename__ = "contract_revisions"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
     applied_at: Mapped[datetime]
     applied_by: Mapped[str] = mapped_column(String(100))
 

@@ -122,6 +122,7 @@ class CheckStateOut(BaseModel):
     last_result_id: str | None
     flapping: bool = False
     flap_percent: float = 0.0
+    stale: bool = False  # the host is unreachable: the status is its last real result's
 
 
 class ResultOut(BaseModel):

@@ -69,7 +69,7 @@ class Trigger(StrEnum):
 
     HARD_CHANGE = "hard_change"  # the HARD status changed: open, update or recover a ticket
     SETTLED = "settled"  # a failing check stopped flapping: the ticket held back is due now
-    REPEATED = "repeated"  # the check is still HARD and failing: one more occurrence on its ticket
+    REPEATED = "repeated"  # the check is still HARD and failing: its ticket is due if none is open
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,6 +151,7 @@ class HeldBack(StrEnum):
 
     FLAPPING = "flapping"
     MAINTENANCE = "maintenance"
+    UNREACHABLE = "unreachable"  # the host is unreachable: its ticket carries the outage
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -170,16 +171,19 @@ def decide_ticket(
     in_maintenance: bool,
     at: datetime,
     policy: TicketPolicy,
+    host_unreachable: bool = False,
 ) -> TicketDecision:
     """Return what to do with the check's ticket for `trigger`, observed `at`.
 
     A settled check opens its ticket only when none is open (it may have opened before flapping began).
-    A repeated failure counts on an open ticket and does nothing otherwise. An opening (or reopening) is
-    held back while the check flaps, and inside a maintenance window (`in_maintenance`).
+    A repeated failure changes nothing on an open ticket (occurrences count HARD changes, as Nagios'
+    problem episodes). Without an open ticket it is an opening: a ticket resolved by hand while the check
+    still fails comes back (reopened) on the next HARD result, and a check still failing when its
+    maintenance window ends gets its ticket on its first result after the window. An opening (or
+    reopening) is held back while the check flaps, inside a maintenance window (`in_maintenance`), and
+    while the check's host is unreachable (`host_unreachable`, never for the host pseudo-check itself).
     """
-    if trigger.kind is Trigger.REPEATED:
-        return TicketDecision(action=Action.COUNT) if ticket_open else NOTHING
-    if trigger.kind is Trigger.SETTLED and ticket_open:
+    if trigger.kind in (Trigger.REPEATED, Trigger.SETTLED) and ticket_open:
         return NOTHING
     action = decide(trigger.current, trigger.previous, ticket_open, last_resolved_at, at, policy)
     if action in (Action.OPEN, Action.REOPEN):
@@ -187,4 +191,6 @@ def decide_ticket(
             return TicketDecision(action=Action.NONE, held_back=HeldBack.FLAPPING)
         if in_maintenance:
             return TicketDecision(action=Action.NONE, held_back=HeldBack.MAINTENANCE)
+        if host_unreachable:
+            return TicketDecision(action=Action.NONE, held_back=HeldBack.UNREACHABLE)
     return TicketDecision(action=action)

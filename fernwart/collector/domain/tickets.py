@@ -55,7 +55,6 @@ class Action(StrEnum):
     OPEN = "open"  # open a new ticket
     REOPEN = "reopen"  # reopen the last resolved ticket of this (host, check)
     UPDATE = "update"  # append a failure event to the open ticket
-    COUNT = "count"  # one more occurrence of the failure on the open ticket
     RECOVER = "recover"  # the fault is gone: resolve (or note recovery, per policy)
 
 

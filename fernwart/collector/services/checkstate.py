@@ -32,6 +32,7 @@ from fernwart.collector.domain.checkstate import (
     HeldBack,
     Observation,
     Step,
+    Trigger,
     decide_ticket,
     step,
 )
@@ -42,6 +43,7 @@ from fernwart.collector.domain.windows import MaintenanceWindow, covering
 from fernwart.collector.models import CHECK_STATES, STATE_CHANGES, Host, Ticket
 from fernwart.collector.services import tickets, windows
 from fernwart.collector.services.contracts import contract_of
+from fernwart.protocol import HOST_CHECK
 
 __all__ = ["BatchOutcome", "Observation", "apply"]
 
@@ -71,6 +73,8 @@ class _TicketFacts:
         self.open: dict[str, Ticket] = {}
         self.resolved: dict[str, Ticket] = {}
         self.windows: Sequence[MaintenanceWindow] = ()
+        # the host's reachability as the batch goes (replayed results land before the host is up again)
+        self.unreachable = host.state == "unreachable"
 
     def load(self) -> _TicketFacts:
         if not self.loaded:
@@ -126,7 +130,6 @@ def apply(
     facts = _TicketFacts(session, host, ordered[0].at, policy)
     new_rows: dict[str, dict[str, object]] = {}
     changes: list[dict[str, object]] = []
-    counted: dict[int, int] = {}
     for obs in ordered:
         done = step(records.get(obs.check_name), obs, flap_rules.for_check(obs.check_name))
         if done is None:
@@ -137,19 +140,14 @@ def apply(
         new_rows[obs.check_name] = {**new_rows.get(obs.check_name, {}), **_values(obs, done, new)}
         if done.change is not None:
             changes.append(_change_row(host.id, obs.check_name, done.change))
+        if obs.check_name == HOST_CHECK:
+            facts.unreachable = done.record.state.hard_status is not Status.OK
         if done.trigger is not None:
-            _carry_out(session, host, obs, done, facts.load(), now, policy, outcome, counted)
+            _carry_out(session, host, obs, done, facts.load(), now, policy, outcome)
     _write_states(session, host.id, rows, new_rows)
     if changes:
         session.connection().execute(insert(STATE_CHANGES), changes)
         outcome.state_changes = len(changes)
-    for ticket_id, count in counted.items():
-        session.execute(
-            update(Ticket)
-            .where(Ticket.id == ticket_id)
-            .values(occurrences=Ticket.occurrences + count, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
     return outcome
 
 
@@ -209,7 +207,6 @@ def _carry_out(
     now: datetime,
     policy: TicketPolicy,
     outcome: BatchOutcome,
-    counted: dict[int, int],
 ) -> None:
     """Decide the check's ticket action for `done` and carry it out."""
     assert done.trigger is not None
@@ -224,12 +221,16 @@ def _carry_out(
         in_maintenance=window is not None,
         at=obs.at,
         policy=policy,
+        host_unreachable=name != HOST_CHECK and facts.unreachable,
     )
     current = done.trigger.current
     if decision.held_back is not None:
         outcome.held_back += 1
-    if decision.held_back is HeldBack.MAINTENANCE and window is not None:
-        # inside maintenance: no ticket, no page; the result is stored all the same
+    if decision.held_back is HeldBack.MAINTENANCE and window is not None and done.trigger.kind is not (
+        Trigger.REPEATED
+    ):
+        # inside maintenance: no ticket, no page; the result is stored all the same (logged once per
+        # HARD change, not for every repeated result)
         message = f"{current.name}: {obs.summary}"
         windows.log(
             session, obs.at, host.customer_id, window.name, "ticket_suppressed", host.id, name, message
@@ -247,8 +248,6 @@ def _carry_out(
         outcome.tickets_opened += 1
     elif action is Action.UPDATE and ticket is not None:
         tickets.add_failure(session, ticket, current, obs.summary, obs.at, now)
-    elif action is Action.COUNT and ticket is not None:
-        counted[ticket.id] = counted.get(ticket.id, 0) + 1
     elif action is Action.RECOVER and ticket is not None:
         tickets.recover(session, ticket, obs.summary, obs.at, now, policy.resolve_on_recovery)
         if policy.resolve_on_recovery:

@@ -19,7 +19,7 @@ from fernwart.collector.domain.clocks import CLOCK_KINDS, ClockEvent, TicketCloc
 from fernwart.collector.domain.contracts import CustomerContract, Priority
 from fernwart.collector.domain.tickets import TicketEventKind
 from fernwart.collector.models import Host, Ticket, TicketEvent
-from fernwart.collector.services.contracts import contract_of
+from fernwart.collector.services.contracts import contract_of, current_revision, terms_of
 
 
 def urgency_of(status: Status) -> str:
@@ -33,6 +33,7 @@ def assign(session: Session, ticket: Ticket, host: Host) -> CustomerContract | N
     contract = contract_of(session, host.customer_id)
     if contract is None:
         return None
+    ticket.contract_revision = current_revision(session, host.customer_id)
     ticket.impact = contract.criticality_of(host.name)
     ticket.urgency = urgency_of(Status(ticket.status))
     ticket.priority = contract.contract.priority_for(ticket.impact, ticket.urgency).name
@@ -50,7 +51,7 @@ def clocks_of(
     """Return the contract and the ticket's clocks at `now`, or None for a ticket without SLA."""
     if ticket.priority is None:
         return None
-    contract = contract_of(session, ticket.customer_id)
+    contract = terms_of(session, ticket)
     if contract is None:
         return None
     priority = priority_of(contract, ticket)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fernwart.collector.domain.contracts import ContractError, ContractSet, CustomerContract, parse_contracts
-from fernwart.collector.models import Customer, Host, StoredContract
+from fernwart.collector.models import ContractRevision, Customer, Host, StoredContract, Ticket
 from fernwart.collector.services import customers
 from fernwart.collector.services.errors import Invalid
 
@@ -82,6 +82,18 @@ def apply(session: Session, document: dict[str, Any], actor: str, now: datetime)
             row.revision += 1
             row.applied_at = now
             row.applied_by = actor
+        session.flush()
+        stored = session.get(StoredContract, customer.id)
+        assert stored is not None
+        session.add(
+            ContractRevision(
+                customer_id=customer.id,
+                revision=stored.revision,
+                document=raw_by_name[parsed.name],
+                applied_at=now,
+                applied_by=actor,
+            )
+        )
         for host in session.scalars(select(Host).where(Host.customer_id == customer.id)):
             criticality = parsed.criticality_of(host.name)
             if host.criticality != criticality:
@@ -91,13 +103,21 @@ def apply(session: Session, document: dict[str, Any], actor: str, now: datetime)
     return Applied(tuple(c.name for c in contracts.customers), updated)
 
 
-def contract_of(session: Session, customer_id: int | None) -> CustomerContract | None:
-    """Return the customer's validated contract, or None when it has none."""
+def contract_of(
+    session: Session, customer_id: int | None, revision: int | None = None
+) -> CustomerContract | None:
+    """Return the customer's validated contract (its current one, or `revision` when given), or None.
+
+    A `revision` that is not kept (tickets from before revisions were stored) falls back to the current
+    contract.
+    """
     if customer_id is None:
         return None
-    row = session.get(StoredContract, customer_id)
+    row: StoredContract | ContractRevision | None = session.get(StoredContract, customer_id)
     if row is None:
         return None
+    if revision is not None and revision != row.revision:
+        row = session.get(ContractRevision, (customer_id, revision)) or row
     customer = session.get(Customer, customer_id)
     document = {**row.document, "name": customer.name if customer else row.document.get("name")}
     key = json.dumps(document, sort_keys=True, default=str)
@@ -108,6 +128,17 @@ def contract_of(session: Session, customer_id: int | None) -> CustomerContract |
         cached = parse_contracts({"customers": [document]}).customers[0]
         _cache[key] = cached
     return cached
+
+
+def terms_of(session: Session, ticket: Ticket) -> CustomerContract | None:
+    """Return the contract a ticket runs under: the revision it was opened (or repriced) under."""
+    return contract_of(session, ticket.customer_id, ticket.contract_revision)
+
+
+def current_revision(session: Session, customer_id: int | None) -> int | None:
+    """Return the customer's current contract revision, or None without a contract."""
+    row = session.get(StoredContract, customer_id) if customer_id is not None else None
+    return row.revision if row else None
 
 
 def documents(session: Session, customer_id: int | None = None) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from fernwart.collector.models import Host, Ticket
 from fernwart.collector.notify.base import NotificationKind
 from fernwart.collector.services import clocks, history
 from fernwart.collector.services.auth import Account
-from fernwart.collector.services.contracts import contract_of
+from fernwart.collector.services.contracts import terms_of
 from fernwart.collector.services.errors import Conflict, Invalid, NotFound
 from fernwart.collector.services.escalation import page
 from fernwart.collector.services.permissions import Permission, require
@@ -135,7 +135,7 @@ def _after(session: Session, ticket: Ticket, now: datetime, kind: NotificationKi
     if ticket.priority is None:
         return
     clocks.refresh(session, ticket, now)
-    contract = contract_of(session, ticket.customer_id)
+    contract = terms_of(session, ticket)
     if kind is not None and contract is not None:
         page(session, ticket, contract, kind, ticket.level, now)
 
@@ -235,7 +235,7 @@ def reopen_by_hand(session: Session, ticket: Ticket, actor: str, now: datetime, 
 
 
 def _top_level(session: Session, ticket: Ticket) -> int:
-    contract = contract_of(session, ticket.customer_id) if ticket.priority else None
+    contract = terms_of(session, ticket) if ticket.priority else None
     return max((e.level for e in contract.contract.escalation), default=3) if contract else 3
 
 

@@ -90,11 +90,13 @@ def test_maintenance_holds_back_an_opening_but_not_a_recovery() -> None:
     assert (done.action, done.held_back) == (Action.RECOVER, None)
 
 
-def test_a_repeat_counts_only_on_an_open_ticket_and_a_settled_check_opens_only_once() -> None:
+def test_a_repeat_opens_only_without_an_open_ticket_and_a_settled_check_opens_only_once() -> None:
     repeat = trigger(Trigger.REPEATED, Status.CRITICAL, Status.CRITICAL)
     common = {"last_resolved_at": None, "in_maintenance": False, "at": T0, "policy": POLICY}
-    assert decide_ticket(repeat, ticket_open=True, **common).action is Action.COUNT  # type: ignore[arg-type]
-    assert decide_ticket(repeat, ticket_open=False, **common).action is Action.NONE  # type: ignore[arg-type]
+    assert decide_ticket(repeat, ticket_open=True, **common).action is Action.NONE  # type: ignore[arg-type]
+    assert decide_ticket(repeat, ticket_open=False, **common).action is Action.OPEN  # type: ignore[arg-type]
+    warning = trigger(Trigger.REPEATED, Status.WARNING, Status.WARNING)  # not in open_on
+    assert decide_ticket(warning, ticket_open=False, **common).action is Action.NONE  # type: ignore[arg-type]
     settled = trigger(Trigger.SETTLED, Status.OK, Status.CRITICAL)
     assert decide_ticket(settled, ticket_open=False, **common).action is Action.OPEN  # type: ignore[arg-type]
     assert decide_ticket(settled, ticket_open=True, **common).action is Action.NONE  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from fernwart.collector.models import CheckState, Customer, Host, MaintenanceLog
 from fernwart.collector.services.auth import Account
 from fernwart.collector.services.errors import Invalid, NotFound
 from fernwart.collector.services.read.scope import customer, visible
+from fernwart.protocol import HOST_CHECK
 
 
 @dataclass(frozen=True)
@@ -102,11 +103,17 @@ class CheckView:
     last_result_id: str | None
     flapping: bool
     flap_percent: float
+    # the host is unreachable: this is the last real result (at last_observed_at), not a current one
+    stale: bool = False
 
 
 def checks(session: Session, account: Account, host_id: str) -> list[CheckView]:
-    """Return the current state of every check of a host, its reachability included."""
-    one(session, account, host_id)
+    """Return the current state of every check of a host, its reachability included.
+
+    While the host is unreachable its checks are marked stale (Nagios' host/service dependency): their
+    status is the last real result, from `last_observed_at`.
+    """
+    unreachable = one(session, account, host_id).state == "unreachable"
     states = session.scalars(
         select(CheckState).where(CheckState.host_id == host_id).order_by(CheckState.check_name)
     )
@@ -128,6 +135,7 @@ def checks(session: Session, account: Account, host_id: str) -> list[CheckView]:
             last_result_id=s.last_result_id,
             flapping=s.flapping,
             flap_percent=s.flap_percent,
+            stale=unreachable and s.check_name != HOST_CHECK,
         )
         for s in states
     ]
