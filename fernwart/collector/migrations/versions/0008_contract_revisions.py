@@ -44,6 +44,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("tickets", schema=None) as batch_op:
-        batch_op.drop_column("contract_revision")
+    # A plain DROP COLUMN (SQLite 3.35+ and PostgreSQL): a batch copy of `tickets` would have to drop the
+    # table that ticket history and notifications point at, which SQLite's foreign keys refuse.
+    op.execute("ALTER TABLE tickets DROP COLUMN contract_revision")
     op.drop_table("contract_revisions")
