@@ -34,6 +34,10 @@ class Settings:
     notify_config: Path | None = None  # transports YAML; default: home / "notify.yaml"
     metrics_token: str = ""  # a bearer token that lets other hosts read /metrics (loopback always may)
     metrics_public: bool = False  # True: anyone who reaches the collector may read /metrics
+    mass_silence_share: float = (
+        0.5  # more than this share of hosts silent at once: one incident
+    )
+    mass_silence_min_hosts: int = 10  # ... among at least this many hosts
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -93,4 +97,6 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         notify_config=Path(env["FERNWART_NOTIFY_CONFIG"]) if env.get("FERNWART_NOTIFY_CONFIG") else None,
         metrics_token=env.get("FERNWART_METRICS_TOKEN", ""),
         metrics_public=_bool(env, "FERNWART_METRICS_PUBLIC", False),
+        mass_silence_share=_number(env, "FERNWART_MASS_SILENCE_SHARE", 0.5),
+        mass_silence_min_hosts=int(_number(env, "FERNWART_MASS_SILENCE_MIN_HOSTS", 10)),
     )

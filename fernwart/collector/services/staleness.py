@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from fernwart.checks.status import Status
@@ -56,6 +56,9 @@ class SilenceRule:
 
     share: float = 0.5
     min_hosts: int = 10
+
+
+DEFAULT_SILENCE = SilenceRule()
 
 
 @dataclass(frozen=True)
@@ -101,8 +104,9 @@ def begin(session: Session, now: datetime, interval: timedelta) -> datetime:
     return resumed_at
 
 
-def _due(session: Session, now: datetime, resumed_at: datetime) -> ColumnElement[bool]:
-    """Return the condition "up or pending and stale at `now`", one branch per distinct stale_after."""
+def _due(session: Session, now: datetime, resumed_at: datetime) -> ColumnElement[bool] | None:
+    """Return the condition "up or pending and stale at `now`", one branch per distinct stale_after;
+    None when no host can be stale yet."""
     watched = Host.state.in_(("up", "pending"))
     pairs = session.execute(select(Host.stale_after, Host.heartbeat_interval).where(watched).distinct())
     branches = []
@@ -117,7 +121,7 @@ def _due(session: Session, now: datetime, resumed_at: datetime) -> ColumnElement
                 func.coalesce(Host.last_seen_at, Host.enrolled_at) <= now - allowed,
             )
         )
-    return and_(watched, or_(*branches)) if branches else false()
+    return and_(watched, or_(*branches)) if branches else None
 
 
 def plan_incidents(
@@ -129,6 +133,8 @@ def plan_incidents(
     group as one; a group whose incident is still open opens no second one.
     """
     due = _due(session, now, resumed_at)
+    if due is None:
+        return ()
     silent: dict[int | None, list[tuple[str, str]]] = {}
     for host_id, name, customer_id in session.execute(
         select(Host.id, Host.name, Host.customer_id).where(due).order_by(Host.name)
@@ -188,10 +194,15 @@ def mark_batch(
     Hosts covered by an open mass-silence incident open no tickets of their own. The caller commits.
     """
     due = _due(session, now, resumed_at)
-    locked = select(Host.id).where(due).order_by(Host.id).limit(limit).with_for_update(skip_locked=True)
+    if due is None:
+        return SweepOutcome((), resumed_at)
+    # A CTE, not `IN (subquery)`: PostgreSQL may run a LIMITed subquery more than once per statement
+    # (and mark more than `limit` hosts); a locking CTE is evaluated exactly once.
+    picked = select(Host.id).where(due).order_by(Host.id).limit(limit).with_for_update(skip_locked=True)
+    chosen = picked.cte("picked")
     ids = session.scalars(
         update(Host)
-        .where(Host.id.in_(locked.scalar_subquery()), due)
+        .where(Host.id == chosen.c.id, due)
         .values(state="unreachable")
         .returning(Host.id)
         .execution_options(synchronize_session=False)
@@ -224,7 +235,7 @@ def sweep(
     now: datetime,
     interval: timedelta,
     policy: TicketPolicy,
-    rule: SilenceRule = SilenceRule(),
+    rule: SilenceRule = DEFAULT_SILENCE,
     cap: int = 10_000,
 ) -> SweepOutcome:
     """Mark silent hosts UNREACHABLE (opening tickets per policy) in one transaction; return what it did.
