@@ -27,6 +27,7 @@ from fernwart.collector.metrics import Metrics
 from fernwart.collector.middleware import BodyLimit
 from fernwart.collector.models import utcnow
 from fernwart.collector.services.notifications import load_transports
+from fernwart.collector.services.staleness import SilenceRule
 from fernwart.collector.settings import Settings
 from fernwart.collector.throttle import Throttle
 
@@ -43,8 +44,15 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
         runner = None
         if settings.run_jobs:
             transports = load_transports(settings.notify_config or settings.home / "notify.yaml")
+            rule = SilenceRule(settings.mass_silence_share, settings.mass_silence_min_hosts)
             runner = JobRunner(
-                sessions, settings.job_interval, app.state.policy, utcnow, transports, settings.public_url
+                sessions,
+                settings.job_interval,
+                app.state.policy,
+                utcnow,
+                transports,
+                settings.public_url,
+                rule,  # fernwart_tickets_opened_total is read from ticket history, sweep openings included
             )
             runner.start()
         try:

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from fernwart.collector.domain.tickets import TicketPolicy
@@ -30,6 +30,9 @@ from fernwart.collector.services import (
 
 log = logging.getLogger("fernwart.collector.jobs")
 SWEEP_LOCK_ID = 0x46_57_53_57  # "FWSW"
+SWEEP_BATCH = 200  # hosts marked per transaction
+SWEEP_CAP = 5_000  # hosts marked per run; the next run continues
+LOGGED_HOSTS = 20  # host ids named in the log line
 
 
 def run_sweep(
@@ -38,25 +41,41 @@ def run_sweep(
     interval: timedelta,
     policy: TicketPolicy,
     dashboard_url: str = "",
+    rule: staleness.SilenceRule = staleness.DEFAULT_SILENCE,
+    on_tickets_opened: Callable[[int], None] | None = None,
+    batch: int = SWEEP_BATCH,
+    cap: int = SWEEP_CAP,
 ) -> bool:
-    """Run the staleness sweep, the window-end pass, the SLA pass, the monthly report mails and job expiry.
+    """Run the staleness sweep, the window-end pass, the SLA pass, the monthly report mails and job
+    expiry; return False when another collector holds the lock.
 
-    Return False when another collector holds the lock.
+    The sweep commits every `batch` hosts (short transactions: ingest waits on a host's row for one
+    batch at most) and stops after `cap` hosts; the next run continues. On PostgreSQL the advisory lock
+    is held by a connection of its own for the whole run.
     """
-    with sessions() as db:
-        if db.get_bind().dialect.name == "postgresql":
-            got = db.scalar(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": SWEEP_LOCK_ID})
+    engine: Engine = sessions.kw["bind"]
+    with engine.connect() as holder:
+        if engine.dialect.name == "postgresql":
+            got = holder.scalar(text("SELECT pg_try_advisory_lock(:id)"), {"id": SWEEP_LOCK_ID})
+            holder.commit()
             if not got:
-                db.rollback()
                 return False
-        outcome = staleness.sweep(db, now, interval, policy)
-        after_windows = window_ends.open_after_windows(db, now, policy)
-        sla = escalation.run(db, now, dashboard_url)
-        mailed = report_mail.queue_due(db, now, dashboard_url)
-        diagnostics.expire(db, now)  # playbook jobs no agent took before their expiry
-        db.commit()
-    if outcome.marked:
-        log.warning("hosts unreachable: %s", ", ".join(outcome.marked))
+        try:
+            marked, opened = _sweep_in_batches(sessions, now, interval, policy, rule, batch, cap)
+            with sessions() as db:
+                after_windows = window_ends.open_after_windows(db, now, policy)
+                sla = escalation.run(db, now, dashboard_url)
+                mailed = report_mail.queue_due(db, now, dashboard_url)
+                diagnostics.expire(db, now)  # playbook jobs no agent took before their expiry
+                db.commit()
+        finally:
+            if engine.dialect.name == "postgresql":
+                holder.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": SWEEP_LOCK_ID})
+                holder.commit()
+    if on_tickets_opened is not None and opened:
+        on_tickets_opened(opened)
+    if marked:
+        log.warning("hosts unreachable: %d (%s)", len(marked), ", ".join(marked[:LOGGED_HOSTS]))
     if after_windows:
         log.warning("%d ticket(s) opened as maintenance windows ended", after_windows)
     if sla.breaches or sla.escalations:
@@ -64,6 +83,43 @@ def run_sweep(
     if mailed:
         log.info("monthly reports queued for %d recipients", mailed)
     return True
+
+
+def _sweep_in_batches(
+    sessions: sessionmaker[Session],
+    now: datetime,
+    interval: timedelta,
+    policy: TicketPolicy,
+    rule: staleness.SilenceRule,
+    batch: int,
+    cap: int,
+) -> tuple[list[str], int]:
+    """Plan mass-silence incidents, then mark stale hosts batch by batch; return (marked, tickets)."""
+    with sessions() as db:
+        resumed_at = staleness.begin(db, now, interval)
+        incidents = staleness.plan_incidents(db, now, resumed_at, rule)
+        db.commit()
+    for incident in incidents:
+        scope = "all customers" if incident.customer_id is None else f"customer {incident.customer_id}"
+        log.warning(
+            "mass silence (%s): %d of %d hosts silent in one sweep; one incident ticket #%d instead of one "
+            "per host",
+            scope,
+            len(incident.silent),
+            incident.total,
+            incident.ticket_id,
+        )
+    marked: list[str] = []
+    opened = len(incidents)
+    while len(marked) < cap:
+        with sessions() as db:
+            done = staleness.mark_batch(db, now, resumed_at, policy, min(batch, cap - len(marked)))
+            db.commit()
+        marked.extend(done.marked)
+        opened += done.tickets_opened
+        if not done.more:
+            break
+    return marked, opened
 
 
 def run_deliveries(
@@ -87,6 +143,8 @@ class JobRunner:
         clock: Callable[[], datetime],
         transports: Mapping[str, Transport] | None = None,
         dashboard_url: str = "",
+        rule: staleness.SilenceRule = staleness.DEFAULT_SILENCE,
+        on_tickets_opened: Callable[[int], None] | None = None,
     ) -> None:
         self.sessions = sessions
         self.interval = interval
@@ -94,6 +152,8 @@ class JobRunner:
         self.clock = clock
         self.transports = dict(transports or {})
         self.dashboard_url = dashboard_url
+        self.rule = rule
+        self.on_tickets_opened = on_tickets_opened
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="fernwart-jobs", daemon=True)
 
@@ -113,6 +173,8 @@ class JobRunner:
                     timedelta(seconds=self.interval),
                     self.policy,
                     self.dashboard_url,
+                    self.rule,
+                    self.on_tickets_opened,
                 )
             except Exception:  # noqa: BLE001 - a run may fail (database restarting); the next tick retries
                 log.exception("periodic job failed; retrying next tick")

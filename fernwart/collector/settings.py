@@ -35,6 +35,10 @@ class Settings:
     metrics_token: str = ""  # a bearer token that lets other hosts read /metrics (loopback always may)
     metrics_public: bool = False  # True: anyone who reaches the collector may read /metrics
     auth_failure_limit: int = 10  # failed credential checks per client address and minute before 429
+    mass_silence_share: float = (
+        0.5  # more than this share of hosts silent at once: one incident
+    )
+    mass_silence_min_hosts: int = 10  # ... among at least this many hosts
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -95,4 +99,6 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         metrics_token=env.get("FERNWART_METRICS_TOKEN", ""),
         metrics_public=_bool(env, "FERNWART_METRICS_PUBLIC", False),
         auth_failure_limit=max(1, int(_number(env, "FERNWART_AUTH_FAILURE_LIMIT", 10))),
+        mass_silence_share=_number(env, "FERNWART_MASS_SILENCE_SHARE", 0.5),
+        mass_silence_min_hosts=int(_number(env, "FERNWART_MASS_SILENCE_MIN_HOSTS", 10)),
     )

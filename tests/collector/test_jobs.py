@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from fernwart.collector import jobs
 from fernwart.collector.database import make_engine, session_factory
 from fernwart.collector.domain.tickets import TicketPolicy
-from fernwart.collector.models import Host, Notification
+from fernwart.collector.models import Host, Notification, Ticket
 from fernwart.collector.notify.base import Message, Receipt
-from fernwart.collector.services import auth
+from fernwart.collector.services import auth, staleness
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 POLICY = TicketPolicy()
@@ -118,4 +118,84 @@ def test_the_job_loop_survives_a_failing_run_and_stops_promptly(database_url: st
     finally:
         runner.stop()
     assert not runner._thread.is_alive()
+    engine.dispose()
+
+
+def sweep_until_stale(sessions: Any, interval: timedelta, **kw: Any) -> datetime:
+    """Sweep every `interval` until 3 heartbeats (180 s) have passed; return the time of the stale sweep."""
+    at = T0
+    while at < T0 + timedelta(seconds=180):
+        assert jobs.run_sweep(sessions, at, interval, POLICY, **kw) is True
+        at += interval
+    return at
+
+
+def test_the_sweep_commits_in_batches_stops_at_its_cap_and_the_next_run_continues(database_url: str) -> None:
+    engine = make_engine(database_url)
+    sessions = session_factory(engine)
+    hosts = [enroll_silent_host(sessions, f"web{n}", T0) for n in range(5)]
+    counted: list[int] = []
+    interval = timedelta(seconds=60)
+    rule = staleness.SilenceRule(min_hosts=100)  # no mass silence here: one ticket per host
+    at = sweep_until_stale(sessions, interval, rule=rule)
+    jobs.run_sweep(
+        sessions, at, interval, POLICY, rule=rule, on_tickets_opened=counted.append, batch=2, cap=3
+    )
+    assert sorted(state_of(sessions, h) for h in hosts) == ["pending"] * 2 + ["unreachable"] * 3
+    jobs.run_sweep(sessions, at + interval, interval, POLICY, rule=rule, on_tickets_opened=counted.append)
+    assert {state_of(sessions, h) for h in hosts} == {"unreachable"}
+    assert counted == [3, 2]
+    with sessions() as db:
+        assert db.scalar(select(func.count()).select_from(Ticket)) == 5
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_two_collectors_sweeping_one_postgresql_never_mark_a_host_or_open_a_ticket_twice(pg_url: str) -> None:
+    engine = make_engine(pg_url)
+    sessions = session_factory(engine)
+    for n in range(6):
+        enroll_silent_host(sessions, f"web{n}", T0)
+    interval = timedelta(seconds=60)
+    at = sweep_until_stale(sessions, interval)
+    with sessions() as first, sessions() as second:  # two collectors without the advisory lock between them
+        resumed_at = staleness.begin(first, at, interval)
+        first.commit()
+        taken = staleness.mark_batch(first, at, resumed_at, POLICY, limit=4)  # rows locked, not committed
+        skipped = staleness.mark_batch(second, at, resumed_at, POLICY, limit=10)  # SKIP LOCKED: the rest
+        second.commit()
+        first.commit()
+        again = staleness.mark_batch(second, at, resumed_at, POLICY, limit=10)
+        second.commit()
+    assert len(taken.marked) == 4 and len(skipped.marked) == 2 and again.marked == ()
+    assert set(taken.marked).isdisjoint(skipped.marked)
+    with sessions() as db:
+        assert db.scalar(select(func.count()).select_from(Ticket)) == 6
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_collectors_sweeping_at_once_open_one_mass_silence_incident(pg_url: str) -> None:
+    engine = make_engine(pg_url)
+    sessions = session_factory(engine)
+    hosts = [enroll_silent_host(sessions, f"web{n:02d}", T0) for n in range(12)]
+    interval = timedelta(seconds=60)
+    at = sweep_until_stale(sessions, interval, rule=staleness.SilenceRule(min_hosts=100))
+    results: list[bool] = []
+    barrier = threading.Barrier(2)
+
+    def collector() -> None:
+        barrier.wait()
+        results.append(jobs.run_sweep(sessions, at, interval, POLICY, batch=5))
+
+    threads = [threading.Thread(target=collector) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for _ in range(2):  # whoever skipped sweeps again, as on its next tick
+        jobs.run_sweep(sessions, at + interval, interval, POLICY)
+    assert {state_of(sessions, h) for h in hosts} == {"unreachable"}
+    with sessions() as db:
+        assert db.scalars(select(Ticket.check_name)).all() == [staleness.MASS_SILENCE_ALL]
     engine.dispose()

@@ -59,3 +59,79 @@ def test_deadline_is_never_before_the_resume_grace() -> None:
     allowed = timedelta(seconds=180)
     assert staleness.deadline(T0, allowed, T0 - timedelta(hours=1)) == T0 + allowed
     assert staleness.deadline(T0 - timedelta(hours=5), allowed, T0) == T0 + allowed
+
+
+def silence(h: Harness, customer: str, count: int) -> list[str]:
+    """Enroll `count` hosts of `customer` that report once (heartbeat 60 s) and return their names."""
+    names = [f"{customer}{n:02d}" for n in range(count)]
+    for name in names:
+        h.enroll(name, customer)
+        h.report(name, [], heartbeat_interval=60)
+    return names
+
+
+def sweep_for(h: Harness, seconds: int) -> None:
+    """Sweep every 10 s for `seconds` (sweeps that find nothing stale yet)."""
+    for _ in range(seconds // 10):
+        assert sweep(h) == ()
+        h.clock.advance(seconds=10)
+
+
+def test_a_mass_silence_of_one_customer_opens_one_incident_and_still_marks_every_host(
+    database_url: str,
+) -> None:
+    with harness(database_url) as h:
+        acme = silence(h, "acme", 12)
+        beta = silence(h, "beta", 12)
+        sweep_for(h, 180)
+        for name in beta:  # beta keeps reporting: 12 of 24 silent is not more than half of all hosts
+            h.report(name, [])
+        h.clock.advance(seconds=10)
+        with h.sessions() as db:
+            outcome = staleness.sweep(db, h.clock.now, INTERVAL, TicketPolicy())
+            db.commit()
+        assert len(outcome.marked) == 12
+        [incident] = outcome.incidents
+        assert incident.silent == tuple(acme) and incident.total == 12
+        assert outcome.tickets_opened == 1
+        states = {host["name"]: host["state"] for host in h.get("/api/v1/hosts")}
+        assert {states[n] for n in acme} == {"unreachable"} and {states[n] for n in beta} == {"up"}
+        [ticket] = h.get("/api/v1/tickets")
+        assert ticket["check"] == staleness.MASS_SILENCE
+        assert ticket["title"] == "Mass silence: 12 of 12 hosts stopped reporting"
+        detail = h.get(f"/api/v1/tickets/{ticket['id']}")
+        assert "acme00, acme01" in str(detail) and "12 of 12" in str(detail)
+
+
+def test_silence_below_the_share_or_the_minimum_opens_one_ticket_per_host(database_url: str) -> None:
+    with harness(database_url) as h:
+        silent = silence(h, "acme", 5)  # all silent, but fewer than 10 hosts: no mass silence
+        sweep_for(h, 180)
+        with h.sessions() as db:
+            outcome = staleness.sweep(db, h.clock.now, INTERVAL, TicketPolicy())
+            db.commit()
+        assert sorted(outcome.marked) == sorted(h.hosts[n][0] for n in silent)
+        assert outcome.incidents == () and outcome.tickets_opened == 5
+        assert sorted(t["host"] for t in h.get("/api/v1/tickets")) == silent
+
+
+def test_a_mass_silence_across_all_hosts_continues_past_the_cap_without_per_host_tickets(
+    database_url: str,
+) -> None:
+    with harness(database_url) as h:
+        silence(h, "acme", 6)
+        silence(h, "beta", 6)  # neither customer reaches 10 hosts; all 12 together do
+        sweep_for(h, 180)
+        with h.sessions() as db:
+            resumed_at = staleness.begin(db, h.clock.now, INTERVAL)
+            [incident] = staleness.plan_incidents(db, h.clock.now, resumed_at, staleness.SilenceRule())
+            first = staleness.mark_batch(db, h.clock.now, resumed_at, TicketPolicy(), limit=5)
+            db.commit()
+        assert incident.customer_id is None and len(incident.silent) == 12
+        assert len(first.marked) == 5 and first.more
+        h.clock.advance(seconds=10)
+        with h.sessions() as db:  # the next run: the incident is open, no second one, no per-host tickets
+            rest = staleness.sweep(db, h.clock.now, INTERVAL, TicketPolicy())
+            db.commit()
+        assert len(rest.marked) == 7 and rest.incidents == () and rest.tickets_opened == 0
+        assert [t["check"] for t in h.get("/api/v1/tickets")] == [staleness.MASS_SILENCE_ALL]
