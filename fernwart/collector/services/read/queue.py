@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from fernwart.collector.domain.tickets import OPEN_STATES
@@ -126,34 +127,29 @@ def _next_due() -> ColumnElement[datetime | None]:
     )
 
 
-def _filtered(account: Account, wanted: QueueFilter) -> Select[tuple[Ticket, str, str | None]]:
-    query = (
-        select(Ticket, Host.name, Customer.name)
-        .join(Host, Ticket.host_id == Host.id)
-        .outerjoin(Customer, Host.customer_id == Customer.id)
-        .where(visible(account))
-    )
+def _conditions(account: Account, wanted: QueueFilter) -> list[ColumnElement[bool]]:
+    conditions = [visible(account)]
     if wanted.state == "open":
-        query = query.where(Ticket.state.in_(OPEN_STATES))
+        conditions.append(Ticket.state.in_(OPEN_STATES))
     elif wanted.state != "all":
-        query = query.where(Ticket.state == wanted.state)
+        conditions.append(Ticket.state == wanted.state)
     if wanted.level is not None:
-        query = query.where(Ticket.level == wanted.level)
+        conditions.append(Ticket.level == wanted.level)
     if wanted.priority is not None:
-        query = query.where(Ticket.priority == wanted.priority)
+        conditions.append(Ticket.priority == wanted.priority)
     if wanted.customer is not None:
-        query = query.where(Customer.name == wanted.customer)
-    return query
+        conditions.append(Customer.name == wanted.customer)
+    return conditions
 
 
-def _sort_key(wanted: QueueFilter) -> ColumnElement[object]:
-    keys: dict[str, ColumnElement[object]] = {
+def _sort_key(wanted: QueueFilter) -> ColumnElement[Any]:
+    keys: dict[str, ColumnElement[Any]] = {
         "due": _next_due(),
-        "opened": Ticket.opened_at,  # type: ignore[dict-item]
-        "priority": Ticket.priority,  # type: ignore[dict-item]
-        "level": Ticket.level,  # type: ignore[dict-item]
-        "customer": Customer.name,  # type: ignore[dict-item]
-        "updated": Ticket.updated_at,  # type: ignore[dict-item]
+        "opened": Ticket.opened_at.expression,
+        "priority": Ticket.priority.expression,
+        "level": Ticket.level.expression,
+        "customer": Customer.name.expression,
+        "updated": Ticket.updated_at.expression,
     }
     return keys[wanted.sort]
 
@@ -184,8 +180,22 @@ def queue(session: Session, account: Account, wanted: QueueFilter) -> QueuePage:
     Tickets without the sort key (no SLA clock, no priority, no customer) come last in either direction;
     ties are broken by ticket id, so paging never shows a ticket twice or skips one while nothing changes.
     """
-    query = _filtered(account, wanted)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    conditions = _conditions(account, wanted)
+    query = (
+        select(Ticket, Host.name, Customer.name)
+        .join(Host, Ticket.host_id == Host.id)
+        .outerjoin(Customer, Host.customer_id == Customer.id)
+        .where(*conditions)
+    )
+    total = (
+        session.scalar(
+            select(func.count(Ticket.id))
+            .join(Host, Ticket.host_id == Host.id)
+            .outerjoin(Customer, Host.customer_id == Customer.id)
+            .where(*conditions)
+        )
+        or 0
+    )
     key = _sort_key(wanted)
     ordered = key.desc() if wanted.descending else key.asc()
     tie = Ticket.id.desc() if wanted.descending else Ticket.id.asc()
