@@ -13,9 +13,11 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from fernwart.checks.status import Status
+from fernwart.collector.dashboard import charts
 from fernwart.collector.dashboard.web import (
     Viewer,
     Viewing,
@@ -104,7 +106,15 @@ def host_detail(request: Request, db: DB, signed_in: Viewing, host_id: str, chec
         states=states,
         results=results,
         check=check,
+        charts=_charts(results) if check else [],
     )
+
+
+def _charts(results: list[read.hosts.ResultView]) -> list[Markup]:
+    """Return one SVG chart per metric of one check's results (the page shows them above the table)."""
+    units = {str(m.get("label", "")): str(m.get("uom") or "") for r in results for m in r.metrics}
+    return [charts.metric_chart(label, points, units.get(label, ""))
+            for label, points in charts.metric_series(results).items()]
 
 
 @router.get("/tickets")

@@ -133,3 +133,18 @@ def test_the_ticket_page_shows_its_delivery_log(site: Harness) -> None:
     client = sign_in(site.client, site.admin_token)
     page = client.get(f"/tickets/{ticket_id}").text
     assert "<h2>Notifications</h2>" in page
+
+
+def test_a_checks_metric_history_is_an_svg_chart_with_escaped_labels(site: Harness) -> None:
+    site.enroll("web01")
+    for minutes, value in ((0, 1.0), (1, 3.0), (2, 2.0)):
+        metric = {"label": HOSTILE, "value": value, "uom": "s"}
+        r = {**result("app", 0, T0 + timedelta(minutes=minutes)), "metrics": [metric]}
+        assert site.report("web01", [r]).status_code == 200
+    host_id = site.get("/api/v1/hosts")[0]["id"]
+    client = sign_in(site.client, site.admin_token)
+    page = client.get(f"/hosts/{host_id}", params={"check": "app"}).text
+    chart = page.split('<svg xmlns="http://www.w3.org/2000/svg" class="chart"')[1].split("</svg>")[0]
+    assert chart.count("<polyline") == 1 and HOSTILE not in page
+    assert f"{ESCAPED}: 3 values from 1s to 3s" in chart
+    assert 'class="chart"' not in client.get(f"/hosts/{host_id}").text  # all checks: no chart
