@@ -107,6 +107,7 @@ def host_detail(request: Request, db: DB, signed_in: Viewing, host_id: str, chec
         results=results,
         check=check,
         charts=_charts(results) if check else [],
+        windows=read.windows.of_host(db, signed_in.user, host_id),
     )
 
 

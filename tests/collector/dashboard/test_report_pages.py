@@ -87,3 +87,19 @@ def test_a_month_not_begun_is_refused_with_a_page_not_a_500(reported: Harness) -
     client = sign_in(reported.client, reported.admin_token)
     got = client.get("/reports/monthly", params={"customer": CUSTOMER, "month": "2099-01", "format": "json"})
     assert got.status_code == 422 and "text/html" in got.headers["content-type"]
+
+
+def test_the_host_page_lists_the_windows_that_cover_it(reported: Harness) -> None:
+    nightly = {"name": "patch night", "every": "sun 02:00-04:00"}
+    apply(reported, contract(maintenance_windows=[nightly]))
+    for name, scope in (("disk swap", "host:web01"), ("erp move", "host:erp01")):
+        created = reported.post("/api/v1/windows", {
+            "customer": CUSTOMER, "name": name, "scope": scope, "from": "2026-11-22T12:00:00Z",
+            "to": "2026-11-22T14:00:00Z", "reason": "<b>RMA</b> disk"})
+        assert created.status_code == 201, created.text
+    web01 = next(h["id"] for h in reported.get("/api/v1/hosts") if h["name"] == "web01")
+    client = sign_in(reported.client, reported.admin_token)
+    page = client.get(f"/hosts/{web01}").text.split('<section id="windows">')[1].split("</section>")[0]
+    assert "patch night" in page and "sun 02:00-04:00 UTC" in page
+    assert "disk swap" in page and "erp move" not in page
+    assert "&lt;b&gt;RMA&lt;/b&gt; disk" in page and "2026-11-22 12:00:00 UTC" in page
