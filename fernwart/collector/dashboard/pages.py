@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections import Counter
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from fernwart.checks.status import Status
+from fernwart.collector.dashboard import charts
 from fernwart.collector.dashboard.web import (
     Viewer,
     Viewing,
@@ -103,26 +106,51 @@ def host_detail(request: Request, db: DB, signed_in: Viewing, host_id: str, chec
         states=states,
         results=results,
         check=check,
+        charts=_charts(results) if check else [],
+        windows=read.windows.of_host(db, signed_in.user, host_id),
     )
 
 
+def _charts(results: list[read.hosts.ResultView]) -> list[Markup]:
+    """Return one SVG chart per metric of one check's results (the page shows them above the table)."""
+    units = {str(m.get("label", "")): str(m.get("uom") or "") for r in results for m in r.metrics}
+    return [charts.metric_chart(label, points, units.get(label, ""))
+            for label, points in charts.metric_series(results).items()]
+
+
 @router.get("/tickets")
-def ticket_list(request: Request, db: DB, signed_in: Viewing, state: str = "open") -> Response:
-    """List tickets, open ones by default, or those in one state, or all."""
+def ticket_list(request: Request, db: DB, signed_in: Viewing) -> Response:
+    """List one page of tickets (open ones by default), filtered by state, level, priority and customer,
+    sorted by SLA due time or another column; a bad parameter answers 422 with what was wrong."""
+    params = dict(request.query_params)
     try:
-        rows = read.tickets.listed(db, signed_in.user, state=state, limit=500)
-    except Invalid:
-        return error_page(request, signed_in, 422, "Unknown ticket state.")
-    choices = list(STATE_CHOICES)
+        wanted = read.queue.parse_filter(params)
+    except Invalid as exc:
+        return error_page(request, signed_in, 422, str(exc))
+    found = read.queue.queue(db, signed_in.user, wanted)
+    customers, priorities = read.queue.facets(db, signed_in.user)
     return render(
         request,
         "tickets.html",
         signed_in,
         refresh=REFRESH_SECONDS,
-        tickets=rows,
-        state=state,
-        choices=choices,
+        found=found,
+        wanted=wanted,
+        state=wanted.state,
+        choices=list(STATE_CHOICES),
+        customers=customers,
+        priorities=priorities,
+        levels=read.queue.LEVELS,
+        sorts=read.queue.SORTS,
+        link=lambda **changes: _queue_link(params, **changes),
+        status_name=lambda code: Status(code).name,
     )
+
+
+def _queue_link(params: dict[str, str], **changes: object) -> str:
+    """Return the queue's URL with `changes` applied to the current parameters (empty ones dropped)."""
+    merged = {**params, **{k: str(v) for k, v in changes.items()}}
+    return "/tickets?" + urlencode({k: v for k, v in merged.items() if v})
 
 
 def offered_actions(ticket: TicketView) -> list[tuple[str, str]]:
@@ -165,6 +193,7 @@ def _ticket_page(
         status_code,
         ticket=ticket,
         actions=offered_actions(ticket),
+        deliveries=read.tickets.deliveries(db, signed_in.user, ticket_id),
         message=message,
     )
 

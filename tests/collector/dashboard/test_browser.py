@@ -133,3 +133,45 @@ def test_a_technician_signs_in_and_acknowledges_a_ticket_in_chromium(collector: 
 
     assert dialogs == []
     assert api.get(f"/api/v1/tickets/{ticket['id']}")["state"] == "acknowledged"
+
+
+@pytest.mark.browser
+def test_a_customer_walks_the_queue_host_and_reports_pages_in_chromium(collector: Collector) -> None:
+    require(
+        CHROMIUM.exists(), f"{CHROMIUM} not installed (Debian package chromium, scripts/install-system-deps)"
+    )
+    require(importlib.util.find_spec("playwright") is not None, "Python package playwright not installed")
+    from playwright.sync_api import sync_playwright
+
+    host_id = _failing_host(collector)
+    token = collector.cli("user", "add", "muster", "--role", "level1", "--customer", "Muster GmbH")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = chromium.new_context(viewport={"width": 1280, "height": 800}).new_page()
+            page.goto(f"{collector.url}/tickets")
+            page.fill("#token", token)
+            page.click("button:has-text('Sign in')")
+            page.wait_for_url(f"{collector.url}/tickets")
+            page.select_option("select[name=sort]", "-opened")
+            page.click("button:has-text('Show')")  # a plain GET form: no script needed
+            page.wait_for_url("**/tickets?*sort=-opened*")
+            assert page.locator("table.queue tbody tr").count() == 1
+            assert page.locator("table.queue td.summary").first.inner_text().endswith(HOSTILE)
+            assert page.locator("select[name=customer]").count() == 0  # a customer filters nothing else
+            assert page.locator("body script").count() == 0
+            page.screenshot(path=str(SCREENSHOTS / "fernwart-dashboard-queue.png"), full_page=True)
+
+            page.goto(f"{collector.url}/hosts/{host_id}?check=app")
+            assert page.locator("svg.chart").count() == 1
+            assert page.locator("#windows").inner_text().count("No maintenance windows") == 1
+            page.screenshot(path=str(SCREENSHOTS / "fernwart-dashboard-host-chart.png"), full_page=True)
+
+            page.click("nav >> text=Reports")
+            page.click("ul.customers a >> text=Muster GmbH")
+            assert page.locator("table.reports a.format").count() == 4 * 12
+            page.screenshot(path=str(SCREENSHOTS / "fernwart-dashboard-reports.png"), full_page=True)
+            page.goto(f"{collector.url}/reports?customer=Other+AG")
+            assert page.locator("h1").inner_text().startswith("404") or "No such customer" in page.content()
+        finally:
+            chromium.close()

@@ -3,10 +3,11 @@
 Every function takes the calling `Account` and sees only what it may (`read.scope`). The API turns the
 values into JSON and the dashboard into pages; neither queries models itself, so both show the same data
 under the same scoping. `read.hosts` reads hosts, checks, results, problems and the maintenance log;
-`read.tickets` reads tickets and their notifications (`services.tickets` is their write side); `read.sla`
-reads the overview's availability this month and the tickets closest to breach.
+`read.tickets` reads tickets and their notifications (`services.tickets` is their write side);
+`read.queue` pages the dashboard's filtered, sorted ticket queue; `read.sla` reads the overview's
+availability this month and the tickets closest to breach; `read.windows` the windows covering a host.
 """
 
-from fernwart.collector.services.read import hosts, scope, sla, tickets
+from fernwart.collector.services.read import hosts, queue, scope, sla, tickets, windows
 
-__all__ = ["hosts", "scope", "sla", "tickets"]
+__all__ = ["hosts", "queue", "scope", "sla", "tickets", "windows"]

@@ -37,3 +37,11 @@ def customer(session: Session, account: Account, name: str) -> CustomerRef:
     return CustomerRef(row.id, row.name)
 
 
+
+
+def customers(session: Session, account: Account) -> list[CustomerRef]:
+    """Return the customers the account may see by name: all for provider accounts, its own for a customer."""
+    query = select(Customer).order_by(Customer.name)
+    if account.customer_id is not None:
+        query = query.where(Customer.id == account.customer_id)
+    return [CustomerRef(row.id, row.name) for row in session.scalars(query)]
