@@ -140,8 +140,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     worker = None
     if config.playbooks is not None and config.playbooks.is_dir():
-        jobs_link = CollectorLink(config.collector, token, verify=config.tls_verify)
-        worker = JobWorker(outbox, jobs_link, config.playbooks, allow_repairs=config.allow_repairs)
+        # the sender's link: a token rotation (TokenKeeper) reaches the job worker too
+        worker = JobWorker(outbox, transport, config.playbooks, allow_repairs=config.allow_repairs)
     pid_file = write_pid(config.state_dir, os.getpid())
     try:
         log.info("agent for host %s reporting to %s; %d check(s), %d result(s) waiting in the outbox, %d"

@@ -93,7 +93,7 @@ class CollectorLink:
     ) -> dict[str, Any] | None:
         """Send `method` to `path` (a JSON body, or none) and return the JSON answer; None for a 204.
 
-        Errors are sorted as `post_json` sorts them; `read_timeout` lengthens the wait for a long-poll.
+        Errors are sorted as the module docstring says; `read_timeout` lengthens the wait for a long-poll.
         """
         headers = {"Accept": "application/json"}
         data = None
@@ -105,6 +105,7 @@ class CollectorLink:
         url = f"{self.base_url}{path}"
         timeout = (self._timeout[0], read_timeout) if read_timeout is not None else self._timeout
         try:
+            # redirects are never followed: a redirected POST would turn into a GET
             response = self._client.request(method, url, body=data, headers=headers, timeout=timeout,
                                             verify=self._verify, body_limit=ANSWER_LIMIT)
         except HttpError as exc:
@@ -121,45 +122,21 @@ class CollectorLink:
         error = _error_text(response)
         if status in AUTH_STATUSES:
             raise CredentialsRefused(status, error)
+        if status == REVOKED_STATUS:
+            raise AgentRevoked(error)
         if status >= 500 or status in RETRYABLE_STATUSES or status < 400:
-            raise CollectorUnavailable(f"{method} {url}: HTTP {status}: {error}", status)
+            retry_after = parse_retry_after(response.headers.get("Retry-After"), self._now())
+            raise CollectorUnavailable(f"{method} {url}: HTTP {status}: {error}", status, retry_after)
         raise RequestRejected(status, error)
 
     def post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST `body` to `path` and return the JSON answer of a 2xx (an empty dict if it has none).
 
-        Raises CollectorUnavailable, CredentialsRefused or RequestRejected as the module docstring sorts
-        them; a body that is not JSON-serialisable (NaN included) raises ValueError before anything is sent.
+        Raises CollectorUnavailable, CredentialsRefused, AgentRevoked or RequestRejected as the module
+        docstring sorts them; a body that is not JSON-serialisable (NaN included) raises ValueError before
+        anything is sent.
         """
-        data = json.dumps(body, allow_nan=False, separators=(",", ":")).encode("utf-8")
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self._token:
-            headers["Authorization"] = f"Bearer {self._token}"
-        url = f"{self.base_url}{path}"
-        try:
-            # redirects are never followed: a redirected POST would turn into a GET
-            response = self._client.request(
-                "POST", url, body=data, headers=headers, timeout=self._timeout, verify=self._verify,
-                body_limit=ANSWER_LIMIT,
-            )
-        except HttpError as exc:
-            raise CollectorUnavailable(f"POST {url}: {exc}") from exc
-        status = response.status
-        if 200 <= status < 300:
-            try:
-                answer = response.json()
-            except ValueError:
-                return {}
-            return answer if isinstance(answer, dict) else {}
-        error = _error_text(response)
-        if status in AUTH_STATUSES:
-            raise CredentialsRefused(status, error)
-        if status == REVOKED_STATUS:
-            raise AgentRevoked(error)
-        if status >= 500 or status in RETRYABLE_STATUSES or status < 400:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"), self._now())
-            raise CollectorUnavailable(f"POST {url}: HTTP {status}: {error}", status, retry_after)
-        raise RequestRejected(status, error)
+        return self.send_json("POST", path, body) or {}
 
     def set_token(self, token: str) -> None:
         """Use `token` from the next request on (after a rotation)."""
