@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -194,6 +195,118 @@ def cmd_host_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ssh_where(args: argparse.Namespace, settings: Settings) -> tuple[str, int, list[str] | None]:
+    """Return (address, port, host or None) for `ssh trust/forget HOST`: the host's SSH target when
+    HOST is a host of this collector, else HOST itself; --address and --port override."""
+    from fernwart.collector.services import ssh_targets
+    from fernwart.collector.services.errors import NotFound, ServiceError
+
+    engine = _engine(settings)
+    try:
+        with database.session_factory(engine)() as db:
+            try:
+                host = ssh_targets.find_host(db, args.host, getattr(args, "customer", None))
+            except NotFound:
+                return args.address or args.host, args.port or 22, None
+            except ServiceError as exc:
+                raise CliError(str(exc)) from None
+            where = ssh_targets.reach(db, host, settings.ssh_user)
+            reported = ssh_targets.reported_fingerprints(db, host)
+            return args.address or where.address, args.port or where.port, reported
+    finally:
+        engine.dispose()
+
+
+def _confirm(question: str) -> bool:
+    try:
+        answer = input(question)
+    except EOFError:  # no terminal: not confirmed
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def cmd_ssh_trust(args: argparse.Namespace) -> int:
+    from fernwart.ssh import KnownHosts, SSHError, fingerprint, host_key_name, scan_host_key
+    from fernwart.ssh.errors import HostKeyChanged
+
+    settings = _settings(args)
+    address, port, reported = _ssh_where(args, settings)
+    known = KnownHosts(settings.effective_ssh_known_hosts)
+    name = host_key_name(address, port)
+    try:
+        key = scan_host_key(address, port, settings.ssh_connect_timeout)
+    except SSHError as exc:
+        raise CliError(str(exc)) from None
+    offered = fingerprint(key)
+    recorded = [k for k in known.lookup(address, port) if k.key_type == key.get_name()]
+    if recorded and recorded[0].fingerprint == offered:
+        print(f"{name}: {key.get_name()} key {offered} is trusted already")
+        return 0
+    if recorded:
+        raise CliError(str(HostKeyChanged(name, key.get_name(), recorded[0].fingerprint, offered)))
+    print(f"{name} offers a {key.get_name()} host key with fingerprint\n  {offered}")
+    if reported:
+        verdict = "matches" if offered in reported else "DOES NOT MATCH"
+        print(f"this {verdict} the fingerprints the host's agent reported: {', '.join(reported)}")
+    print("Compare it with `ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub` on the host.")
+    if not (args.yes or _confirm("Trust this key? [y/N] ")):
+        print("not trusted; nothing recorded")
+        return 1
+    known.add(address, port, key)
+    print(f"trusted {name} {key.get_name()} {offered} (in {known.path})")
+    return 0
+
+
+def cmd_ssh_forget(args: argparse.Namespace) -> int:
+    from fernwart.ssh import KnownHosts
+
+    settings = _settings(args)
+    address, port, _ = _ssh_where(args, settings)
+    removed = KnownHosts(settings.effective_ssh_known_hosts).forget(address, args.port and port)
+    if not removed:
+        raise CliError(f"{address}: no trusted host key recorded")
+    for key in removed:
+        print(f"forgot {key.name} {key.key_type} {key.fingerprint}")
+    return 0
+
+
+def cmd_ssh_target(args: argparse.Namespace) -> int:
+    from fernwart.collector.services import ssh_targets
+    from fernwart.collector.services.errors import ServiceError
+
+    settings = _settings(args)
+    engine = _engine(settings)
+    with database.session_factory(engine)() as db:
+        try:
+            host = ssh_targets.find_host(db, args.host, args.customer)
+            where = ssh_targets.set_target(db, host, utcnow(), address=args.address, port=args.port,
+                                           user=args.user or settings.ssh_user,
+                                           allow_repairs=args.allow_repairs)
+        except ServiceError as exc:
+            raise CliError(str(exc)) from None
+        db.commit()
+    engine.dispose()
+    print(f"host {where.host_name}: over SSH as {where.user}@{where.address} port {where.port}, repairs "
+          + ("allowed" if where.allow_repairs else "not allowed"))
+    return 0
+
+
+def cmd_ssh_key(args: argparse.Namespace) -> int:
+    import paramiko
+
+    path = _settings(args).effective_ssh_key
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        key = paramiko.ECDSAKey.generate(bits=256)
+        key.write_private_key_file(str(path))
+        path.chmod(0o600)
+        print(f"created {path}", file=sys.stderr)
+    key = paramiko.ECDSAKey.from_private_key_file(str(path))
+    print("Put this line into the authorized_keys of the SSH user on each host:", file=sys.stderr)
+    print(f"{key.get_name()} {key.get_base64()} fernwart-collector")
+    return 0
+
+
 def cmd_apply(args: argparse.Namespace) -> int:
     from fernwart.collector.services import contracts
     from fernwart.collector.services.errors import Invalid
@@ -283,11 +396,39 @@ def build_parser() -> argparse.ArgumentParser:
     revoke_host.add_argument("name", help="the host's name")
     revoke_host.add_argument("--customer", help="the host's customer, when several have a host of that name")
     revoke_host.set_defaults(func=cmd_host_revoke)
+    _ssh_commands(sub, db_flag)
     apply = sub.add_parser("apply", parents=[db_flag], help="apply a contracts YAML file (all or nothing)")
     apply.add_argument("file", help="YAML file with a top-level 'customers:' list")
     apply.add_argument("--dry-run", action="store_true", help="only validate")
     apply.set_defaults(func=cmd_apply)
     return parser
+
+
+def _ssh_commands(sub: Any, db_flag: argparse.ArgumentParser) -> None:
+    ssh = sub.add_parser("ssh", help="SSH access for diagnostics over SSH: host keys, targets, own key")
+    ssub = ssh.add_subparsers(dest="ssh_command", required=True)
+    trust = ssub.add_parser("trust", parents=[db_flag],
+                            help="show a host's SSH key fingerprint; record it only when confirmed")
+    forget = ssub.add_parser("forget", parents=[db_flag], help="remove a host's trusted SSH keys")
+    for command in (trust, forget):
+        command.add_argument("host", help="a host of this collector (its SSH target is used), or an address")
+        command.add_argument("--address", help="connect here instead")
+        command.add_argument("--port", type=int, help="SSH port (default: the target's, else 22)")
+        command.add_argument("--customer", help="the host's customer, when several have a host of that name")
+    trust.add_argument("--yes", action="store_true", help="trust without asking (after checking it)")
+    trust.set_defaults(func=cmd_ssh_trust)
+    forget.set_defaults(func=cmd_ssh_forget)
+    target = ssub.add_parser("target", parents=[db_flag], help="set where a host is reached over SSH")
+    target.add_argument("host", help="the host's name or id")
+    target.add_argument("--address", required=True, help="DNS name or IP address")
+    target.add_argument("--port", type=int, default=22)
+    target.add_argument("--user", help="login (default FERNWART_SSH_USER, else fernwart)")
+    target.add_argument("--allow-repairs", action="store_true",
+                        help="let repair playbooks run over SSH (contract and level rules still apply)")
+    target.add_argument("--customer", help="the host's customer, when several have a host of that name")
+    target.set_defaults(func=cmd_ssh_target)
+    ssub.add_parser("key", help="print the collector's public SSH key (created on first use)").set_defaults(
+        func=cmd_ssh_key)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -384,7 +384,10 @@ class Job(Base):
     """A playbook run for one host: queued -> delivered -> running -> a final state (domain.diagnostics)."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_host_state", "host_id", "state"),)
+    __table_args__ = (
+        Index("ix_jobs_host_state", "host_id", "state"),
+        Index("ix_jobs_via_state", "via", "state"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     host_id: Mapped[str] = mapped_column(ForeignKey("hosts.id"))
@@ -394,6 +397,7 @@ class Job(Base):
     kind: Mapped[str] = mapped_column(String(16))
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(16))
+    via: Mapped[str] = mapped_column(String(8), default="agent", server_default="agent")  # agent | ssh
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     requested_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime]
@@ -404,6 +408,20 @@ class Job(Base):
     result_id: Mapped[str | None] = mapped_column(String(36), unique=True)  # made by the agent
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str] = mapped_column(Text, default="")
+
+
+class HostSSHTarget(Base):
+    """Where the collector reaches a host over SSH (address, port, user), and whether repair playbooks
+    may run there over SSH (the counterpart of an agent's own allow_repairs)."""
+
+    __tablename__ = "ssh_targets"
+
+    host_id: Mapped[str] = mapped_column(ForeignKey("hosts.id"), primary_key=True)
+    address: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int] = mapped_column(Integer, default=22)
+    user: Mapped[str] = mapped_column(String(64))
+    allow_repairs: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime]
 
 
 class JobEvent(Base):

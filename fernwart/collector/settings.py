@@ -39,12 +39,33 @@ class Settings:
         0.5  # more than this share of hosts silent at once: one incident
     )
     mass_silence_min_hosts: int = 10  # ... among at least this many hosts
+    playbooks_dir: Path | None = None  # playbooks the collector runs over SSH; default: home / "playbooks"
+    ssh_known_hosts: Path | None = None  # the only host keys trusted; default: home / "ssh" / "known_hosts"
+    ssh_key: Path | None = None  # the collector's own private key; default: home / "ssh" / "id_ecdsa"
+    ssh_user: str = "fernwart"  # login for hosts whose SSH target names none
+    ssh_workers: int = 4  # SSH jobs run at once by one collector process (0: none here)
+    ssh_connect_timeout: float = 10.0  # seconds for TCP connect, banner and authentication each
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def effective_database_url(self) -> str:
         """Return the database URL; the default is an SQLite file under `home`."""
         return self.database_url or f"sqlite:///{(self.home / 'fernwart.sqlite').resolve()}"
+
+    @property
+    def effective_playbooks_dir(self) -> Path:
+        """Return the directory of the playbooks the collector holds for runs over SSH."""
+        return self.playbooks_dir or self.home / "playbooks"
+
+    @property
+    def effective_ssh_known_hosts(self) -> Path:
+        """Return the managed known_hosts file (created 0600 on the first trusted key)."""
+        return self.ssh_known_hosts or self.home / "ssh" / "known_hosts"
+
+    @property
+    def effective_ssh_key(self) -> Path:
+        """Return the collector's private SSH key file (`fernwart-collector ssh key` creates it)."""
+        return self.ssh_key or self.home / "ssh" / "id_ecdsa"
 
     def with_overrides(self, **changes: object) -> Settings:
         """Return a copy with the given fields replaced (None values are ignored)."""
@@ -101,4 +122,14 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         auth_failure_limit=max(1, int(_number(env, "FERNWART_AUTH_FAILURE_LIMIT", 10))),
         mass_silence_share=_number(env, "FERNWART_MASS_SILENCE_SHARE", 0.5),
         mass_silence_min_hosts=int(_number(env, "FERNWART_MASS_SILENCE_MIN_HOSTS", 10)),
+        playbooks_dir=_path(env, "FERNWART_PLAYBOOKS_DIR"),
+        ssh_known_hosts=_path(env, "FERNWART_SSH_KNOWN_HOSTS"),
+        ssh_key=_path(env, "FERNWART_SSH_KEY"),
+        ssh_user=env.get("FERNWART_SSH_USER") or "fernwart",
+        ssh_workers=int(_number(env, "FERNWART_SSH_WORKERS", 4)),
+        ssh_connect_timeout=_number(env, "FERNWART_SSH_CONNECT_TIMEOUT", 10.0) or 10.0,
     )
+
+
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    return Path(env[name]) if env.get(name) else None
