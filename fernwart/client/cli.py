@@ -180,7 +180,8 @@ def _iso(value: object) -> str:
 
 
 def _job_text(job: dict[str, Any]) -> str:
-    lines = [f"job {job['id']} {job['playbook']} v{job['version']} ({job['kind']}) on {job['host_id']}: "
+    via = " over SSH" if job.get("via") == "ssh" else ""
+    lines = [f"job {job['id']} {job['playbook']} v{job['version']} ({job['kind']}) on {job['host_id']}{via}: "
              f"{job['state']}" + (f" - {job['error']}" if job.get("error") else "")]
     lines += [f"  {e['at']} {e['state']} {e['message']}".rstrip() for e in job.get("events", [])]
     for step in (job.get("result") or {}).get("steps", []):
@@ -201,7 +202,8 @@ def cmd_diag_run(client: Client, args: argparse.Namespace) -> None:
         if not sep:
             raise UsageError(f"--param expects NAME=VALUE, got {item!r}")
         params[name] = value
-    body: dict[str, Any] = {"playbook": args.playbook, "params": params, "ticket": args.ticket}
+    body: dict[str, Any] = {"playbook": args.playbook, "params": params, "ticket": args.ticket,
+                            "via": args.via}
     job = client.post(f"/hosts/{_host_id(client, args.host)}/jobs", body)
     deadline = time.monotonic() + args.timeout
     while args.wait and job["state"] not in FINAL_JOB_STATES and time.monotonic() < deadline:
@@ -313,13 +315,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _diag(sub: Any, out: argparse.ArgumentParser) -> None:
-    diag = sub.add_parser("diag", help="run playbooks on hosts through their agents (Ferndiagnose)")
+    diag = sub.add_parser("diag", help="run playbooks on hosts through their agents or over SSH "
+                          "(Ferndiagnose)")
     dsub = diag.add_subparsers(dest="action", required=True, metavar="ACTION")
-    run = dsub.add_parser("run", parents=[out], help="queue a playbook the host's agent holds")
+    run = dsub.add_parser("run", parents=[out], help="queue a playbook the host's agent holds (or, with "
+                          "--via ssh, one the collector holds, run by the collector over SSH)")
     run.add_argument("host", help="name or id")
     run.add_argument("playbook")
     run.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
     run.add_argument("--ticket", type=int, help="put the output into this ticket's history")
+    run.add_argument("--via", choices=["agent", "ssh"], default="agent",
+                     help="agent (default): the host's agent runs it; ssh: the collector runs it over SSH")
     run.add_argument("--wait", action="store_true", help="wait for the result and print it")
     run.add_argument("--timeout", type=float, default=600, help="seconds --wait waits (default 600)")
     run.set_defaults(func=cmd_diag_run)

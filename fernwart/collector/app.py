@@ -27,9 +27,12 @@ from fernwart.collector.metrics import Metrics
 from fernwart.collector.middleware import BodyLimit
 from fernwart.collector.models import utcnow
 from fernwart.collector.services.notifications import load_transports
+from fernwart.collector.services.ssh_jobs import SSHJobConfig
 from fernwart.collector.services.staleness import SilenceRule
 from fernwart.collector.settings import Settings
+from fernwart.collector.ssh_worker import SSHJobWorker
 from fernwart.collector.throttle import Throttle
+from fernwart.ssh import Credentials, Timeouts
 
 
 def create_app(settings: Settings, engine: Engine | None = None, migrate: bool = True) -> FastAPI:
@@ -55,9 +58,16 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
                 rule,  # fernwart_tickets_opened_total is read from ticket history, sweep openings included
             )
             runner.start()
+        ssh_worker = None
+        if settings.run_jobs and settings.ssh_workers > 0:
+            ssh_worker = SSHJobWorker(sessions, ssh_job_config(settings), settings.ssh_workers, utcnow)
+            ssh_worker.start()
+        app.state.ssh_worker = ssh_worker
         try:
             yield
         finally:
+            if ssh_worker:
+                ssh_worker.stop()
             if runner:
                 runner.stop()
 
@@ -68,6 +78,7 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
     app.state.policy = TicketPolicy(settings.ticket_on, settings.resolve_on_recovery, settings.reopen_window)
     app.state.metrics = Metrics(sessions)
     app.state.throttle = Throttle(failures=settings.auth_failure_limit)
+    app.state.ssh_worker = None
     api.errors.install(app)
     api.openapi.install(app)
     dashboard.install(app)
@@ -95,6 +106,19 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
     app.mount(dashboard.STATIC_PATH, dashboard.static_files(), name="dashboard-static")
     app.add_middleware(BodyLimit, limit=settings.body_limit)
     return app
+
+
+def ssh_job_config(settings: Settings) -> SSHJobConfig:
+    """Return how this collector runs jobs over SSH: its playbooks, known_hosts, key and timeouts."""
+    key = settings.effective_ssh_key
+    seconds = settings.ssh_connect_timeout
+    return SSHJobConfig(
+        playbooks_dir=settings.effective_playbooks_dir,
+        known_hosts=settings.effective_ssh_known_hosts,
+        credentials=Credentials(key_file=key if key.exists() else None, use_agent=settings.ssh_use_agent),
+        default_user=settings.ssh_user,
+        timeouts=Timeouts(connect=seconds, banner=seconds, auth=seconds),
+    )
 
 
 def metrics_refusal(settings: Settings, request: Request) -> Response | None:

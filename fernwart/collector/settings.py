@@ -43,6 +43,7 @@ class Settings:
     ssh_known_hosts: Path | None = None  # the only host keys trusted; default: home / "ssh" / "known_hosts"
     ssh_key: Path | None = None  # the collector's own private key; default: home / "ssh" / "id_ecdsa"
     ssh_user: str = "fernwart"  # login for hosts whose SSH target names none
+    ssh_use_agent: bool = False  # also offer the keys of the SSH agent at SSH_AUTH_SOCK
     ssh_workers: int = 4  # SSH jobs run at once by one collector process (0: none here)
     ssh_connect_timeout: float = 10.0  # seconds for TCP connect, banner and authentication each
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -126,6 +127,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         ssh_known_hosts=_path(env, "FERNWART_SSH_KNOWN_HOSTS"),
         ssh_key=_path(env, "FERNWART_SSH_KEY"),
         ssh_user=env.get("FERNWART_SSH_USER") or "fernwart",
+        ssh_use_agent=_bool(env, "FERNWART_SSH_USE_AGENT", False),
         ssh_workers=int(_number(env, "FERNWART_SSH_WORKERS", 4)),
         ssh_connect_timeout=_number(env, "FERNWART_SSH_CONNECT_TIMEOUT", 10.0) or 10.0,
     )

@@ -24,6 +24,10 @@ from fernwart.checks.probe import Probe
 from fernwart.playbook.model import Playbook, PlaybookStep, argv_of, substitute
 from fernwart.playbook.params import ParamError, ParamValue, inside, validate_params
 
+# Runs one step within `timeout` seconds: the agent's own (in-process, local programs) by default; the
+# collector passes one that runs the step over SSH, so both keep the same order, limits and final state.
+StepRunner = Callable[[Playbook, PlaybookStep, Mapping[str, ParamValue], float], StepOutput]
+
 
 class Refused(Exception):
     """The agent will not run this job; the message says why and goes back to the collector."""
@@ -53,9 +57,17 @@ def prepare(
 
 def execute(
     playbook: Playbook, values: Mapping[str, ParamValue], *, probe: Probe | None = None,
-    monotonic: Callable[[], float] = time.monotonic,
+    monotonic: Callable[[], float] = time.monotonic, step_runner: StepRunner | None = None,
 ) -> RunOutcome:
-    """Run every step of `playbook` with prepared `values`; never raises for what a step does."""
+    """Run every step of `playbook` with prepared `values`; never raises for what a step does.
+
+    `step_runner` runs each step (default: here, in-process and as local programs).
+    """
+    def local(playbook: Playbook, step: PlaybookStep, values: Mapping[str, ParamValue],
+              timeout: float) -> StepOutput:
+        return _step(playbook, step, values, timeout, probe, monotonic)
+
+    run_step = step_runner or local
     started = monotonic()
     deadline = started + playbook.timeout
     outputs: list[StepOutput] = []
@@ -74,7 +86,7 @@ def execute(
             skipped = f"skipped: {step.when} is false"
             outputs.append(StepOutput(step.name, step.kind, StepStatus.SKIPPED, skipped, 0.0))
             continue
-        output = _step(playbook, step, values, min(step.timeout, left), probe, monotonic)
+        output = run_step(playbook, step, values, min(step.timeout, left))
         outputs.append(output)
         if output.status == StepStatus.TIMED_OUT:
             state, error = RunState.TIMED_OUT, f"step {step.name!r} timed out"

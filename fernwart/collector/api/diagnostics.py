@@ -11,7 +11,7 @@ import asyncio
 import threading
 import time
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from fernwart.collector import deps
 from fernwart.collector.deps import DB, Now, Tech
-from fernwart.collector.services import auth, diagnostics
+from fernwart.collector.services import auth, diagnostics, ssh_jobs
 from fernwart.collector.services.errors import Unauthenticated
 
 router = APIRouter(prefix="/api/v1", tags=["diagnostics"])
@@ -30,6 +30,9 @@ MAX_WAIT = 60
 
 class JobIn(BaseModel):
     playbook: str = Field(max_length=64)
+    via: Literal["agent", "ssh"] = Field(
+        default="agent", description="agent: the host's agent runs a playbook it holds; ssh: the collector "
+        "runs its own playbook of that name over SSH")
     params: dict[str, str | int | bool] = Field(default_factory=dict, max_length=50)
     ticket: int | None = None
     expires_in: int | None = Field(default=None, ge=1, le=7 * 86400, description="seconds; default 24 h")
@@ -93,12 +96,19 @@ def _out(found: diagnostics.JobView) -> dict[str, Any]:
 
 @router.post("/hosts/{host_id}/jobs", status_code=201)
 def queue_job(host_id: str, body: JobIn, request: Request, db: DB, user: Tech, now: Now) -> dict[str, Any]:
-    """Queue a playbook the host's agent holds, with typed parameters (expires after 24 h by default)."""
+    """Queue a playbook for the host's agent, or over SSH (`via`), with typed parameters (expires after
+    24 h by default)."""
     expires = timedelta(seconds=body.expires_in) if body.expires_in else None
+    held = ssh_jobs.collector_playbooks(request.app.state.settings.effective_playbooks_dir) \
+        if body.via == "ssh" else None
     found = diagnostics.queue(db, user, host_id, body.playbook, body.params, now, ticket_id=body.ticket,
-                              expires_in=expires)
+                              expires_in=expires, via=body.via, collector_playbooks=held)
     db.commit()
-    waiters(request).wake(host_id)
+    if body.via == "ssh":
+        if request.app.state.ssh_worker is not None:
+            request.app.state.ssh_worker.wake()
+    else:
+        waiters(request).wake(host_id)
     return _out(found)
 
 

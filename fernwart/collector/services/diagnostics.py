@@ -3,6 +3,10 @@
 Parameters are validated against the playbook the agent reported holding (its parameter declarations,
 checked with the same `fernwart.playbook` code the agent runs), so a job the agent would refuse is
 refused here already; the agent checks again. Every request, refusal and outcome is audited.
+
+A job `via` ssh is run by the collector itself over SSH (`services.ssh_jobs`) with a playbook of the
+collector's own playbooks directory: same states, permissions, audit and ticket history; in place of the
+agent's allow_repairs the host's SSH target must allow repairs.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from fernwart.agent.playbooks.library import held_entry
 from fernwart.collector.domain.diagnostics import (
     ACTIVE_STATES,
     DEFAULT_EXPIRY,
@@ -25,14 +30,16 @@ from fernwart.collector.domain.diagnostics import (
     refusal,
 )
 from fernwart.collector.domain.tickets import TicketEventKind
-from fernwart.collector.models import AuditEntry, Host, HostPlaybooks, Job, JobEvent, Ticket
+from fernwart.collector.models import AuditEntry, Host, HostPlaybooks, HostSSHTarget, Job, JobEvent, Ticket
 from fernwart.collector.services import history
 from fernwart.collector.services.auth import Account
 from fernwart.collector.services.contracts import contract_of
 from fernwart.collector.services.errors import Conflict, Forbidden, Invalid, NotFound
+from fernwart.playbook.model import Playbook
 from fernwart.playbook.params import ParamError, parse_params, validate_params
 from fernwart.playbook.problems import Problems
 
+VIA_AGENT, VIA_SSH = "agent", "ssh"  # who runs a job: the host's agent, or the collector over SSH
 RESULT_LIMIT = 512 * 1024  # characters of step output kept per job
 HISTORY_LIMIT = 8000  # characters of output copied into a ticket's history
 
@@ -47,6 +54,7 @@ class JobView:
     kind: str
     params: dict[str, Any]
     state: str
+    via: str
     ticket_id: int | None
     requested_by: str
     created_at: datetime
@@ -72,26 +80,44 @@ def report_held(session: Session, host: Host, held: list[dict[str, Any]], allow_
 def queue(
     session: Session, account: Account, host_id: str, playbook: str, params: Mapping[str, object],
     now: datetime, *, ticket_id: int | None = None, expires_in: timedelta | None = None,
+    via: str = VIA_AGENT, collector_playbooks: Mapping[str, Playbook] | None = None,
 ) -> JobView:
-    """Queue `playbook` for the host; raise NotFound, Forbidden or Invalid (nothing is queued then)."""
+    """Queue `playbook` for the host; raise NotFound, Forbidden or Invalid (nothing is queued then).
+
+    `via` ssh takes the playbook from `collector_playbooks` (the collector's own) instead of what the
+    agent reported, and needs the host's SSH target to allow repairs for a repair playbook.
+    """
     host = session.get(Host, host_id)
     if host is None or (account.customer_id is not None and host.customer_id != account.customer_id):
         raise NotFound(f"host {host_id!r} not found")
     if account.is_customer:
         raise Forbidden("customer accounts may not run playbooks")
+    if via not in (VIA_AGENT, VIA_SSH):
+        raise Invalid(f"via: expected {VIA_AGENT} or {VIA_SSH}, got {via!r}")
     expiry = expires_in if expires_in is not None else DEFAULT_EXPIRY
     if not timedelta(seconds=1) <= expiry <= MAX_EXPIRY:
         raise Invalid(f"expires_in: expected 1 second to {MAX_EXPIRY.days} days")
-    reported = session.get(HostPlaybooks, host.id)
-    held = next((p for p in (reported.held if reported else []) if p.get("name") == playbook), None)
-    if held is None:
-        names = ", ".join(sorted(p["name"] for p in reported.held)) if reported else "none reported yet"
-        raise Invalid(f"playbook: host {host.name!r} does not hold a playbook {playbook!r} "
-                      f"(it holds: {names})")
+    held: dict[str, Any] | None
+    if via == VIA_SSH:
+        if host.revoked_at is not None:
+            raise Forbidden(f"host {host.name!r} is revoked; nothing runs on it")
+        held, allows_repairs = _collector_held(session, host, playbook, collector_playbooks or {})
+    else:
+        reported = session.get(HostPlaybooks, host.id)
+        held = next((p for p in (reported.held if reported else []) if p.get("name") == playbook), None)
+        if held is None:
+            names = ", ".join(sorted(p["name"] for p in reported.held)) if reported else "none reported yet"
+            raise Invalid(f"playbook: host {host.name!r} does not hold a playbook {playbook!r} "
+                          f"(it holds: {names})")
+        allows_repairs = bool(reported and reported.allow_repairs)
     contract = contract_of(session, host.customer_id)
     why = refusal(kind=str(held["kind"]), role=account.role, is_customer=account.is_customer,
                   contract_kind=contract.contract.kind if contract else None,
-                  agent_allows_repairs=bool(reported and reported.allow_repairs))
+                  agent_allows_repairs=allows_repairs)
+    if why is not None and via == VIA_SSH:
+        why = why.replace("this host's agent does not allow repairs (allow_repairs in its config)",
+                          "this host's SSH target does not allow repairs (fernwart-collector ssh target "
+                          "--allow-repairs)")
     if why is not None:
         _audit(session, now, account.name, "refused", host.id, None, held, dict(params), why)
         session.commit()  # the refusal stays in the audit log although the request fails
@@ -109,14 +135,26 @@ def queue(
     job = Job(
         id=str(uuid.uuid4()), host_id=host.id, playbook=playbook, version=int(held["version"]),
         digest=str(held["hash"]), kind=str(held["kind"]), params=dict(values), state=JobState.QUEUED.value,
-        ticket_id=ticket_id, requested_by=account.name, created_at=now, expires_at=now + expiry,
+        via=via, ticket_id=ticket_id, requested_by=account.name, created_at=now, expires_at=now + expiry,
         error="",
     )
     session.add(job)
     session.flush()
-    _event(session, job, JobState.QUEUED, now, f"by {account.name}")
+    _event(session, job, JobState.QUEUED, now, f"by {account.name}" + (" over SSH" if via == VIA_SSH else ""))
     _audit(session, now, account.name, "queued", host.id, job.id, held, dict(values), "")
     return view(session, job)
+
+
+def _collector_held(session: Session, host: Host, playbook: str,
+                    playbooks: Mapping[str, Playbook]) -> tuple[dict[str, Any], bool]:
+    """Return the collector's own playbook as an agent's held entry, and whether SSH repairs are allowed."""
+    found = playbooks.get(playbook)
+    if found is None:
+        names = ", ".join(sorted(playbooks)) or "none"
+        raise Invalid(f"playbook: the collector holds no playbook {playbook!r} to run over SSH "
+                      f"(it holds: {names})")
+    target = session.get(HostSSHTarget, host.id)
+    return held_entry(found), bool(target and target.allow_repairs)
 
 
 def jobs_of_host(session: Session, account: Account, host_id: str, limit: int = 100) -> list[JobView]:
@@ -163,12 +201,34 @@ def expire(session: Session, now: datetime, host_id: str | None = None) -> int:
 def deliver(session: Session, host: Host, now: datetime) -> Job | None:
     """Hand the host's oldest queued job to its agent, at most once (compare-and-set); None if none."""
     expire(session, now, host.id)
-    for candidate in session.scalars(select(Job).where(Job.host_id == host.id, Job.state == "queued")
+    for candidate in session.scalars(select(Job).where(Job.host_id == host.id, Job.state == "queued",
+                                                       Job.via == VIA_AGENT)
                                      .order_by(Job.created_at)).all():
         if _move(session, candidate, (JobState.QUEUED,), JobState.DELIVERED, now, ""):
             candidate.delivered_at = now
             return candidate
     return None
+
+
+def claim_ssh_job(session: Session, now: datetime) -> Job | None:
+    """Take the oldest queued job that runs over SSH (queued -> delivered, compare-and-set, so one
+    collector of several takes it); None when there is none."""
+    expire(session, now)
+    for candidate in session.scalars(select(Job).where(Job.via == VIA_SSH, Job.state == "queued")
+                                     .order_by(Job.created_at).limit(20)).all():
+        if _move(session, candidate, (JobState.QUEUED,), JobState.DELIVERED, now,
+                 "taken by the collector to run over SSH"):
+            candidate.delivered_at = now
+            return candidate
+    return None
+
+
+def ssh_job_running(session: Session, found: Job, now: datetime, message: str) -> bool:
+    """Record that the collector started the SSH job (delivered -> running)."""
+    if _move(session, found, (JobState.DELIVERED,), JobState.RUNNING, now, message):
+        found.started_at = now
+        return True
+    return False
 
 
 def started(session: Session, host: Host, job_id: str, now: datetime) -> None:
@@ -181,7 +241,16 @@ def started(session: Session, host: Host, job_id: str, now: datetime) -> None:
 def finish(session: Session, host: Host, job_id: str, result_id: str, result: dict[str, Any],
            now: datetime) -> bool:
     """Store the agent's result once per result id; return False for a repeat of a stored result."""
-    found = _agent_job(session, host, job_id)
+    return record_result(session, _agent_job(session, host, job_id), result_id, result, now)
+
+
+def record_result(session: Session, found: Job, result_id: str, result: dict[str, Any],
+                  now: datetime) -> bool:
+    """Store a run's result once per result id: final state, capped output, audit, ticket history.
+
+    Return False for a repeat of a stored result; raise Invalid for a state a run cannot report and
+    Conflict for a job that takes no result (not delivered or running).
+    """
     if found.result_id == result_id:
         return False
     state = JobState(result.get("state", "failed"))
@@ -189,7 +258,7 @@ def finish(session: Session, host: Host, job_id: str, result_id: str, result: di
         raise Invalid(f"state: expected one of {', '.join(sorted(REPORTED_STATES))}")
     error = str(result.get("error", ""))[:2000]
     if not _move(session, found, tuple(ACTIVE_STATES), state, now, error):
-        raise Conflict(f"job {job_id} is {found.state}; it takes no result")
+        raise Conflict(f"job {found.id} is {found.state}; it takes no result")
     found.result_id, found.result, found.error = result_id, _capped(result), error
     found.finished_at = now
     if found.started_at is None and state != JobState.REFUSED:
@@ -217,7 +286,7 @@ def view(session: Session, found: Job) -> JobView:
     events = session.scalars(select(JobEvent).where(JobEvent.job_id == found.id).order_by(JobEvent.id))
     return JobView(
         id=found.id, host_id=found.host_id, playbook=found.playbook, version=found.version,
-        digest=found.digest, kind=found.kind, params=found.params, state=found.state,
+        digest=found.digest, kind=found.kind, params=found.params, state=found.state, via=found.via,
         ticket_id=found.ticket_id, requested_by=found.requested_by, created_at=found.created_at,
         expires_at=found.expires_at, delivered_at=found.delivered_at, started_at=found.started_at,
         finished_at=found.finished_at, error=found.error, result=found.result,
@@ -232,7 +301,7 @@ def _technician(account: Account) -> None:
 
 def _agent_job(session: Session, host: Host, job_id: str) -> Job:
     found = session.get(Job, job_id)
-    if found is None or found.host_id != host.id:
+    if found is None or found.host_id != host.id or found.via != VIA_AGENT:
         raise NotFound(f"job {job_id!r} not found for this host")
     return found
 
