@@ -168,3 +168,27 @@ def test_path_tricks_timeouts_and_repairs_over_ssh(
         repair = h.post(jobs, {"playbook": "restart-service", "via": "ssh",
                                "params": {"unit": "cron.service"}})
         assert repair.status_code == 403 and "full maintenance" in repair.json()["error"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_job_left_running_by_a_stopped_collector_ends_interrupted_and_never_reruns(
+    database_url: str, sshd: SSHServer, tmp_path: Path,
+) -> None:
+    from datetime import timedelta
+
+    from fernwart.collector.services import diagnostics
+
+    with ssh_harness(database_url, sshd, tmp_path) as (h, settings):
+        host_id = enroll_with_target(h, sshd)
+        job = h.post(f"/api/v1/hosts/{host_id}/jobs", {"playbook": "ssh-probe", "via": "ssh"}).json()
+        with h.sessions() as db:  # taken by a collector that then died
+            assert diagnostics.claim_ssh_job(db, h.clock.now) is not None
+            db.commit()
+        h.clock.advance(minutes=30)
+        assert run_queued(h, settings) is None
+        assert h.get(f"/api/v1/jobs/{job['id']}")["state"] == "delivered"  # may still be running
+        h.clock.now += diagnostics.SSH_JOB_LEASE + timedelta(minutes=1)
+        assert run_queued(h, settings) is None
+        done = h.get(f"/api/v1/jobs/{job['id']}")
+        assert done["state"] == "failed" and done["error"].startswith("interrupted")
+        assert [a["action"] for a in h.get("/api/v1/audit")][0] == "finished"

@@ -35,11 +35,14 @@ from fernwart.collector.services import history
 from fernwart.collector.services.auth import Account
 from fernwart.collector.services.contracts import contract_of
 from fernwart.collector.services.errors import Conflict, Forbidden, Invalid, NotFound
-from fernwart.playbook.model import Playbook
+from fernwart.playbook.model import TIMEOUT_LIMIT, Playbook
 from fernwart.playbook.params import ParamError, parse_params, validate_params
 from fernwart.playbook.problems import Problems
 
 VIA_AGENT, VIA_SSH = "agent", "ssh"  # who runs a job: the host's agent, or the collector over SSH
+# longer than any playbook may run (model.TIMEOUT_LIMIT) plus connecting: an SSH job still active then
+# was left by a collector that stopped
+SSH_JOB_LEASE = timedelta(seconds=TIMEOUT_LIMIT + 600)
 RESULT_LIMIT = 512 * 1024  # characters of step output kept per job
 HISTORY_LIMIT = 8000  # characters of output copied into a ticket's history
 
@@ -212,8 +215,18 @@ def deliver(session: Session, host: Host, now: datetime) -> Job | None:
 
 def claim_ssh_job(session: Session, now: datetime) -> Job | None:
     """Take the oldest queued job that runs over SSH (queued -> delivered, compare-and-set, so one
-    collector of several takes it); None when there is none."""
+    collector of several takes it); None when there is none.
+
+    SSH jobs taken longer ago than any playbook may run (SSH_JOB_LEASE) are ended first as failed:
+    the collector that ran them stopped in the middle; like an agent's restart, they are never rerun.
+    """
     expire(session, now)
+    for stuck in session.scalars(select(Job).where(
+            Job.via == VIA_SSH, Job.state.in_([s.value for s in ACTIVE_STATES]),
+            Job.delivered_at <= now - SSH_JOB_LEASE)).all():
+        record_result(session, stuck, str(uuid.uuid4()), {
+            "state": JobState.FAILED.value, "steps": [],
+            "error": "interrupted: the collector running it over SSH stopped before it ended"}, now)
     for candidate in session.scalars(select(Job).where(Job.via == VIA_SSH, Job.state == "queued")
                                      .order_by(Job.created_at).limit(20)).all():
         if _move(session, candidate, (JobState.QUEUED,), JobState.DELIVERED, now,
