@@ -124,13 +124,18 @@ def availability(report: dict[str, Any]) -> str:
         f"  SLI            {percent(report['sli'])}   target {percent(report['target'])}   "
         f"{met[report['met']]}",
         f"  downtime       {duration(report['downtime_seconds'])}",
-        f"  error budget   {duration(report['error_budget_seconds'])} left",
+        f"  error budget   {duration(report.get('period_budget_left_seconds'))} left of "
+        f"{duration(report.get('period_budget_seconds'))} for the whole period "
+        f"({duration(report.get('budget_spent_seconds'))} spent)",
         f"  counted        {duration(report['counted_seconds'])}  (service time less excluded time; "
         "SLI = (counted - downtime) / counted)",
         f"  excluded       {duration(report['excluded_seconds'])}  (maintenance "
         f"{duration(report['maintenance_seconds'])}, no data {duration(report['no_data_seconds'])}, "
         f"outside service hours {duration(report['outside_hours_seconds'])})",
     ]
+    if report.get("hosts_summed", 0) > 1:
+        lines.append(f"  (sums over {report['hosts_summed']} hosts: counted + excluded = "
+                     f"{report['hosts_summed']} x {duration(report['measured_seconds'])} measured)")
     if period["measured_to"] != period["end"]:
         lines.append(f"  measured up to {when(period['measured_to'], tz)} (the rest lies in the future)")
     if report["hosts"]:

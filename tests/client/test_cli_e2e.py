@@ -107,7 +107,9 @@ def test_availability_as_a_readable_table(system: System) -> None:
     assert lines[0] == "Muster GmbH  2026-10  (Europe/Berlin)"
     assert lines[1].split() == ["SLI", f"{sli:.4f}", "%", "target", "99.9000", "%", "met"]
     assert lines[2].split() == ["downtime", "30m", "00s"]
-    assert lines[3].split() == ["error", "budget", "14m", "09s", "left"]  # floor(2649.6) - 1800 s = 849 s
+    # floor(2649.6) - 1800 s = 849 s of the closed month's 2649 s
+    assert lines[3].split() == ["error", "budget", "14m", "09s", "left", "of", "44m", "09s", "for", "the",
+                                "whole", "period", "(30m", "00s", "spent)"]
     assert lines[4].split()[:3] == ["counted", "30d", "16h"]  # 744 h + 1 h (DST) - 9 h of patch nights
     assert "SLI = (counted - downtime) / counted" in lines[4]
     outage = next(line for line in lines if line.startswith("2026-10-10"))

@@ -35,7 +35,12 @@ NEXT_HORIZON = timedelta(days=35)  # a weekly recurrence opens at least once in 
 
 class FiguresOut(BaseModel):
     """Zabbix-like SLA figures; seconds are real seconds. Excluded time leaves the counted total:
-    sli = (counted - downtime) / counted; the error budget is whole seconds, negative once breached."""
+    sli = (counted - downtime) / counted; the error budget is whole seconds, negative once breached.
+
+    `error_budget_seconds` is taken on the time measured so far; `period_budget_seconds` on the whole
+    period (its rest planned as service time less scheduled windows), of which `budget_spent_seconds`
+    (the downtime, rounded up) is spent and `period_budget_left_seconds` is left. For a finished period
+    both budgets agree."""
 
     target: float | None
     sli: float | None
@@ -47,6 +52,10 @@ class FiguresOut(BaseModel):
     no_data_seconds: float
     outside_hours_seconds: float
     error_budget_seconds: int | None
+    planned_seconds: float
+    period_budget_seconds: int | None
+    budget_spent_seconds: int
+    period_budget_left_seconds: int | None
 
     @classmethod
     def of(cls, figures: Figures, **extra: Any) -> Any:
@@ -93,7 +102,12 @@ class PeriodOut(BaseModel):
 
 
 class AvailabilityOut(FiguresOut):
+    """A customer's figures are sums over its hosts: per host, counted + excluded time is the measured
+    time, so the customer's add up to `hosts_summed` x `measured_seconds`."""
+
     customer: str
+    hosts_summed: int
+    measured_seconds: float
     contract: bool
     period: PeriodOut
     hosts: list[HostFiguresOut]
@@ -194,6 +208,8 @@ def _availability_out(found: availability.CustomerAvailability, month: str | Non
     out: AvailabilityOut = AvailabilityOut.of(
         report.figures,
         customer=found.customer,
+        hosts_summed=len(report.hosts),
+        measured_seconds=(found.measured_to - found.start).total_seconds(),
         contract=found.contract is not None,
         period=period,
         hosts=hosts,

@@ -22,6 +22,13 @@ the error budget 0 and the target neither met nor missed. A window laid over an 
 and counted time alike, so it never lowers the SLI; a window over healthy time can lower it (9 h up of
 10 h is 90 %; exclude 5 up hours and it is 4 of 5, 80 %), as in the references.
 
+Budget of the whole period (as Zabbix reports it): while a period is still running, the figures above are
+taken on the time measured so far, and a budget taken on that ("2 s left" on the month's second day) says
+little. With `planned_end` the period runs on to it: its remaining service time, less the maintenance windows
+already scheduled there, is planned counted time (assumed to have data), the period's budget is
+floor((counted + planned) * (1 - target/100)), the budget spent is the downtime so far (rounded up), and
+what is left is the difference. For a finished period the period budget is the measured one.
+
 The contract option `maintenance_counts_as: up` (not the default) keeps the older rule instead: time in a
 maintenance window stays in the total as time the contract was kept, SLI = (counted + maintenance - down)
 / (counted + maintenance), and the budget is taken on that total.
@@ -106,6 +113,16 @@ class Figures:
     target: float | None
     sli: float | None
     error_budget_seconds: int | None
+    planned_seconds: float = 0.0
+    period_budget_seconds: int | None = None
+    budget_spent_seconds: int = 0
+
+    @property
+    def period_budget_left_seconds(self) -> int | None:
+        """Return the whole period's budget less what is spent so far; None without a target."""
+        if self.period_budget_seconds is None:
+            return None
+        return self.period_budget_seconds - self.budget_spent_seconds
 
     @property
     def excluded_seconds(self) -> float:
@@ -174,6 +191,7 @@ class _Tally:
     maintenance: int = 0
     no_data: int = 0
     outside: int = 0
+    planned: int = 0  # counted time planned after the measured end (maintenance included when it counts)
 
     def add(self, other: _Tally) -> None:
         self.counted += other.counted
@@ -181,6 +199,7 @@ class _Tally:
         self.maintenance += other.maintenance
         self.no_data += other.no_data
         self.outside += other.outside
+        self.planned += other.planned
 
     def figures(self, rules: AvailabilityRules) -> Figures:
         target = rules.target
@@ -195,6 +214,9 @@ class _Tally:
             target,
             sli,
             None if target is None else error_budget(total, self.down, target),
+            self.planned / 1e6,
+            None if target is None else error_budget(total + self.planned, 0, target),
+            -(-self.down // 10**6),
         )
 
 
@@ -233,6 +255,7 @@ def availability_report(
     calendar: ServiceCalendar | None = None,
     windows: Sequence[MaintenanceWindow] = (),
     silences: Mapping[str, Sequence[tuple[datetime, datetime]]] | None = None,
+    planned_end: datetime | None = None,
 ) -> AvailabilityReport:
     """Return the availability of a customer's hosts over [start, end) per object, host and in total.
 
@@ -240,7 +263,8 @@ def availability_report(
     count are ignored, a host without counted objects is left out. `calendar` None means 24x7.
     `silences` maps host name -> [from, to) spans (any order, may overlap) in which the host's checks are
     in no data; the `host` pseudo-check keeps its own history there. Raise ValueError when end <= start
-    or a history is out of order within the period.
+    or a history is out of order within the period. `planned_end` (after `end`) is where the period
+    really ends: its service time after `end`, less scheduled windows, is planned (see the module text).
     """
     start, end = require_aware(start, "start"), require_aware(end, "end")
     if end <= start:
@@ -256,6 +280,7 @@ def availability_report(
     occurrences = [[(_us(a), _us(b)) for a, b in w.occurrences(start, end)] for w in excluding]
     # Most objects share the same set of covering windows, so their counted base is computed once per set.
     bases: dict[tuple[int, ...], tuple[list[intervals.Span], list[intervals.Span]]] = {}
+    plan = _Plan(end, planned_end, calendar, excluding, rules.maintenance_counts_as_up)
     classes = _classes(rules)
     total = _Tally()
     hosts: list[HostAvailability] = []
@@ -267,9 +292,11 @@ def availability_report(
         host_counted: list[list[intervals.Span]] = []
         host_down: list[tuple[int, int, Status | None, str]] = []
         host_maintenance: list[list[intervals.Span]] = []
+        host_plan: list[int] = []
         for name in sorted(histories[host]):
             if not rules.counts_object(name):
                 continue
+            host_plan.append(plan.key(host, name))
             key = tuple(i for i, w in enumerate(excluding) if occurrences[i] and w.scope.matches(host, name))
             if key not in bases:
                 maintenance = intervals.intersect(service, intervals.union(*(occurrences[i] for i in key)))
@@ -285,6 +312,7 @@ def availability_report(
                 intervals.total(maintenance),
                 intervals.total(base) - intervals.total(counted),
                 outside,
+                plan.planned((host_plan[-1],)),
             )
             outages = _outages(host, [(a, b, st, name) for a, b, st in down])
             objects.append(ObjectAvailability(host, name, tally.figures(rules), outages))
@@ -303,12 +331,70 @@ def availability_report(
             maintenance_all,
             intervals.total(uncounted) - maintenance_all,
             outside,
+            plan.planned(tuple(host_plan)),
         )
         total.add(tally)
         figures = tally.figures(rules)
         hosts.append(HostAvailability(host, figures, tuple(objects), _outages(host, host_down)))
     everything = sorted((o for h in hosts for o in h.outages), key=lambda o: (o.start, o.host))
     return AvailabilityReport(start, end, total.figures(rules), tuple(hosts), tuple(everything))
+
+
+class _Plan:
+    """The planned counted time after the measured end: service time less the scheduled windows.
+
+    Objects are keyed by the set of windows covering them; a host's planned time is the union over its
+    counted objects (it is counted while any object is), with maintenance added when it counts as up.
+    """
+
+    def __init__(
+        self,
+        end: datetime,
+        planned_end: datetime | None,
+        calendar: ServiceCalendar | None,
+        windows: Sequence[MaintenanceWindow],
+        maintenance_counts: bool,
+    ) -> None:
+        self.windows = windows if planned_end is not None and planned_end > end else ()
+        self.maintenance_counts = maintenance_counts
+        self.service: list[intervals.Span] = []
+        self.occurrences: list[list[intervals.Span]] = []
+        if planned_end is not None and planned_end > end:
+            self.service = (
+                [(_us(end), _us(planned_end))]
+                if calendar is None
+                else [(_us(a), _us(b)) for a, b in calendar.service_intervals(end, planned_end)]
+            )
+            self.occurrences = [
+                [(_us(a), _us(b)) for a, b in w.occurrences(end, planned_end)] for w in windows
+            ]
+        self.keys: dict[tuple[int, ...], int] = {}
+        self.sets: list[tuple[int, ...]] = []
+        self.cache: dict[tuple[int, ...], int] = {}
+
+    def key(self, host: str, name: str) -> int:
+        """Return the index of the set of windows covering `host`/`name` in the planned time."""
+        found = tuple(
+            i for i, w in enumerate(self.windows) if self.occurrences[i] and w.scope.matches(host, name)
+        )
+        if found not in self.keys:
+            self.keys[found] = len(self.sets)
+            self.sets.append(found)
+        return self.keys[found]
+
+    def planned(self, keys: tuple[int, ...]) -> int:
+        """Return the planned counted microseconds of a host (or object) whose objects have `keys`."""
+        if not self.service or not keys:
+            return 0
+        keys = tuple(sorted(set(keys)))
+        if keys not in self.cache:
+            kept: list[list[intervals.Span]] = []
+            for k in keys:
+                covered = intervals.union(*(self.occurrences[i] for i in self.sets[k]))
+                kept.append(intervals.subtract(self.service, covered))
+            counted = intervals.total(intervals.union(*kept))
+            self.cache[keys] = intervals.total(self.service) if self.maintenance_counts else counted
+        return self.cache[keys]
 
 
 def stale_spans(

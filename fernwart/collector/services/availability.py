@@ -9,7 +9,8 @@ hosts, state changes, tickets) and attaches to each outage the tickets of its ho
   only the last change per object is loaded: it sets the state at `start`.
 - Periods: a calendar month ("YYYY-MM") is taken in the contract's timezone; any [start, end) range works.
   The part of a period after `now` is cut off (the future has no data); a period starting at or after `now`
-  is refused.
+  is refused. The rest of a running period is planned time (its service time less scheduled windows), so
+  the error budget of the whole period stands beside the budget spent so far.
 - Silence: where the `host` pseudo-check is not OK (the staleness sweep found the agent silent), the
   times of the host's stored results are loaded (one query per stale span) and the part no real result
   covers is its silence: the checks are in no data there and the contract's `no_data` decides. Results
@@ -157,7 +158,7 @@ def report(
     calendar = _calendar(contract)
     silent = _silences(session, customer.id, histories, start, measured_to)
     result = availability_report(
-        histories, start, measured_to, rules, calendar, windows_of(session, customer.id), silent
+        histories, start, measured_to, rules, calendar, windows_of(session, customer.id), silent, end
     )
     tickets = _tickets(session, customer.id, hosts, result.outages, start, measured_to)
     timezone = contract.timezone if contract else NO_CONTRACT_TIMEZONE

@@ -211,7 +211,8 @@ def csv_cell(value: object) -> object:
 def csv_tables(document: dict[str, Any]) -> dict[str, list[list[object]]]:
     """Return the report's tables as name -> rows (the first row names the columns)."""
     figures = ["target", "sli", "met", "counted_seconds", "downtime_seconds", "maintenance_seconds",
-               "no_data_seconds", "outside_hours_seconds", "error_budget_seconds"]
+               "no_data_seconds", "outside_hours_seconds", "error_budget_seconds", "period_budget_seconds",
+               "budget_spent_seconds", "period_budget_left_seconds"]
     revision = document.get("revision") or {}
     tables: dict[str, list[list[object]]] = {
         "summary": [
@@ -220,7 +221,7 @@ def csv_tables(document: dict[str, Any]) -> dict[str, list[list[object]]]:
             [document["customer"], document["month"], document["period"]["timezone"],
              document["period"]["start"], document["period"]["end"], document["period"]["measured_to"],
              revision.get("number"), revision.get("reason"), document["summary"],
-             *(document["availability"][f] for f in figures)],
+             *(document["availability"].get(f) for f in figures)],
         ],
         "availability": [["host", "object", *figures, "outages"]],
         "outages": [["host", "objects", "start", "end", "seconds", "worst", "tickets"]],
@@ -233,9 +234,9 @@ def csv_tables(document: dict[str, Any]) -> dict[str, list[list[object]]]:
                      "pages_held_back"]],
     }
     for host in document["hosts"]:
-        tables["availability"].append([host["host"], "", *(host[f] for f in figures), host["outages"]])
+        tables["availability"].append([host["host"], "", *(host.get(f) for f in figures), host["outages"]])
         for obj in host["objects"]:
-            tables["availability"].append([host["host"], obj["name"], *(obj[f] for f in figures),
+            tables["availability"].append([host["host"], obj["name"], *(obj.get(f) for f in figures),
                                            obj["outages"]])
     for o in document["outages"]:
         tables["outages"].append([o["host"], " ".join(o["objects"]), o["start"], o["end"], o["seconds"],

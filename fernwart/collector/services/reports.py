@@ -168,7 +168,13 @@ def monthly(session: Session, customer: CustomerRef, month: str, now: datetime) 
             "closed": end <= now,
         },
         "made_at": _iso(now),
-        "availability": _figures(found.report.figures),
+        "availability": {
+            **_figures(found.report.figures),
+            # The customer's seconds are sums over its hosts: per host, counted + excluded is the measured
+            # time, so these sum to hosts x measured_seconds, which a reader can check.
+            "hosts_summed": len(found.report.hosts),
+            "measured_seconds": (as_of - start).total_seconds(),
+        },
         "hosts": [
             {
                 "host": h.host,
@@ -244,6 +250,10 @@ def _figures(figures: Figures) -> dict[str, Any]:
         "no_data_seconds": figures.no_data_seconds,
         "outside_hours_seconds": figures.outside_hours_seconds,
         "error_budget_seconds": figures.error_budget_seconds,
+        "planned_seconds": figures.planned_seconds,
+        "period_budget_seconds": figures.period_budget_seconds,
+        "budget_spent_seconds": figures.budget_spent_seconds,
+        "period_budget_left_seconds": figures.period_budget_left_seconds,
     }
 
 

@@ -131,6 +131,17 @@ def test_a_running_month_is_measured_up_to_now(database_url: str) -> None:
     assert body["counted_seconds"] == (21 * 24 + 10) * 3600 and body["downtime_seconds"] == 0
     assert (ranged["counted_seconds"], ranged["downtime_seconds"]) == (86400, 1800)
     assert ranged["period"]["month"] is None  # type: ignore[index]
+    # the whole month's budget (Zabbix' figure) beside the one of the time measured so far
+    measured = (21 * 24 + 10) * 3600
+    assert body["error_budget_seconds"] == measured // 1000  # floor(counted * 0.001), nothing spent
+    assert body["planned_seconds"] == 30 * 86400 - measured
+    assert body["period_budget_seconds"] == 2592 and body["budget_spent_seconds"] == 0  # 30 d at 99.9 %
+    assert body["period_budget_left_seconds"] == 2592
+    assert ranged["budget_spent_seconds"] == 1800 and ranged["planned_seconds"] == 0
+    assert ranged["period_budget_left_seconds"] == ranged["error_budget_seconds"] == 86 - 1800
+    # the customer's figures are sums over its hosts and add up to hosts x measured time
+    assert body["hosts_summed"] == 1 and body["measured_seconds"] == measured
+    assert body["counted_seconds"] + body["excluded_seconds"] == measured
 
 
 def test_without_a_contract_everything_counts_against_no_target(database_url: str) -> None:

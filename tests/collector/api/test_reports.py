@@ -50,7 +50,9 @@ def test_figures_are_the_availability_and_tickets_apis(database_url: str) -> Non
         served = h.get("/api/v1/availability", customer=CUSTOMER, month="2026-10")
         tickets = h.get("/api/v1/tickets", state="all")
     for name in ("sli", "target", "met", "counted_seconds", "downtime_seconds", "maintenance_seconds",
-                 "no_data_seconds", "outside_hours_seconds", "error_budget_seconds", "excluded_seconds"):
+                 "no_data_seconds", "outside_hours_seconds", "error_budget_seconds", "excluded_seconds",
+                 "planned_seconds", "period_budget_seconds", "budget_spent_seconds",
+                 "period_budget_left_seconds", "hosts_summed", "measured_seconds"):
         assert report["availability"][name] == served[name], name
     assert [h["host"] for h in report["hosts"]] == [h["host"] for h in served["hosts"]]
     assert report["hosts"][0]["downtime_seconds"] == served["hosts"][0]["downtime_seconds"] == 7200
@@ -135,6 +137,7 @@ def test_a_closed_month_is_stored_and_a_revision_says_why(database_url: str) -> 
         page = _get(h, month="2026-10", format="html").text
         stored = h.get("/api/v1/reports/monthly/stored", customer=CUSTOMER)
         november = _get(h, month="2026-11").json()
+        november_page = _get(h, month="2026-11", format="html").text
     assert again == first  # the late window does not silently rewrite what the customer got
     assert refused.status_code == 403 and no_reason.status_code == 422 and running.status_code == 422
     assert made.status_code == 201, made.text
@@ -144,6 +147,11 @@ def test_a_closed_month_is_stored_and_a_revision_says_why(database_url: str) -> 
     assert "Revision 2 of this report (made by admin): window entered late" in page
     assert [(s["month"], s["revision"]) for s in stored] == [("2026-10", 1), ("2026-10", 2)]
     assert november["revision"] is None and november["period"]["closed"] is False
+    # a running month shows the whole month's budget (30 d at 99.9 % = 43 min 12 s), not the part so far
+    assert november["availability"]["period_budget_seconds"] == 2592
+    assert "Error budget of the whole month: 43 min 12 s" in november_page
+    closed = latest["availability"]
+    assert closed["period_budget_left_seconds"] == closed["error_budget_seconds"]
 
 
 @pytest.mark.parametrize(("params", "status", "message"), [

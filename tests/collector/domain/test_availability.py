@@ -507,3 +507,90 @@ def test_silence_with_exclude_never_lowers_the_sli(
         for ob, oa in zip(x.objects, y.objects, strict=True):
             if ob.figures.sli is not None and oa.figures.sli is not None and ob.name != "host":
                 assert oa.figures.sli >= ob.figures.sli - 1e-9
+
+
+def test_a_running_month_has_the_whole_months_budget_beside_what_is_spent() -> None:
+    """Day 2 of a 30-day month at 99.9 %: the budget is the month's 43 min 12 s, not the 2 min 52 s of the
+    two days measured so far (Zabbix reports the period's); spent and left stand beside it."""
+    start, end = utc(2026, 4, 1), utc(2026, 5, 1)
+    now = utc(2026, 4, 3)
+    history = {"h": {"host": changes((start, OK), (utc(2026, 4, 2, 9), CRIT),
+                                     (utc(2026, 4, 2, 9, 1) + timedelta(seconds=0.5), OK))}}
+    rules = AvailabilityRules(99.9)
+    so_far = availability_report(history, start, now, rules).figures
+    assert so_far.error_budget_seconds == 172 - 61  # floor(172800 * 0.001) - 60.5 s rounded up
+    assert so_far.period_budget_seconds == 172 and so_far.planned_seconds == 0  # no plan asked for
+    planned = availability_report(history, start, now, rules, planned_end=end).figures
+    assert planned.planned_seconds == 28 * 86400
+    assert planned.period_budget_seconds == 2592  # floor(30 * 86400 * 0.001)
+    assert planned.budget_spent_seconds == 61
+    assert planned.period_budget_left_seconds == 2592 - 61
+    assert planned.error_budget_seconds == so_far.error_budget_seconds  # the measured figure stays
+    assert planned.sli == so_far.sli  # planned time is not measured time
+
+
+def test_the_plan_leaves_out_scheduled_windows_and_hours_outside_service(office: ServiceCalendar) -> None:
+    start, end = month_period("2026-03", "Europe/Berlin")
+    now = berlin(2026, 3, 16)  # Monday: 10 weekdays measured, 12 to come
+    history = {"erp01": {"host": changes((utc(2026, 2, 1), OK)), "http-shop": changes((utc(2026, 2, 1), OK))}}
+    patch = MaintenanceWindow.parse({"name": "patch", "from": "2026-03-20T08:00", "to": "2026-03-20T18:00",
+                                     "scope": "host:erp01"}, "Europe/Berlin")
+    only_http = MaintenanceWindow.parse({"name": "deploy", "from": "2026-03-23T08:00",
+                                         "to": "2026-03-23T18:00", "scope": "check:http-shop"},
+                                        "Europe/Berlin")
+    report = availability_report(history, start, now, RULES, office, [patch, only_http], planned_end=end)
+    [host] = report.hosts
+    figures = host.figures
+    assert figures.counted_seconds == 10 * 10 * 3600
+    # 12 weekdays to come, one under a whole-host window; the check-only window leaves the host counted
+    assert figures.planned_seconds == 11 * 10 * 3600
+    assert figures.period_budget_seconds == int(21 * 10 * 3600 * 0.005)
+    by_name = {o.name: o.figures.planned_seconds for o in host.objects}
+    assert by_name == {"host": 11 * 10 * 3600, "http-shop": 10 * 10 * 3600}
+    kept = replace(RULES, maintenance_counts_as_up=True)
+    old = availability_report(history, start, now, kept, office, [patch, only_http], planned_end=end)
+    assert old.hosts[0].figures.planned_seconds == 12 * 10 * 3600  # maintenance stays in the total
+
+
+def test_customer_figures_are_host_sums_that_add_up_to_hosts_times_the_period() -> None:
+    office = ServiceCalendar.parse({"mon-fri": "08:00-18:00"}, "Europe/Berlin")
+    history = {h: {"host": changes((utc(2026, 3, 1), OK))} for h in ("a", "b", "c")}
+    report = availability_report(history, *DAY, RULES, office)
+    f = report.figures
+    assert f.excluded_seconds == 3 * 14 * 3600  # more than the day: a sum over three hosts
+    assert f.counted_seconds + f.excluded_seconds == len(report.hosts) * 86400
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    histories(),
+    st.lists(windows(), max_size=2),
+    st.sampled_from(CALENDARS),
+    st.sampled_from(ALL_RULES),
+    st.integers(1, SPAN),
+)
+def test_the_period_budget_is_whole_seconds_and_never_below_the_measured_one(
+    history: Histories,
+    extra: list[MaintenanceWindow],
+    calendar: ServiceCalendar | None,
+    rules: AvailabilityRules,
+    cut: int,
+) -> None:
+    now = PERIOD[0] + timedelta(seconds=cut)
+    measured = availability_report(history, PERIOD[0], now, rules, calendar, extra)
+    planned = availability_report(history, PERIOD[0], now, rules, calendar, extra, planned_end=PERIOD[1])
+    whole = availability_report(
+        {h: {n: [StatusSince(PERIOD[0], OK)] for n in objs} for h, objs in history.items()},
+        PERIOD[0], PERIOD[1], rules, calendar, extra,
+    )
+    pairs = zip([(measured.figures, whole.figures), *((h.figures, w.figures) for h, w in
+                 zip(measured.hosts, whole.hosts, strict=True))],
+                [planned.figures, *(h.figures for h in planned.hosts)], strict=True)
+    for (m, full), p in pairs:
+        assert type(p.period_budget_seconds) is int and p.period_budget_left_seconds is not None
+        assert m.error_budget_seconds is not None and p.period_budget_seconds is not None
+        assert p.period_budget_left_seconds >= m.error_budget_seconds
+        assert p.error_budget_seconds == m.error_budget_seconds and p.sli == m.sli
+        # measured + planned is never more than the whole period's counted time with full data
+        assert p.counted_seconds + p.planned_seconds <= full.counted_seconds + 1e-6
+    assert measured.figures.period_budget_left_seconds == measured.figures.error_budget_seconds
