@@ -16,6 +16,8 @@ from fernwart.ssh import (
     HostKeyChanged,
     KnownHosts,
     SSHTarget,
+    SSHTimeout,
+    Timeouts,
     UnknownHostKey,
     connect,
     read_bounded,
@@ -169,3 +171,25 @@ def test_put_file_and_bounded_reads_over_sftp(sshd: SSHServer, tmp_path: Path) -
             assert len(read_bounded(sftp, str(remote), 100)) <= 100
     assert stat.S_IMODE(remote.stat().st_mode) == 0o640
     assert remote.read_text() == local.read_text()
+
+
+def test_a_server_that_never_sends_its_banner_times_out(tmp_path: Path) -> None:
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: held.append(listener.accept()[0]), daemon=True).start()
+    try:
+        began = time.monotonic()
+        with pytest.raises(SSHTimeout, match="banner timed out after 1s"):
+            connect(SSHTarget("127.0.0.1", port), KnownHosts(tmp_path / "k"), Credentials(key_file=tmp_path),
+                    Timeouts(connect=5, banner=1, auth=1))
+        assert time.monotonic() - began < 30
+    finally:
+        for sock in held:
+            sock.close()
+        listener.close()
