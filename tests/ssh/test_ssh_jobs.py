@@ -75,7 +75,6 @@ def run_queued(h: Harness, settings: Settings) -> str | None:
     return ssh_jobs.run_next(h.sessions, ssh_job_config(settings), lambda: h.clock.now)
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_diagnostic_over_ssh_has_agent_job_states_audit_and_ticket_history(
     database_url: str, sshd: SSHServer, tmp_path: Path,
 ) -> None:
@@ -192,3 +191,15 @@ def test_a_job_left_running_by_a_stopped_collector_ends_interrupted_and_never_re
         done = h.get(f"/api/v1/jobs/{job['id']}")
         assert done["state"] == "failed" and done["error"].startswith("interrupted")
         assert [a["action"] for a in h.get("/api/v1/audit")][0] == "finished"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_expired_ssh_job_is_not_run(database_url: str, sshd: SSHServer, tmp_path: Path) -> None:
+    with ssh_harness(database_url, sshd, tmp_path) as (h, settings):
+        host_id = enroll_with_target(h, sshd)
+        trust(sshd, tmp_path)
+        job = h.post(f"/api/v1/hosts/{host_id}/jobs", {"playbook": "ssh-probe", "via": "ssh",
+                                                       "expires_in": 60}).json()
+        h.clock.advance(seconds=61)
+        assert run_queued(h, settings) is None
+        assert h.get(f"/api/v1/jobs/{job['id']}")["state"] == "queued"  # until the sweep expires it

@@ -220,14 +220,15 @@ def claim_ssh_job(session: Session, now: datetime) -> Job | None:
     SSH jobs taken longer ago than any playbook may run (SSH_JOB_LEASE) are ended first as failed:
     the collector that ran them stopped in the middle; like an agent's restart, they are never rerun.
     """
-    expire(session, now)
     for stuck in session.scalars(select(Job).where(
             Job.via == VIA_SSH, Job.state.in_([s.value for s in ACTIVE_STATES]),
             Job.delivered_at <= now - SSH_JOB_LEASE)).all():
         record_result(session, stuck, str(uuid.uuid4()), {
             "state": JobState.FAILED.value, "steps": [],
             "error": "interrupted: the collector running it over SSH stopped before it ended"}, now)
-    for candidate in session.scalars(select(Job).where(Job.via == VIA_SSH, Job.state == "queued")
+    # past its expiry a job is not run; the periodic sweep marks it expired
+    for candidate in session.scalars(select(Job).where(Job.via == VIA_SSH, Job.state == "queued",
+                                                       Job.expires_at > now)
                                      .order_by(Job.created_at).limit(20)).all():
         if _move(session, candidate, (JobState.QUEUED,), JobState.DELIVERED, now,
                  "taken by the collector to run over SSH"):
