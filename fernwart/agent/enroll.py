@@ -156,6 +156,8 @@ def read_ca_bundle(path: Path) -> str:
         raise EnrollError(f"--ca {path}: cannot read the CA bundle: {exc.strerror or exc}") from None
     if len(data) > CA_LIMIT:
         raise EnrollError(f"--ca {path}: larger than {CA_LIMIT // 1024} KB; expected a PEM CA bundle")
+    if not data.strip():
+        raise EnrollError(f"--ca {path}: the file is empty; expected the PEM CA bundle of the collector")
     text = data.decode("ascii", errors="replace")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     try:
