@@ -320,11 +320,12 @@ class HttpClient:
                 connection.sock.settimeout(read_timeout)
             connection.request(method, target, body=body, headers=headers)
             response = connection.getresponse()
+            proxy = key[4]
+            if proxy is not None and key[0] == "http" and _refused_by_proxy(proxy, response):
+                # before the body: a proxy that closes with our request body unread resets the connection
+                raise _proxy_refusal(proxy, response.status, response.reason, f"{key[1]}:{key[2]}")
             data = response.read(body_limit) if method != "HEAD" else b""
             truncated = not response.isclosed() and method != "HEAD"
-            proxy = key[4]
-            if proxy is not None and key[0] == "http" and response.status == PROXY_AUTH_REQUIRED:
-                raise _proxy_refusal(proxy, response.status, response.reason, f"{key[1]}:{key[2]}")
             reusable = self._keep_alive and not truncated and not response.will_close
             return HttpResponse(response.status, response.reason, response.headers, data, truncated)
         except TimeoutError as exc:
@@ -361,10 +362,25 @@ class HttpClient:
             return context
 
 
+def _refused_by_proxy(proxy: Proxy, response: http.client.HTTPResponse) -> bool:
+    """Tell whether an answer to an absolute-form request is the proxy refusing our credentials.
+
+    A 407 always is; so is a 401 asking for Basic credentials when we sent the proxy some (tinyproxy
+    answers wrong proxy credentials so). The collector's own 401 asks for a Bearer token, if anything.
+    """
+    if response.status == PROXY_AUTH_REQUIRED:
+        return True
+    challenge = response.headers.get("WWW-Authenticate", "")
+    return response.status == 401 and proxy.username is not None and challenge.lower().startswith("basic")
+
+
 def _proxy_refusal(proxy: Proxy, status: int, reason: str, target: str) -> HttpProxyError:
-    """Return the error for a proxy's refusal of `target`, naming the proxy but never its credentials."""
+    """Return the error for a proxy's refusal of `target`, naming the proxy but never its credentials.
+
+    A tunnel refused with 401 is taken as the 407 it means (tinyproxy answers wrong credentials so).
+    """
     answer = f"HTTP {status} {reason.strip()}".rstrip()
-    if status == PROXY_AUTH_REQUIRED:
+    if status in (401, PROXY_AUTH_REQUIRED):
         wants = ("refused the user name and password in the proxy URL" if proxy.username is not None
                  else "wants a user name and password; give them in the proxy URL (http://user:password@host:port)")
         return HttpProxyError(f"the proxy {proxy.address} {wants} ({answer})")
