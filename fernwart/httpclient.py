@@ -9,7 +9,11 @@ they need and no more (requests would cost the agent about 16 MB of its memory b
 - TLS verified against the system's trust store, or against a CA bundle given as `verify`; verification
   is off only when `verify` is False; the certificate must match the URL's host name;
 - the body is read up to `body_limit` bytes; a longer one is cut and `HttpResponse.truncated` is set;
-- with ``keep_alive=True`` an idle connection per (scheme, host, port, verify) is kept and reused; a
+- through an HTTP proxy when the client's `ProxyChooser` names one for the URL: https by a CONNECT
+  tunnel (TLS and the certificate check still end to end with the server), http as absolute-form
+  requests; credentials of the proxy go preemptively as Basic ``Proxy-Authorization`` and are never part
+  of a message or a repr; a proxy's 407 or refused tunnel raises `HttpProxyError`;
+- with ``keep_alive=True`` an idle connection per (scheme, host, port, verify, proxy) is kept and reused; a
   reused connection that the server closed meanwhile is retried once on a fresh one, before any answer
   was read (the collector's ingest is idempotent, so a repeated POST does no harm);
 - with an `AddressPolicy` the host name is resolved first, every address it resolves to is checked, and
@@ -18,28 +22,31 @@ they need and no more (requests would cost the agent about 16 MB of its memory b
   addresses (server-side request forgery).
 
 Every failure without an HTTP answer raises `HttpError` (or its subclasses `HttpConnectError`,
-`AddressRefused`, `HttpTimeout`, `HttpTlsError`) with a one-line message; an HTTP answer of any status is
-returned.
+`AddressRefused`, `HttpProxyError`, `HttpTimeout`, `HttpTlsError`) with a one-line message; an HTTP answer
+of any status is returned (except a proxy's 407).
 """
 
 from __future__ import annotations
 
+import base64
 import http.client
 import ipaddress
 import json
+import re
 import socket
 import ssl
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 DEFAULT_BODY_LIMIT = 16 * 1024 * 1024
 Timeout = float | tuple[float, float]  # seconds: both, or (connect, read)
-_Key = tuple[str, str, int, bool | str]
+PROXY_AUTH_REQUIRED = 407
+_TUNNEL_REFUSED = re.compile(r"Tunnel connection failed: (\d{3})\s*(.*)")
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -54,6 +61,10 @@ class HttpConnectError(HttpError):
 
 class AddressRefused(HttpConnectError):
     """The host resolves to an address that the client's `AddressPolicy` does not permit; nothing was sent."""
+
+
+class HttpProxyError(HttpConnectError):
+    """The proxy refused: it wants (other) credentials (407), or it would not open the tunnel."""
 
 
 class HttpTimeout(HttpError):
@@ -85,6 +96,37 @@ class HttpResponse:
     def json(self) -> Any:
         """Return the body parsed as JSON; raise ValueError when it is not JSON."""
         return json.loads(self.body)
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """An HTTP proxy at `host`:`port`, with the Basic credentials it wants (never shown in its repr)."""
+
+    host: str
+    port: int
+    username: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def address(self) -> str:
+        """Return ``host:port`` (an IPv6 host in brackets), fit for messages: no credentials."""
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    def authorization(self) -> dict[str, str]:
+        """Return the ``Proxy-Authorization`` header for the credentials, or nothing when there are none."""
+        if self.username is None:
+            return {}
+        pair = f"{self.username}:{self.password or ''}".encode()
+        return {"Proxy-Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+
+
+class ProxyChooser(Protocol):
+    """Says which proxy, if any, a request to `scheme`://`host` goes through."""
+
+    def proxy_for(self, scheme: str, host: str) -> Proxy | None: ...
+
+
+_Key = tuple[str, str, int, bool | str, Proxy | None]
 
 
 def _kind(address: IpAddress) -> str | None:
@@ -173,15 +215,20 @@ def _pin(connection: http.client.HTTPConnection, addresses: list[str]) -> None:
 class HttpClient:
     """Sends HTTP(S) requests; safe to share between threads (each request uses its own connection).
 
-    With `policy`, every connection is made only to addresses the policy permits (see `AddressPolicy`).
+    With `policy`, every connection is made only to addresses the policy permits (see `AddressPolicy`);
+    with `proxies`, requests go through the proxy it chooses per URL. The two exclude each other (through
+    a proxy the client never sees the server's address), so giving both raises ValueError.
     """
 
     def __init__(
         self, *, headers: Mapping[str, str] | None = None, keep_alive: bool = False,
-        policy: AddressPolicy | None = None,
+        policy: AddressPolicy | None = None, proxies: ProxyChooser | None = None,
     ) -> None:
+        if policy is not None and proxies is not None:
+            raise ValueError("an address policy cannot check requests that go through a proxy")
         self.headers = dict(headers or {})
         self.policy = policy
+        self.proxies = proxies
         self._keep_alive = keep_alive
         self._idle: dict[_Key, http.client.HTTPConnection] = {}
         self._contexts: dict[bool | str, ssl.SSLContext] = {}
@@ -199,9 +246,13 @@ class HttpClient:
             port = parts.port or (443 if parts.scheme == "https" else 80)
         except ValueError as exc:
             raise HttpError(f"bad port in {url!r}: {exc}") from None
-        key: _Key = (parts.scheme, parts.hostname, port, verify if parts.scheme == "https" else False)
+        proxy = self.proxies.proxy_for(parts.scheme, parts.hostname) if self.proxies is not None else None
+        key: _Key = (parts.scheme, parts.hostname, port, verify if parts.scheme == "https" else False, proxy)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         sent = {**self.headers, **(headers or {})}
+        if proxy is not None and parts.scheme == "http":
+            target = f"http://{parts.netloc.rpartition('@')[2]}{target}"  # absolute-form, as proxies want
+            sent.update(proxy.authorization())
         if not self._keep_alive:
             sent.setdefault("Connection", "close")
         connect_timeout, read_timeout = timeout if isinstance(timeout, tuple) else (timeout, timeout)
@@ -229,26 +280,34 @@ class HttpClient:
             return self._idle.pop(key, None)
 
     def _connect(self, key: _Key, timeout: float) -> http.client.HTTPConnection:
-        scheme, host, port, verify = key
+        scheme, host, port, verify, proxy = key
+        peer_host, peer_port = (proxy.host, proxy.port) if proxy is not None else (host, port)
+        peer = f"the proxy {proxy.address}" if proxy is not None else f"{host}:{port}"
+        through = f" to the proxy {proxy.address}" if proxy is not None else ""
         connection: http.client.HTTPConnection
         if scheme == "https":
             context = self._context(verify)
-            connection = http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
+            connection = http.client.HTTPSConnection(peer_host, peer_port, timeout=timeout, context=context)
+            if proxy is not None:  # CONNECT first; SNI and the certificate check then use `host`
+                connection.set_tunnel(host, port, headers=proxy.authorization())
         else:
-            connection = http.client.HTTPConnection(host, port, timeout=timeout)
+            connection = http.client.HTTPConnection(peer_host, peer_port, timeout=timeout)
         if self.policy is not None:
             _pin(connection, self.policy.resolve(host, port))
         try:
             connection.connect()
         except ssl.SSLError as exc:
             connection.close()
-            raise HttpTlsError(f"TLS failed ({_ssl_reason(exc)})") from exc
+            raise HttpTlsError(f"TLS failed ({_ssl_reason(exc, verify)})") from exc
         except TimeoutError as exc:
             connection.close()
-            raise HttpTimeout(f"connecting to {host}:{port} timed out") from exc
+            raise HttpTimeout(f"connecting to {peer} timed out") from exc
         except OSError as exc:
             connection.close()
-            raise HttpConnectError(f"cannot connect ({_os_reason(exc)})") from exc
+            refused = _TUNNEL_REFUSED.match(str(exc)) if proxy is not None else None
+            if proxy is not None and refused is not None:
+                raise _proxy_refusal(proxy, int(refused[1]), refused[2], f"{host}:{port}") from exc
+            raise HttpConnectError(f"cannot connect{through} ({_os_reason(exc)})") from exc
         return connection
 
     def _exchange(
@@ -261,6 +320,10 @@ class HttpClient:
                 connection.sock.settimeout(read_timeout)
             connection.request(method, target, body=body, headers=headers)
             response = connection.getresponse()
+            proxy = key[4]
+            if proxy is not None and key[0] == "http" and _refused_by_proxy(proxy, response):
+                # before the body: a proxy that closes with our request body unread resets the connection
+                raise _proxy_refusal(proxy, response.status, response.reason, f"{key[1]}:{key[2]}")
             data = response.read(body_limit) if method != "HEAD" else b""
             truncated = not response.isclosed() and method != "HEAD"
             reusable = self._keep_alive and not truncated and not response.will_close
@@ -268,7 +331,7 @@ class HttpClient:
         except TimeoutError as exc:
             raise HttpTimeout("timed out waiting for the answer") from exc
         except ssl.SSLError as exc:
-            raise HttpTlsError(f"TLS failed ({_ssl_reason(exc)})") from exc
+            raise HttpTlsError(f"TLS failed ({_ssl_reason(exc, key[3])})") from exc
         except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
             raise  # `request` decides: retry a reused connection, report a fresh one
         except http.client.HTTPException as exc:
@@ -299,9 +362,35 @@ class HttpClient:
             return context
 
 
-def _ssl_reason(exc: ssl.SSLError) -> str:
+def _refused_by_proxy(proxy: Proxy, response: http.client.HTTPResponse) -> bool:
+    """Tell whether an answer to an absolute-form request is the proxy refusing our credentials.
+
+    A 407 always is; so is a 401 asking for Basic credentials when we sent the proxy some (tinyproxy
+    answers wrong proxy credentials so). The collector's own 401 asks for a Bearer token, if anything.
+    """
+    if response.status == PROXY_AUTH_REQUIRED:
+        return True
+    challenge = response.headers.get("WWW-Authenticate", "")
+    return response.status == 401 and proxy.username is not None and challenge.lower().startswith("basic")
+
+
+def _proxy_refusal(proxy: Proxy, status: int, reason: str, target: str) -> HttpProxyError:
+    """Return the error for a proxy's refusal of `target`, naming the proxy but never its credentials.
+
+    A tunnel refused with 401 is taken as the 407 it means (tinyproxy answers wrong credentials so).
+    """
+    answer = f"HTTP {status} {reason.strip()}".rstrip()
+    if status in (401, PROXY_AUTH_REQUIRED):
+        wants = ("refused the user name and password in the proxy URL" if proxy.username is not None
+                 else "wants a user name and password; give them in the proxy URL (http://user:password@host:port)")
+        return HttpProxyError(f"the proxy {proxy.address} {wants} ({answer})")
+    return HttpProxyError(f"the proxy {proxy.address} refused to connect to {target} ({answer})")
+
+
+def _ssl_reason(exc: ssl.SSLError, verify: bool | str = True) -> str:
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"certificate verify failed: {exc.verify_message}"
+        trusted = f"the CA bundle {verify}" if isinstance(verify, str) else "the system's CA store"
+        return f"certificate verify failed: {exc.verify_message}; trusting {trusted}"
     return str(exc.reason or exc)
 
 

@@ -138,3 +138,14 @@ def test_tls_verification(tmp_path: Path) -> None:
 ])
 def test_parse_retry_after(value: str | None, expected: float | None) -> None:
     assert parse_retry_after(value, datetime(2026, 3, 2, 9, 30, tzinfo=UTC)) == expected
+
+
+def test_an_address_policy_and_a_proxy_exclude_each_other() -> None:
+    from fernwart.httpclient import AddressPolicy, Proxy
+
+    class Always:
+        def proxy_for(self, scheme: str, host: str) -> Proxy | None:
+            return Proxy("proxy.lan", 3128)
+
+    with pytest.raises(ValueError, match="an address policy cannot check requests that go through a proxy"):
+        HttpClient(policy=AddressPolicy(), proxies=Always())

@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from urllib.parse import urlsplit
 
 from fernwart.agent.config import AgentConfig, ConfigError, load_config
 from fernwart.agent.enroll import EnrollError, enroll
@@ -45,6 +46,7 @@ from fernwart.agent.wire import result_entry
 from fernwart.checks.catalog import render_text
 from fernwart.checks.probe import Probe
 from fernwart.checks.status import worst
+from fernwart.httpclient import HttpTlsError
 
 EXIT_CONFIG = 2
 EXIT_FAILURE = 1
@@ -71,7 +73,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def cmd_enroll(args: argparse.Namespace) -> int:
     """Enroll this host; print where the config and token went."""
-    verify: bool | str = args.ca_file if args.ca_file else not args.insecure
     try:
         token = _enrollment_token(args)
     except OSError as exc:
@@ -84,11 +85,13 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     try:
         result = enroll(
             args.collector, token, args.config, hostname=args.hostname, force=args.force,
-            replace=args.replace,
-            tls_verify=verify,
+            replace=args.replace, ca_file=args.ca, proxy=args.proxy,
         )
     except (EnrollError, CollectorError) as exc:
-        print(f"fernwart-agent: enrollment failed: {exc}", file=sys.stderr)
+        hint = ""
+        if isinstance(exc.__cause__, HttpTlsError) and args.ca is None:
+            hint = "; if the collector's certificate comes from your own CA, give that CA with --ca FILE"
+        print(f"fernwart-agent: enrollment failed: {exc}{hint}", file=sys.stderr)
         return EXIT_FAILURE
     print(f"enrolled as host {result.host_id}")
     print(f"config: {result.config_path} (checks: {', '.join(result.checks) or 'none'})")
@@ -127,7 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     previous_fd = signal.set_wakeup_fd(wake_writer.fileno(), warn_on_full_buffer=False)
     probe = _probe(config)
-    transport = CollectorLink(config.collector, token, verify=config.tls_verify)
+    transport = _link(config, token)
     sender = Sender(
         outbox, transport, host_id=config.host_id, heartbeat_interval=config.heartbeat_interval,
         batch_size=config.batch_size, linger=config.report_delay,
@@ -144,9 +147,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         worker = JobWorker(outbox, transport, config.playbooks, allow_repairs=config.allow_repairs)
     pid_file = write_pid(config.state_dir, os.getpid())
     try:
-        log.info("agent for host %s reporting to %s; %d check(s), %d result(s) waiting in the outbox, %d"
-                 " rejected", config.host_id, config.collector, len(config.checks), outbox.count(),
-                 outbox.rejected_count())
+        log.info("agent for host %s reporting to %s (%s); %d check(s), %d result(s) waiting in the outbox,"
+                 " %d rejected", config.host_id, config.collector, _route(config), len(config.checks),
+                 outbox.count(), outbox.rejected_count())
         # Everything made so far (modules, config, runners) lives as long as the process: keep it out
         # of the cyclic garbage collector's full passes, which would otherwise walk it again and again.
         gc.freeze()
@@ -219,7 +222,7 @@ def cmd_uninstall(args: argparse.Namespace) -> int:
 def cmd_rotate(args: argparse.Namespace) -> int:
     """Rotate the agent token now; a running agent picks the new one up before its next round."""
     config = load_config(args.config)
-    link = CollectorLink(config.collector, _read_token(config), verify=config.tls_verify)
+    link = _link(config, _read_token(config))
     try:
         rotate(link, config.token_file)
     except (CollectorError, RotateError) as exc:
@@ -358,6 +361,19 @@ def cmd_run_playbook(args: argparse.Namespace) -> int:
     return 0 if outcome.state == RunState.SUCCEEDED else EXIT_FAILURE
 
 
+def _link(config: AgentConfig, token: str) -> CollectorLink:
+    """Return the link to the config's collector: its pinned CA (or the system's store), its proxy."""
+    return CollectorLink(config.collector, token, ca_file=config.ca_file, proxies=config.proxies)
+
+
+def _route(config: AgentConfig) -> str:
+    """Say how the collector is reached, for the start line: the CA trusted and the proxy (no credentials)."""
+    parts = urlsplit(config.collector)
+    trust = f"trusting {config.ca_file}" if config.ca_file is not None else "trusting the system's CA store"
+    via = config.proxies.describe(parts.scheme, parts.hostname or "")
+    return f"{via}, {trust}" if parts.scheme == "https" else via
+
+
 def _probe(config: AgentConfig) -> Probe:
     config.state_dir.mkdir(parents=True, exist_ok=True)
     return Probe(state_dir=config.state_dir)
@@ -402,8 +418,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--replace", action="store_true",
                    help="take over the already enrolled host of this name (needs a token made with "
                         "`fernwart-collector token create --replace HOST`)")
-    p.add_argument("--ca-file", help="CA bundle to verify the collector's certificate")
-    p.add_argument("--insecure", action="store_true", help="do not verify the collector's certificate")
+    p.add_argument("--ca", "--ca-file", dest="ca", type=Path, metavar="FILE",
+                   help="PEM CA bundle the collector's certificate must verify against; copied beside the "
+                        "config and trusted from then on (default: the system's CA store)")
+    p.add_argument("--proxy", metavar="URL",
+                   help="HTTP proxy, http://[user:password@]host:port; written to the config "
+                        "(default: HTTPS_PROXY/NO_PROXY from the environment, not written)")
     p.set_defaults(func=cmd_enroll)
 
     p = commands.add_parser("run", help="run checks and report until SIGTERM/SIGINT")

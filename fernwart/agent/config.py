@@ -8,7 +8,10 @@
     heartbeat_interval: 60           # seconds; default 60
     batch_size: 200                  # results per report, 1-1000; default 200
     report_delay: 5                  # seconds a fresh result waits for others to share its report, 0-60
-    tls_verify: true                 # true, false, or the path of a CA bundle
+    ca_file: collector-ca.pem        # CA bundle the collector's certificate must verify against
+                                     # (enroll --ca copies it here); default: the system's CA store
+    proxy: http://proxy.lan:3128     # HTTP proxy (user:password@ allowed); default: HTTPS_PROXY etc.
+    no_proxy: collector.lan          # hosts reached directly; default: NO_PROXY (see agent.proxy)
     playbooks: playbooks             # the playbooks this agent holds; default: playbooks/ beside this file
     allow_repairs: false             # run repair playbooks too (diagnostics only by default)
     token_max_age: 2592000           # seconds before the agent token is rotated, >= 3600; default 30 days
@@ -22,14 +25,17 @@
         critical: "90"
         path: /                      # further keys: the type's own options
 
-Relative paths are resolved against the config file's directory. Every error raises ConfigError whose
+TLS verification cannot be turned off: ``tls_verify: false`` is refused (``tls_verify: PATH``, the old
+spelling of `ca_file`, and ``tls_verify: true`` are still read). Relative paths are resolved against the
+config file's directory. Every error raises ConfigError whose
 message names the file, the check (by name and index) and the key, and says what was expected.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +44,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from fernwart import protocol
+from fernwart.agent.proxy import ProxySettings, no_proxy_text
 from fernwart.checks.base import Check
 from fernwart.checks.options import OptionError, build
 from fernwart.checks.ranges import Range, RangeError
@@ -46,7 +53,8 @@ from fernwart.checks.registry import UnknownCheckType, load
 MAX_BATCH = 1000  # the protocol's limit on results per report
 TOP_LEVEL_KEYS = (
     "collector", "host_id", "token_file", "outbox", "state_dir", "heartbeat_interval", "batch_size",
-    "report_delay", "tls_verify", "token_max_age", "checks", "playbooks", "allow_repairs",
+    "report_delay", "ca_file", "tls_verify", "proxy", "no_proxy", "token_max_age", "checks", "playbooks",
+    "allow_repairs",
 )
 DEFAULT_TOKEN_MAX_AGE = 30 * 86400
 COMMON_CHECK_KEYS = ("name", "type", "interval", "timeout", "max_attempts", "warning", "critical")
@@ -93,24 +101,28 @@ class AgentConfig:
     heartbeat_interval: int = 60
     batch_size: int = 200
     report_delay: float = 5.0
-    tls_verify: bool | str = True
+    ca_file: Path | None = None
+    proxies: ProxySettings = ProxySettings()
     checks: tuple[CheckConfig, ...] = ()
     playbooks: Path | None = None
     allow_repairs: bool = False
     token_max_age: int = DEFAULT_TOKEN_MAX_AGE
 
 
-def load_config(path: Path | str) -> AgentConfig:
-    """Read and validate the config at `path`; raise ConfigError (also for a missing or unreadable file)."""
+def load_config(path: Path | str, env: Mapping[str, str] | None = None) -> AgentConfig:
+    """Read and validate the config at `path`; raise ConfigError (also for a missing or unreadable file).
+
+    `env` (default os.environ) supplies the proxy variables when the config names no proxy.
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the config: {exc.strerror or exc}") from None
-    return parse_config(text, path)
+    return parse_config(text, path, env)
 
 
-def parse_config(text: str, path: Path | str) -> AgentConfig:
+def parse_config(text: str, path: Path | str, env: Mapping[str, str] | None = None) -> AgentConfig:
     """Validate config `text` as if read from `path` (which anchors relative paths and names the file)."""
     path = Path(path)
     where = str(path)
@@ -146,14 +158,18 @@ def parse_config(text: str, path: Path | str) -> AgentConfig:
     token_max_age = _whole(raw.get("token_max_age", DEFAULT_TOKEN_MAX_AGE), 3600, None)
     if token_max_age is None:
         raise fail("token_max_age", f"expected whole seconds >= 3600, got {raw['token_max_age']!r}")
-    tls_verify = raw.get("tls_verify", True)
-    if isinstance(tls_verify, str) and tls_verify:
-        ca = base / tls_verify
-        if not ca.exists():
-            raise fail("tls_verify", f"CA bundle {str(ca)!r} does not exist")
-        tls_verify = str(ca)
-    elif not isinstance(tls_verify, bool):
-        raise fail("tls_verify", f"expected true, false or the path of a CA bundle, got {tls_verify!r}")
+    ca_file = _ca_file(raw, base, fail)
+    no_proxy = raw.get("no_proxy")
+    if no_proxy is not None and no_proxy_text(no_proxy) is None:
+        raise fail("no_proxy", f"expected host names/addresses (a list or comma-separated), got {no_proxy!r}")
+    proxy = raw.get("proxy")
+    if proxy is not None and (not isinstance(proxy, str) or not proxy.strip()):
+        raise fail("proxy", f"expected an http:// proxy URL or 'direct', got {_kind(proxy)}")
+    try:
+        proxies = ProxySettings.resolve(proxy, no_proxy_text(no_proxy) if no_proxy is not None else None,
+                                        os.environ if env is None else env)
+    except ValueError as exc:
+        raise fail("proxy", str(exc)) from None
     paths = {}
     allow_repairs = raw.get("allow_repairs", False)
     if not isinstance(allow_repairs, bool):
@@ -184,10 +200,29 @@ def parse_config(text: str, path: Path | str) -> AgentConfig:
         path=path.resolve(), collector=collector.rstrip("/"), host_id=host_id.strip(),
         token_file=paths["token_file"], outbox=paths["outbox"], state_dir=paths["state_dir"],
         heartbeat_interval=heartbeat, batch_size=batch_size,
-        report_delay=float(report_delay), tls_verify=tls_verify, checks=tuple(checks),
+        report_delay=float(report_delay), ca_file=ca_file, proxies=proxies, checks=tuple(checks),
         playbooks=paths["playbooks"], allow_repairs=allow_repairs,
         token_max_age=token_max_age,
     )
+
+
+def _ca_file(raw: dict[str, Any], base: Path, fail: Callable[[str, str], ConfigError]) -> Path | None:
+    """Return the CA bundle to verify the collector against (None: the system's store); refuse no checks."""
+    legacy = raw.get("tls_verify", True)
+    if legacy is False:
+        raise fail("tls_verify", "turning TLS verification off is not supported; pin the collector's CA "
+                                 "instead (ca_file: PATH, or fernwart-agent enroll --ca FILE)")
+    if legacy is not True and (not isinstance(legacy, str) or not legacy):
+        raise fail("tls_verify", f"expected true or the path of a CA bundle, got {legacy!r}; use ca_file:")
+    key, value = ("ca_file", raw["ca_file"]) if raw.get("ca_file") is not None else ("tls_verify", legacy)
+    if value is True:
+        return None
+    if not isinstance(value, str) or not value:
+        raise fail(key, f"expected the path of a PEM CA bundle, got {value!r}")
+    ca = base / value
+    if not ca.is_file():
+        raise fail(key, f"CA bundle {str(ca)!r} does not exist")
+    return ca
 
 
 def _parse_check(entry: Any, index: int, where: str) -> CheckConfig:

@@ -5,6 +5,11 @@ its own agent token. The token goes to ``agent.token`` beside the config, create
 first byte (never chmod-ed afterwards) and swapped in atomically; then the config is written with the
 collector URL, the host id and a default set of checks for a Linux host. An existing config is only
 replaced with `force`, and that refusal happens before the enrollment token is spent.
+
+A CA bundle given with `ca_file` is checked before anything is sent, used for the enrollment request and
+pinned: copied beside the config as ``collector-ca.pem``, which the config's `ca_file:` then names, so the
+agent trusts that CA from then on even when the original file goes away. A `proxy` URL is used for the
+request and written to the config; when it carries credentials the config is written 0600, like the token.
 """
 
 from __future__ import annotations
@@ -13,8 +18,9 @@ import logging
 import os
 import platform
 import socket
+import ssl
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,10 +29,13 @@ import yaml
 
 from fernwart.agent import __version__
 from fernwart.agent.config import ConfigError, parse_config
+from fernwart.agent.proxy import ProxySettings, parse_proxy_url
 from fernwart.agent.transport import CollectorLink
 
 ENROLL_PATH = "/api/v1/enroll"
 TOKEN_FILE = "agent.token"
+CA_FILE = "collector-ca.pem"
+CA_LIMIT = 1024 * 1024  # bytes; a CA bundle is a few kilobytes (the system's whole store is ~200 KB)
 log = logging.getLogger(__name__)
 
 
@@ -75,22 +84,31 @@ def os_description() -> str:
 
 def enroll(
     collector: str, enrollment_token: str, config_path: Path | str, *,
-    hostname: str | None = None, force: bool = False, replace: bool = False, tls_verify: bool | str = True,
+    hostname: str | None = None, force: bool = False, replace: bool = False,
+    ca_file: Path | str | None = None, proxy: str | None = None, env: Mapping[str, str] | None = None,
     transport: CollectorLink | None = None, listening_ports: Callable[[], set[int]] = local_listening_ports,
 ) -> EnrolledHost:
     """Enroll this host and write its token file (0600) and config; return what was written.
 
     `replace` asks to take over a host of that name that is already enrolled (the collector also wants a
     token a technician created for that host). Raises EnrollError when the config exists and `force` is
-    False (before contacting the collector) or when the answer lacks host_id/agent_token; CollectorError
-    subclasses for refusals and outages.
+    False, the CA bundle is unusable or the proxy URL is bad (all before contacting the collector) or when
+    the answer lacks host_id/agent_token; CollectorError subclasses for refusals and outages (an
+    unverifiable certificate or a refusing proxy included). `env` (default os.environ) supplies
+    HTTPS_PROXY/NO_PROXY when `proxy` is None.
     Default checks whose type is not available in this build are left out with a warning.
     """
     config_path = Path(config_path)
     if config_path.exists() and not force:
         raise EnrollError(f"{config_path} exists; pass --force to replace it")
+    ca_bundle = read_ca_bundle(Path(ca_file)) if ca_file is not None else None
+    try:
+        proxies = ProxySettings.resolve(proxy, None, os.environ if env is None else env)
+    except ValueError as exc:
+        raise EnrollError(f"--proxy {exc}" if proxy is not None else str(exc)) from None
     own = transport is None
-    client = transport if transport is not None else CollectorLink(collector, verify=tls_verify)
+    client = transport if transport is not None else CollectorLink(collector, ca_file=ca_file,
+                                                                   proxies=proxies)
     try:
         answer = client.post_json(ENROLL_PATH, {
             "token": enrollment_token,
@@ -112,14 +130,44 @@ def enroll(
         "token_file": TOKEN_FILE,
         "heartbeat_interval": heartbeat if isinstance(heartbeat, int) and heartbeat >= 1 else 60,
     }
-    if tls_verify is not True:
-        settings["tls_verify"] = tls_verify
-    settings["checks"] = _usable_checks(settings, default_checks(listening_ports()), config_path)
     config_path.parent.mkdir(parents=True, exist_ok=True)
+    if ca_bundle is not None:
+        _write_atomic(config_path.parent / CA_FILE, ca_bundle, 0o644)
+        settings["ca_file"] = CA_FILE
+    if proxy is not None:
+        settings["proxy"] = proxy.strip()
+    secret_proxy = proxy is not None and parse_proxy_url(proxy).username is not None
+    settings["checks"] = _usable_checks(settings, default_checks(listening_ports()), config_path)
     token_path = config_path.parent / TOKEN_FILE
     write_private(token_path, agent_token + "\n")
-    _write_atomic(config_path, render_config(settings), 0o644)
+    _write_atomic(config_path, render_config(settings), 0o600 if secret_proxy else 0o644)
     return EnrolledHost(host_id, config_path, token_path, tuple(c["name"] for c in settings["checks"]))
+
+
+def read_ca_bundle(path: Path) -> str:
+    """Return the PEM text of the CA bundle at `path`; raise EnrollError when it is unreadable or holds no CA.
+
+    The check is OpenSSL's own: the bundle must load as trust anchors with at least one certificate.
+    """
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(CA_LIMIT + 1)
+    except OSError as exc:
+        raise EnrollError(f"--ca {path}: cannot read the CA bundle: {exc.strerror or exc}") from None
+    if len(data) > CA_LIMIT:
+        raise EnrollError(f"--ca {path}: larger than {CA_LIMIT // 1024} KB; expected a PEM CA bundle")
+    if not data.strip():
+        raise EnrollError(f"--ca {path}: the file is empty; expected the PEM CA bundle of the collector")
+    text = data.decode("ascii", errors="replace")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        context.load_verify_locations(cadata=text)
+    except (ssl.SSLError, ValueError) as exc:
+        reason = exc.reason if isinstance(exc, ssl.SSLError) and exc.reason else exc
+        raise EnrollError(f"--ca {path}: not a PEM CA bundle ({reason})") from None
+    if not context.cert_store_stats()["x509"]:
+        raise EnrollError(f"--ca {path}: holds no certificate; expected the PEM CA bundle of the collector")
+    return text
 
 
 def render_config(settings: dict[str, Any]) -> str:

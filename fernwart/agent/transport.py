@@ -1,9 +1,14 @@
 """The agent's one way out: every request to the collector goes through `CollectorLink`.
 
-One place for the base URL, connect/read timeouts, TLS verification, the bearer token and the
-User-Agent. Answers are sorted into three exceptions, caught where the decision is made (the sender):
+One place for the base URL, connect/read timeouts, TLS verification, the proxy, the bearer token and the
+User-Agent. TLS is always verified: against the system's CA store, or the CA bundle pinned at enrollment
+(`ca_file`); there is no way to turn it off. The proxy is whatever `proxies` chooses per URL (the agent's
+`ProxySettings`: config, then HTTPS_PROXY/NO_PROXY); the agent only ever connects outbound.
 
-- `CollectorUnavailable`: try again later (connection refused, DNS, TLS, timeouts, 5xx, 408, 429);
+Answers are sorted into three exceptions, caught where the decision is made (the sender):
+
+- `CollectorUnavailable`: try again later (connection refused, DNS, TLS, a refusing proxy, timeouts, 5xx,
+  408, 429);
   its `retry_after` carries the pause a 429 or 503 asked for in `Retry-After` (seconds or an HTTP date);
 - `CredentialsRefused`: 401/403, the token is missing, revoked or for another host (keep results, back off);
 - `AgentRevoked`: 410, a technician revoked this host: stop sending, keep the outbox;
@@ -16,11 +21,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from fernwart.agent import __version__
 from fernwart.checks.probe import utc_now
-from fernwart.httpclient import HttpClient, HttpError, HttpResponse, parse_retry_after
+from fernwart.httpclient import HttpClient, HttpError, HttpResponse, ProxyChooser, parse_retry_after
 
 RETRYABLE_STATUSES = frozenset({408, 429})
 AUTH_STATUSES = frozenset({401, 403})
@@ -72,19 +78,24 @@ class RequestRejected(CollectorError):
 
 
 class CollectorLink:
-    """POSTs JSON to the collector at `base_url`; `token` None sends no Authorization (enrollment)."""
+    """POSTs JSON to the collector at `base_url`; `token` None sends no Authorization (enrollment).
+
+    `ca_file` is the CA bundle to verify the collector's certificate against (None: the system's store);
+    `proxies` chooses the proxy per URL (None: always direct).
+    """
 
     def __init__(
-        self, base_url: str, token: str | None = None, *, verify: bool | str = True,
+        self, base_url: str, token: str | None = None, *, ca_file: Path | str | None = None,
+        proxies: ProxyChooser | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT, client: HttpClient | None = None,
         now: Callable[[], datetime] = utc_now,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._token = token
-        self._verify = verify
+        self._verify: str | bool = str(ca_file) if ca_file is not None else True  # never False
         self._timeout = timeout
         self._now = now
-        self._client = client if client is not None else HttpClient(keep_alive=True)
+        self._client = client if client is not None else HttpClient(keep_alive=True, proxies=proxies)
         self._client.headers["User-Agent"] = f"fernwart-agent/{__version__}"
 
     def send_json(

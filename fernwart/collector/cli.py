@@ -56,6 +56,38 @@ def _engine(settings: Settings) -> Engine:
     return engine
 
 
+def check_tls_files(cert: str | None, key: str | None) -> bool:
+    """Load `cert` and `key` as the server will; return True for HTTPS, False when neither is given.
+
+    Both or neither must be given; raises CliError naming the file for a missing or unreadable one, one
+    that is not PEM, and a key that does not belong to the certificate.
+    """
+    import ssl
+
+    if cert is None and key is None:
+        return False
+    if cert is None or key is None:
+        raise CliError("--tls-cert and --tls-key go together: give the certificate and its private key")
+    for flag, path, marker in (("--tls-cert", cert, "CERTIFICATE-----"),
+                               ("--tls-key", key, "PRIVATE KEY-----")):
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(1024 * 1024)
+        except OSError as exc:
+            raise CliError(f"{flag} {path}: cannot read it: {exc.strerror or exc}") from None
+        if marker.encode() not in head:
+            raise CliError(f"{flag} {path}: not a PEM file with a {marker.rstrip('-').lower()}")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(cert, key)
+    except ssl.SSLError as exc:
+        if "KEY_VALUES_MISMATCH" in str(exc):
+            raise CliError(f"--tls-key {key} does not belong to --tls-cert {cert} "
+                           "(key values mismatch)") from None
+        raise CliError(f"cannot use --tls-cert {cert} with --tls-key {key}: {exc.reason or exc}") from None
+    return True
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -63,6 +95,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         raise CliError("--workers must be at least 1")
+    tls = check_tls_files(args.tls_cert, args.tls_key)
     settings = _settings(args)
     from fernwart.collector.services.notifications import NotifyConfigError, load_transports
 
@@ -71,7 +104,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except NotifyConfigError as exc:
         raise CliError(str(exc)) from None
     engine = _engine(settings)
-    url = f"http://{args.host}:{args.port}"
+    url = f"{'https' if tls else 'http'}://{args.host}:{args.port}"
     print(
         f"Fernwart collector on {url}  (API {url}/api/v1/, docs {url}/docs, "
         f"database {database.safe_url(settings.effective_database_url)})",
@@ -90,10 +123,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
             port=args.port,
             log_level=args.log_level,
             access_log=args.access_log,
+            ssl_certfile=args.tls_cert,
+            ssl_keyfile=args.tls_key,
         )
         return 0
     app = create_app(settings, engine=engine, migrate=False)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=args.access_log)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=args.access_log,
+                ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key)
     return 0
 
 
@@ -358,6 +394,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="worker processes (default 1); more use more cores, metrics are then per worker",
     )
+    serve.add_argument("--tls-cert", metavar="FILE",
+                       help="serve HTTPS with this PEM certificate (chain); needs --tls-key")
+    serve.add_argument("--tls-key", metavar="FILE", help="the PEM private key of --tls-cert")
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", parents=[db_flag], help="create or upgrade the database schema").set_defaults(

@@ -32,7 +32,7 @@ checks:
     assert config.token_file == tmp_path / "agent.token"
     assert config.outbox == tmp_path / "outbox.sqlite"
     assert config.state_dir == tmp_path / "state"
-    assert (config.heartbeat_interval, config.batch_size, config.tls_verify) == (60, 200, True)
+    assert (config.heartbeat_interval, config.batch_size, config.ca_file) == (60, 200, None)
     assert config.report_delay == 5.0
     cpu, slow = config.checks
     assert (cpu.timeout, cpu.max_attempts, cpu.warning, cpu.critical) == (30.0, 3, None, None)
@@ -56,8 +56,31 @@ def test_relative_paths_resolve_beside_config(tmp_path: Path) -> None:
     )
     assert config.token_file == tmp_path / "secret" / "tok"
     assert config.outbox == Path("/var/lib/fw/out.db")
-    assert config.tls_verify == str(tmp_path / "ca.pem")
+    assert config.ca_file == tmp_path / "ca.pem"  # tls_verify: PATH, the old spelling of ca_file
     assert config.checks == ()
+
+
+def test_ca_file_is_resolved_beside_the_config(tmp_path: Path) -> None:
+    (tmp_path / "collector-ca.pem").write_text("")
+    config = parse_config(HEAD + "ca_file: collector-ca.pem\n", tmp_path / "a.yaml")
+    assert config.ca_file == tmp_path / "collector-ca.pem"
+
+
+def test_proxy_from_the_config_wins_over_the_environment() -> None:
+    env = {"HTTPS_PROXY": "http://env-proxy:3128", "NO_PROXY": "collector.example.net"}
+    config = parse_config(HEAD + "proxy: http://u:p@proxy.lan:8080\nno_proxy: [other.lan]\n", "a.yaml", env)
+    proxy = config.proxies.proxy_for("https", "collector.example.net")
+    assert proxy is not None and (proxy.host, proxy.port, proxy.username, proxy.password) == (
+        "proxy.lan", 8080, "u", "p")
+    assert config.proxies.proxy_for("https", "x.other.lan") is None
+
+
+def test_proxy_from_the_environment_without_a_config_key() -> None:
+    config = parse_config(HEAD, "a.yaml", {"https_proxy": "proxy.lan:3128"})
+    proxy = config.proxies.proxy_for("https", "collector.example.net")
+    assert proxy is not None and proxy.address == "proxy.lan:3128"
+    direct = parse_config(HEAD + "proxy: direct\n", "a.yaml", {"https_proxy": "proxy.lan:3128"})
+    assert direct.proxies.proxy_for("https", "collector.example.net") is None
 
 
 CHECK = "checks:\n  - {name: a, type: t_value, interval: 60}\n"
@@ -76,7 +99,16 @@ CHECK = "checks:\n  - {name: a, type: t_value, interval: 60}\n"
         (HEAD + "report_delay: 61\n", "agent.yaml: report_delay: expected seconds from 0 to 60, got 61"),
         (HEAD + "report_delay: soon\n", "agent.yaml: report_delay: expected seconds from 0 to 60"),
         (HEAD + "tls_verify: nope.pem\n", "agent.yaml: tls_verify: CA bundle"),
-        (HEAD + "tls_verify: 3\n", "agent.yaml: tls_verify: expected true, false or the path of a CA bundle"),
+        (HEAD + "tls_verify: 3\n", "agent.yaml: tls_verify: expected true or the path of a CA bundle"),
+        (HEAD + "tls_verify: false\n",
+         "agent.yaml: tls_verify: turning TLS verification off is not supported"),
+        (HEAD + "ca_file: nope.pem\n", "agent.yaml: ca_file: CA bundle"),
+        (HEAD + "ca_file: 3\n", "agent.yaml: ca_file: expected the path of a PEM CA bundle"),
+        (HEAD + "proxy: https://p.lan:3128\n",
+         "agent.yaml: proxy: https://p.lan: expected an http:// proxy URL"),
+        (HEAD + "proxy: http://u:secret@p.lan:99999\n", "agent.yaml: proxy: http://p.lan: the proxy's port"),
+        (HEAD + "proxy: 3\n", "agent.yaml: proxy: expected an http:// proxy URL or 'direct'"),
+        (HEAD + "no_proxy: {a: 1}\n", "agent.yaml: no_proxy: expected host names"),
         (HEAD + "checks: {a: 1}\n", "agent.yaml: checks: expected a list of checks, got a mapping"),
         (HEAD + "checks: [cpu]\n", "agent.yaml: checks[0]: expected a mapping with name, type, interval"),
         ("- a\n", "agent.yaml: expected a mapping of settings at the top level, got a list"),

@@ -84,3 +84,33 @@ def test_unavailable_check_types_are_left_out(
     done = enroll(collector.url, "fwe_one", tmp_path / "agent.yaml", listening_ports=set)
     assert done.checks == ("cpu", "memory", "disk")
     assert [c.name for c in load_config(tmp_path / "agent.yaml").checks] == ["cpu", "memory", "disk"]
+
+
+@pytest.mark.parametrize(
+    ("proxy", "env", "expected"),
+    [
+        ("https://u:pw-secret@proxy.lan:3128", {},
+         "--proxy https://proxy.lan: expected an http:// proxy URL"),
+        (None, {"HTTPS_PROXY": "socks5://u:pw-secret@proxy.lan"},
+         "HTTPS_PROXY in the environment: socks5://proxy.lan: expected an http:// proxy URL"),
+    ],
+)
+def test_an_unusable_proxy_is_refused_before_anything_is_sent(
+    collector: CollectorStub, tmp_path: Path, proxy: str | None, env: dict[str, str], expected: str,
+) -> None:
+    with pytest.raises(EnrollError) as caught:
+        enroll(collector.url, "fwe_one", tmp_path / "agent.yaml", proxy=proxy, env=env, listening_ports=set)
+    assert str(caught.value).startswith(expected) and "pw-secret" not in str(caught.value)
+    assert collector.requests == [] and not (tmp_path / "agent.yaml").exists()
+
+
+def test_a_proxy_without_credentials_keeps_the_config_world_readable(
+    collector: CollectorStub, tmp_path: Path, standins: None,
+) -> None:
+    # the stub listens on 127.0.0.1; NO_PROXY sends the request there directly, the config keeps the proxy
+    config_path = tmp_path / "agent.yaml"
+    enroll(collector.url, "fwe_one", config_path, proxy="http://proxy.lan:3128",
+           env={"NO_PROXY": "127.0.0.1"}, listening_ports=set)
+    assert yaml.safe_load(config_path.read_text())["proxy"] == "http://proxy.lan:3128"
+    assert mode(config_path) == 0o644
+    assert load_config(config_path, env={}).proxies.proxy_for("https", "collector.example") is not None

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,6 +20,14 @@ from tests.support import free_port
 BIN = Path(sys.executable).parent
 PLUGIN = Path(__file__).with_name("file_plugin.py")
 T = TypeVar("T")
+PROXY_VARIABLES = ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY",
+                   "no_proxy", "NO_PROXY")
+
+
+def agent_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Return this process's environment without proxy variables, plus `extra` (e.g. HTTPS_PROXY)."""
+    env = {k: v for k, v in os.environ.items() if k not in PROXY_VARIABLES}
+    return {**env, **(extra or {})}
 
 
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 30.0, every: float = 0.2) -> T:
@@ -39,18 +48,28 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 30.0, ev
 
 
 class Collector:
-    """A `fernwart-collector serve` process on a free loopback port with its own FERNWART_HOME."""
+    """A `fernwart-collector serve` process on a free loopback port with its own FERNWART_HOME.
 
-    def __init__(self, home: Path, database_url: str | None = None, job_interval: float = 1.0) -> None:
+    With `tls` (cert, key) it serves HTTPS; `ca` is the bundle the test trusts to see it answer (None: the
+    readiness probe only waits for the port). Both may be changed between stop() and start(); the port stays.
+    """
+
+    def __init__(self, home: Path, database_url: str | None = None, job_interval: float = 1.0,
+                 tls: tuple[Path, Path] | None = None, ca: Path | None = None) -> None:
         self.home = home
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls = tls
+        self.ca = ca
         self.env = {**os.environ, "FERNWART_HOME": str(home), "FERNWART_JOB_INTERVAL": str(job_interval)}
         if database_url:
             self.env["FERNWART_DATABASE_URL"] = database_url
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = home / "collector.log"
         home.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def cli(self, *args: str) -> str:
         """Run `fernwart-collector ARGS`; return the last line of stdout (the token, for user/token)."""
@@ -61,14 +80,27 @@ class Collector:
         return done.stdout.strip().splitlines()[-1]
 
     def start(self) -> None:
+        tls = ["--tls-cert", str(self.tls[0]), "--tls-key", str(self.tls[1])] if self.tls else []
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [str(BIN / "fernwart-collector"), "serve", "--port", str(self.port)],
+                [str(BIN / "fernwart-collector"), "serve", "--port", str(self.port), *tls],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        wait_for("collector /healthz", lambda: requests.get(f"{self.url}/healthz", timeout=2).ok)
+        if self.tls and self.ca is None:  # a certificate the test cannot verify: wait for the port only
+            wait_for("collector port", self._listening)
+            return
+        verify: bool | str = str(self.ca) if self.ca else True
+        wait_for("collector /healthz",
+                 lambda: requests.get(f"{self.url}/healthz", timeout=2, verify=verify).ok)
+
+    def _listening(self) -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
+        except OSError:
+            return False
+        return True
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -92,7 +124,16 @@ class Agent:
         directory.mkdir(parents=True, exist_ok=True)
 
     def enroll(self, collector_url: str, token: str, hostname: str) -> None:
-        done = subprocess.run(
+        done = self.try_enroll(collector_url, token, hostname)
+        assert done.returncode == 0, done.stderr
+        assert (self.config.parent / "agent.token").stat().st_mode & 0o777 == 0o600
+
+    def try_enroll(
+        self, collector_url: str, token: str, hostname: str, *extra: str,
+        env: Mapping[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run `fernwart-agent enroll` with `extra` arguments in `env` (default: without proxy variables)."""
+        return subprocess.run(
             [
                 str(BIN / "fernwart-agent"),
                 "enroll",
@@ -104,13 +145,13 @@ class Agent:
                 str(self.config),
                 "--hostname",
                 hostname,
+                *extra,
             ],
             capture_output=True,
             text=True,
             timeout=60,
+            env=agent_env() if env is None else dict(env),
         )
-        assert done.returncode == 0, done.stderr
-        assert (self.config.parent / "agent.token").stat().st_mode & 0o777 == 0o600
 
     def set_checks(self, checks: list[dict[str, Any]], heartbeat_interval: int = 5) -> None:
         config = yaml.safe_load(self.config.read_text())
@@ -122,12 +163,14 @@ class Agent:
     def host_id(self) -> str:
         return str(yaml.safe_load(self.config.read_text())["host_id"])
 
-    def start(self) -> None:
+    def start(self, env: Mapping[str, str] | None = None) -> None:
+        """Start `fernwart-agent run` in `env` (default: this environment without proxy variables)."""
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [str(BIN / "fernwart-agent"), "run", "--config", str(self.config)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                env=agent_env() if env is None else dict(env),
             )
 
     def stop(self) -> None:
