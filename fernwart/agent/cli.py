@@ -21,7 +21,7 @@ import socket
 import sqlite3
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,7 +29,9 @@ from types import FrameType
 
 from fernwart.agent.config import AgentConfig, ConfigError, load_config
 from fernwart.agent.enroll import EnrollError, enroll
+from fernwart.agent.hostfacts import FactsReporter
 from fernwart.agent.install import DEFAULT_CONFIG, InstallError, install, uninstall
+from fernwart.agent.instance import instance_id
 from fernwart.agent.jobs import JobWorker
 from fernwart.agent.outbox import REJECTED, Outbox, UnknownEntries
 from fernwart.agent.playbooks.executor import Refused, execute, prepare
@@ -127,13 +129,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     previous_fd = signal.set_wakeup_fd(wake_writer.fileno(), warn_on_full_buffer=False)
     probe = _probe(config)
-    transport = CollectorLink(config.collector, token, verify=config.tls_verify)
+    transport = CollectorLink(config.collector, token, verify=config.tls_verify,
+                              instance_id=instance_id(config.state_dir))
     sender = Sender(
         outbox, transport, host_id=config.host_id, heartbeat_interval=config.heartbeat_interval,
         batch_size=config.batch_size, linger=config.report_delay,
         delivered=lambda at: record_delivery(config.state_dir, at),
-        before_round=TokenKeeper(config.token_file, transport, timedelta(seconds=config.token_max_age),
-                                 lambda: datetime.now(UTC)),
+        before_round=_before_round(
+            TokenKeeper(config.token_file, transport, timedelta(seconds=config.token_max_age),
+                        lambda: datetime.now(UTC)),
+            FactsReporter(transport),
+        ),
     )
     scheduler = CheckScheduler(
         [CheckRunner(check, probe) for check in config.checks], outbox, on_result=sender.notify,
@@ -172,6 +178,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         pid_file.unlink(missing_ok=True)
     log.info("stopped")
     return 0
+
+
+def _before_round(*hooks: Callable[[], None]) -> Callable[[], None]:
+    """Return one hook calling each of `hooks` in turn (token upkeep, then the host facts)."""
+    def run() -> None:
+        for hook in hooks:
+            hook()
+    return run
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -219,7 +233,8 @@ def cmd_uninstall(args: argparse.Namespace) -> int:
 def cmd_rotate(args: argparse.Namespace) -> int:
     """Rotate the agent token now; a running agent picks the new one up before its next round."""
     config = load_config(args.config)
-    link = CollectorLink(config.collector, _read_token(config), verify=config.tls_verify)
+    link = CollectorLink(config.collector, _read_token(config), verify=config.tls_verify,
+                         instance_id=instance_id(config.state_dir))
     try:
         rotate(link, config.token_file)
     except (CollectorError, RotateError) as exc:

@@ -23,10 +23,13 @@ import yaml
 
 from fernwart.agent import __version__
 from fernwart.agent.config import ConfigError, parse_config
+from fernwart.agent.hostfacts import gather
+from fernwart.agent.instance import instance_id
 from fernwart.agent.transport import CollectorLink
 
 ENROLL_PATH = "/api/v1/enroll"
 TOKEN_FILE = "agent.token"
+STATE_DIR = "state"  # the config enroll writes names none, so the agent's default applies: state/ beside it
 log = logging.getLogger(__name__)
 
 
@@ -77,6 +80,7 @@ def enroll(
     collector: str, enrollment_token: str, config_path: Path | str, *,
     hostname: str | None = None, force: bool = False, replace: bool = False, tls_verify: bool | str = True,
     transport: CollectorLink | None = None, listening_ports: Callable[[], set[int]] = local_listening_ports,
+    host_facts: Callable[[], dict[str, Any]] = gather,
 ) -> EnrolledHost:
     """Enroll this host and write its token file (0600) and config; return what was written.
 
@@ -84,19 +88,24 @@ def enroll(
     token a technician created for that host). Raises EnrollError when the config exists and `force` is
     False (before contacting the collector) or when the answer lacks host_id/agent_token; CollectorError
     subclasses for refusals and outages.
-    Default checks whose type is not available in this build are left out with a warning.
+    Default checks whose type is not available in this build are left out with a warning. The agent
+    instance id (`fernwart.agent.instance`) is made in the state directory beside the config, if there is
+    none yet, and sent along, so the collector binds the host to this instance.
     """
     config_path = Path(config_path)
     if config_path.exists() and not force:
         raise EnrollError(f"{config_path} exists; pass --force to replace it")
     own = transport is None
-    client = transport if transport is not None else CollectorLink(collector, verify=tls_verify)
+    instance = instance_id(config_path.parent / STATE_DIR)
+    client = transport if transport is not None else CollectorLink(collector, verify=tls_verify,
+                                                                   instance_id=instance)
     try:
         answer = client.post_json(ENROLL_PATH, {
             "token": enrollment_token,
             "hostname": hostname or socket.gethostname(),
             "os": os_description(),
             "agent_version": __version__,
+            "facts": host_facts(),
             **({"replace": True} if replace else {}),
         })
     finally:
