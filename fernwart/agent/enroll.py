@@ -24,7 +24,7 @@ import yaml
 from fernwart.agent import __version__
 from fernwart.agent.config import ConfigError, parse_config
 from fernwart.agent.hostfacts import gather
-from fernwart.agent.instance import instance_id
+from fernwart.agent.instance import current_or_new, store
 from fernwart.agent.transport import CollectorLink
 
 ENROLL_PATH = "/api/v1/enroll"
@@ -96,7 +96,8 @@ def enroll(
     if config_path.exists() and not force:
         raise EnrollError(f"{config_path} exists; pass --force to replace it")
     own = transport is None
-    instance = instance_id(config_path.parent / STATE_DIR)
+    state_dir = config_path.parent / STATE_DIR
+    instance, fresh = current_or_new(state_dir)  # written only once enrolled: a refusal leaves nothing
     client = transport if transport is not None else CollectorLink(collector, verify=tls_verify,
                                                                    instance_id=instance)
     try:
@@ -126,6 +127,8 @@ def enroll(
     settings["checks"] = _usable_checks(settings, default_checks(listening_ports()), config_path)
     config_path.parent.mkdir(parents=True, exist_ok=True)
     token_path = config_path.parent / TOKEN_FILE
+    if fresh:
+        store(state_dir, instance)
     write_private(token_path, agent_token + "\n")
     _write_atomic(config_path, render_config(settings), 0o644)
     return EnrolledHost(host_id, config_path, token_path, tuple(c["name"] for c in settings["checks"]))

@@ -39,29 +39,40 @@ def instance_id(state_dir: Path, machine_id_path: Path = MACHINE_ID) -> str:
     A stored id made on another machine (its machine id differs) is replaced by a new one, as is an id
     file that cannot be read. Raises OSError when the state directory cannot be written.
     """
+    found, fresh = current_or_new(state_dir, machine_id_path)
+    if fresh:
+        store(state_dir, found, machine_id_path)
+    return found
+
+
+def current_or_new(state_dir: Path, machine_id_path: Path = MACHINE_ID) -> tuple[str, bool]:
+    """Return the stored instance id of this machine and False, or a new one and True (nothing written)."""
     machine = machine_id(machine_id_path)
     path = state_dir / INSTANCE_FILE
     stored = _read(path)
     if stored is not None:
         found, made_on = stored
         if made_on == machine:
-            return found
+            return found, False
         log.warning("the agent state in %s was made on another machine (machine id %s, now %s): a cloned "
-                    "or moved installation; made a new instance id", state_dir, made_on or "unknown",
+                    "or moved installation; making a new instance id", state_dir, made_on or "unknown",
                     machine or "unknown")
-    found = str(uuid.uuid4())
+    return str(uuid.uuid4()), True
+
+
+def store(state_dir: Path, found: str, machine_id_path: Path = MACHINE_ID) -> None:
+    """Write `found` as this machine's instance id to the state directory (atomically, fsynced)."""
     state_dir.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{INSTANCE_FILE}.", dir=state_dir)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"instance_id": found, "machine_id": machine}, handle)
+            json.dump({"instance_id": found, "machine_id": machine_id(machine_id_path)}, handle)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temp, path)
+        os.replace(temp, state_dir / INSTANCE_FILE)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
-    return found
 
 
 def _read(path: Path) -> tuple[str, str] | None:

@@ -25,7 +25,7 @@ from fernwart.agent.transport import (
     AgentRevoked,
     CollectorError,
     CollectorLink,
-    InstanceConflict,
+    InstanceRefused,
     RequestRejected,
 )
 
@@ -107,7 +107,7 @@ class JobWorker:
             try:
                 self.step()
                 failures = 0
-            except (AgentRevoked, InstanceConflict) as exc:  # the sender logs why; retrying cannot help
+            except (AgentRevoked, InstanceRefused) as exc:  # the sender logs why; retrying cannot help
                 log.info("job channel closed: %s", exc)
                 return
             except CollectorError as exc:

@@ -39,7 +39,7 @@ from fernwart.agent.transport import (
     CollectorLink,
     CollectorUnavailable,
     CredentialsRefused,
-    InstanceConflict,
+    InstanceRefused,
     RequestRejected,
 )
 from fernwart.agent.wire import report_body
@@ -75,7 +75,7 @@ class Sender:
         self.linger = linger
         self._before_round = before_round  # token reload and rotation (agent.tokens)
         self.revoked = False  # set once the collector says this host was revoked; the loop then ends
-        self.conflict: InstanceConflict | None = None  # set once another instance holds the host; ends too
+        self.conflict: InstanceRefused | None = None  # set once another instance holds the host; ends too
         self._delivered = delivered  # told the wall time of every 2xx (`fernwart-agent status` reads it)
         self._limit = batch_size  # lowered by a 413, grown back slowly
         self._clean_rounds = 0
@@ -117,7 +117,7 @@ class Sender:
             self.revoked = True
             self._stopping.set()
             return 0.0
-        except InstanceConflict as exc:
+        except InstanceRefused as exc:
             log.error("the collector refuses this agent instance (%s); stopped sending, %d result(s) kept in"
                       " the outbox. If this machine is a clone, enroll it as a host of its own; if it is a"
                       " reinstall of the host, ask a technician for `fernwart-collector host reset-instance`"

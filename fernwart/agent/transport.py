@@ -7,7 +7,7 @@ User-Agent. Answers are sorted into three exceptions, caught where the decision 
   its `retry_after` carries the pause a 429 or 503 asked for in `Retry-After` (seconds or an HTTP date);
 - `CredentialsRefused`: 401/403, the token is missing, revoked or for another host (keep results, back off);
 - `AgentRevoked`: 410, a technician revoked this host: stop sending, keep the outbox;
-- `InstanceConflict`: 409 naming ``instance_conflict``: another agent instance holds this host (a cloned
+- `InstanceRefused`: 409 naming ``instance_conflict``: another agent instance holds this host (a cloned
   VM using the same token): stop sending, keep the outbox;
 - `RequestRejected`: any other 4xx; the collector will never accept this body (413 included, so the
   sender can split the batch).
@@ -65,7 +65,7 @@ class AgentRevoked(CollectorError):
         self.error = error
 
 
-class InstanceConflict(CollectorError):
+class InstanceRefused(CollectorError):
     """The collector answered 409 `instance_conflict`: the host is bound to another agent instance."""
 
     def __init__(self, error: str) -> None:
@@ -134,7 +134,7 @@ class CollectorLink:
             return answer if isinstance(answer, dict) else {}
         error = _error_text(response)
         if status == 409 and _error_code(response) == INSTANCE_CONFLICT:
-            raise InstanceConflict(error)
+            raise InstanceRefused(error)
         if status in AUTH_STATUSES:
             raise CredentialsRefused(status, error)
         if status == REVOKED_STATUS:
