@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from fernwart.agent.hostfacts import gather
+from fernwart.collector.api.schemas import HostFactsIn
 from fernwart.collector.domain.tickets import TicketPolicy
 from fernwart.collector.services import auth, hostfacts, identity, staleness
 from tests.collector.api.contract_helpers import CUSTOMER, OCT, OCT_SECONDS, apply, contract
@@ -161,6 +164,12 @@ def test_facts_need_the_agent_token_and_customers_see_only_their_own(database_ur
             db.commit()
         r = h.client.get(f"/api/v1/hosts/{host_id}", headers={"Authorization": f"Bearer {other}"})
         assert r.status_code == 404
+
+
+def test_gathered_facts_fit_the_collector_schema() -> None:
+    facts = gather()
+    assert HostFactsIn.model_validate(facts).stored() == facts
+    assert facts["hostname"] == socket.gethostname()
 
 
 # --- approval -------------------------------------------------------------------------------------------
