@@ -218,7 +218,9 @@ def mark_batch(
         if host.customer_id not in covered:
             covered[host.customer_id] = _open_incident(session, host.customer_id) is not None
         allowed = stale_after(host)
-        since = max(host.last_seen_at or host.enrolled_at, host.approved_at or host.enrolled_at)
+        since = host.last_seen_at or host.enrolled_at
+        if host.approved_at is not None and host.approved_at > since:  # silence counts from approval on
+            since = host.approved_at
         due_at = deadline(since, allowed, resumed_at)
         seen = host.last_seen_at.isoformat(timespec="seconds") if host.last_seen_at else "never"
         summary = f"no report from the agent since {seen} (stale after {int(allowed.total_seconds())}s)"

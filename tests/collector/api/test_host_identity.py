@@ -258,3 +258,31 @@ def test_availability_counts_from_the_approval_time(database_url: str) -> None:
         body = h.get("/api/v1/availability", customer=CUSTOMER, month="2026-10")
     assert body["downtime_seconds"] == 1800  # the CRITICAL of Oct 1, before approval, is not counted
     assert body["counted_seconds"] == OCT_SECONDS - 14 * 86400  # from the approval on
+
+
+def test_a_host_approved_while_silent_goes_unreachable_counted_from_the_approval(database_url: str) -> None:
+    hourly = timedelta(hours=1)  # the sweep's interval: two hours between sweeps are no collector outage
+
+    def sweep() -> tuple[str, ...]:
+        with h.sessions() as db:
+            marked = staleness.sweep(db, h.clock.now, hourly, TicketPolicy()).marked
+            db.commit()
+        return marked
+
+    with harness(database_url) as h:
+        apply(h, contract(approval="required"))
+        host_id, _ = h.enroll("web01", CUSTOMER)
+        h.report("web01", [], heartbeat_interval=60)  # seen once, then silent
+        assert sweep() == ()  # sweeping resumes now, long before the approval
+        h.clock.advance(hours=2)
+        assert sweep() == ()  # pending: its silence counts for nothing
+        assert h.post(f"/api/v1/hosts/{host_id}/approve").status_code == 200
+        approved_at = h.clock.now
+        h.clock.advance(minutes=1)
+        assert sweep() == ()
+        h.clock.advance(minutes=3)  # three heartbeats after the approval
+        assert sweep() == (host_id,)
+        [reach] = h.get(f"/api/v1/hosts/{host_id}/checks")
+    assert reach["check"] == "host" and reach["status_name"] == "CRITICAL"
+    unreachable_from = (approved_at + timedelta(minutes=3)).isoformat().replace("+00:00", "Z")
+    assert reach["last_change_at"] == unreachable_from  # not from its last report, before the approval
