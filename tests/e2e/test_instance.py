@@ -22,6 +22,11 @@ def instance_of(agent: Agent) -> str:
     return str(json.loads((agent.dir / "state" / "instance.json").read_text())["instance_id"])
 
 
+def outbox_count(agent: Agent) -> int:
+    with Outbox(agent.dir / "outbox.sqlite") as box:
+        return box.count()
+
+
 def log_lines(path: Path, text: str) -> list[str]:
     return [line for line in path.read_text(errors="replace").splitlines() if text in line]
 
@@ -67,6 +72,7 @@ def test_a_second_instance_with_the_same_token_is_refused_on_both_sides_and_show
 
     before = count()
     wait_for("more results of the original", lambda: count() > before + 2)
+    wait_for("results kept by the clone", lambda: outbox_count(clone) >= 1)
     clone.stop()
     (line,) = log_lines(clone.log, REFUSED_LINE)  # one clear line, no retry storm
     assert "instance" in line and "reset-instance" in line
@@ -89,6 +95,7 @@ def test_after_a_reinstall_reset_instance_lets_the_new_instance_deliver_its_outb
     collector, original, clone, api = system
     clone.start()  # the "reinstalled" machine, while the old instance is still bound from enrollment
     wait_for("the new instance to be refused", lambda: log_lines(clone.log, REFUSED_LINE))
+    wait_for("results kept by the refused instance", lambda: outbox_count(clone) >= 2)  # checks go on
     clone.stop()
     with Outbox(clone.dir / "outbox.sqlite") as box:
         waiting = {e.id for e in box.peek(1000)}
