@@ -21,7 +21,7 @@ import socket
 import sqlite3
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,7 +30,9 @@ from urllib.parse import urlsplit
 
 from fernwart.agent.config import AgentConfig, ConfigError, load_config
 from fernwart.agent.enroll import EnrollError, enroll
+from fernwart.agent.hostfacts import FactsReporter
 from fernwart.agent.install import DEFAULT_CONFIG, InstallError, install, uninstall
+from fernwart.agent.instance import instance_id
 from fernwart.agent.jobs import JobWorker
 from fernwart.agent.outbox import REJECTED, Outbox, UnknownEntries
 from fernwart.agent.playbooks.executor import Refused, execute, prepare
@@ -135,8 +137,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         outbox, transport, host_id=config.host_id, heartbeat_interval=config.heartbeat_interval,
         batch_size=config.batch_size, linger=config.report_delay,
         delivered=lambda at: record_delivery(config.state_dir, at),
-        before_round=TokenKeeper(config.token_file, transport, timedelta(seconds=config.token_max_age),
-                                 lambda: datetime.now(UTC)),
+        before_round=_before_round(
+            TokenKeeper(config.token_file, transport, timedelta(seconds=config.token_max_age),
+                        lambda: datetime.now(UTC)),
+            FactsReporter(transport),
+        ),
     )
     scheduler = CheckScheduler(
         [CheckRunner(check, probe) for check in config.checks], outbox, on_result=sender.notify,
@@ -175,6 +180,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         pid_file.unlink(missing_ok=True)
     log.info("stopped")
     return 0
+
+
+def _before_round(*hooks: Callable[[], None]) -> Callable[[], None]:
+    """Return one hook calling each of `hooks` in turn (token upkeep, then the host facts)."""
+    def run() -> None:
+        for hook in hooks:
+            hook()
+    return run
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -362,8 +375,10 @@ def cmd_run_playbook(args: argparse.Namespace) -> int:
 
 
 def _link(config: AgentConfig, token: str) -> CollectorLink:
-    """Return the link to the config's collector: its pinned CA (or the system's store), its proxy."""
-    return CollectorLink(config.collector, token, ca_file=config.ca_file, proxies=config.proxies)
+    """Return the link to the config's collector: its pinned CA (or the system's store), its proxy, and
+    this agent's instance id."""
+    return CollectorLink(config.collector, token, ca_file=config.ca_file, proxies=config.proxies,
+                         instance_id=instance_id(config.state_dir))
 
 
 def _route(config: AgentConfig) -> str:

@@ -29,6 +29,8 @@ import yaml
 
 from fernwart.agent import __version__
 from fernwart.agent.config import ConfigError, parse_config
+from fernwart.agent.hostfacts import gather
+from fernwart.agent.instance import current_or_new, store
 from fernwart.agent.proxy import ProxySettings, parse_proxy_url
 from fernwart.agent.transport import CollectorLink
 
@@ -36,6 +38,7 @@ ENROLL_PATH = "/api/v1/enroll"
 TOKEN_FILE = "agent.token"
 CA_FILE = "collector-ca.pem"
 CA_LIMIT = 1024 * 1024  # bytes; a CA bundle is a few kilobytes (the system's whole store is ~200 KB)
+STATE_DIR = "state"  # the config enroll writes names none, so the agent's default applies: state/ beside it
 log = logging.getLogger(__name__)
 
 
@@ -87,6 +90,7 @@ def enroll(
     hostname: str | None = None, force: bool = False, replace: bool = False,
     ca_file: Path | str | None = None, proxy: str | None = None, env: Mapping[str, str] | None = None,
     transport: CollectorLink | None = None, listening_ports: Callable[[], set[int]] = local_listening_ports,
+    host_facts: Callable[[], dict[str, Any]] = gather,
 ) -> EnrolledHost:
     """Enroll this host and write its token file (0600) and config; return what was written.
 
@@ -97,6 +101,9 @@ def enroll(
     unverifiable certificate or a refusing proxy included). `env` (default os.environ) supplies
     HTTPS_PROXY/NO_PROXY when `proxy` is None.
     Default checks whose type is not available in this build are left out with a warning.
+    The agent
+    instance id (`fernwart.agent.instance`) is made in the state directory beside the config, if there is
+    none yet, and sent along, so the collector binds the host to this instance.
     """
     config_path = Path(config_path)
     if config_path.exists() and not force:
@@ -107,14 +114,17 @@ def enroll(
     except ValueError as exc:
         raise EnrollError(f"--proxy {exc}" if proxy is not None else str(exc)) from None
     own = transport is None
+    state_dir = config_path.parent / STATE_DIR
+    instance, fresh = current_or_new(state_dir)  # written only once enrolled: a refusal leaves nothing
     client = transport if transport is not None else CollectorLink(collector, ca_file=ca_file,
-                                                                   proxies=proxies)
+                                                                   proxies=proxies, instance_id=instance)
     try:
         answer = client.post_json(ENROLL_PATH, {
             "token": enrollment_token,
             "hostname": hostname or socket.gethostname(),
             "os": os_description(),
             "agent_version": __version__,
+            "facts": host_facts(),
             **({"replace": True} if replace else {}),
         })
     finally:
@@ -139,6 +149,8 @@ def enroll(
     secret_proxy = proxy is not None and parse_proxy_url(proxy).username is not None
     settings["checks"] = _usable_checks(settings, default_checks(listening_ports()), config_path)
     token_path = config_path.parent / TOKEN_FILE
+    if fresh:
+        store(state_dir, instance)
     write_private(token_path, agent_token + "\n")
     _write_atomic(config_path, render_config(settings), 0o600 if secret_proxy else 0o644)
     return EnrolledHost(host_id, config_path, token_path, tuple(c["name"] for c in settings["checks"]))

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fernwart.agent.config import AgentConfig, load_config
+from fernwart.agent.instance import INSTANCE_FILE
 
 UNIT_NAME = "fernwart-agent.service"
 UNIT_DIR = Path("etc/systemd/system")
@@ -175,7 +176,9 @@ def install(
     for path in (config_dir, config.path, config.token_file, *writable_paths(config)):
         if uid is not None and gid is not None:
             os.chown(path, uid, gid)
-    for path in (config.outbox, *_sqlite_siblings(config.outbox)):
+    # the instance id enroll made (as root): the service user must read it, or it would make a new one
+    # and be refused as a clone of its own host
+    for path in (config.outbox, *_sqlite_siblings(config.outbox), config.state_dir / INSTANCE_FILE):
         if uid is not None and gid is not None and path.exists():
             os.chown(path, uid, gid)
     target = unit_path(root)

@@ -21,7 +21,13 @@ from typing import Any
 from fernwart.agent.outbox import Outbox
 from fernwart.agent.playbooks.executor import Refused, execute, prepare
 from fernwart.agent.playbooks.library import held_entry, load_library
-from fernwart.agent.transport import CollectorError, CollectorLink, RequestRejected
+from fernwart.agent.transport import (
+    AgentRevoked,
+    CollectorError,
+    CollectorLink,
+    InstanceRefused,
+    RequestRejected,
+)
 
 POLL_WAIT = 25  # seconds the collector holds the long-poll
 log = logging.getLogger(__name__)
@@ -101,6 +107,9 @@ class JobWorker:
             try:
                 self.step()
                 failures = 0
+            except (AgentRevoked, InstanceRefused) as exc:  # the sender logs why; retrying cannot help
+                log.info("job channel closed: %s", exc)
+                return
             except CollectorError as exc:
                 failures += 1
                 delay = random.random() * min(60.0, 2.0 ** min(failures, 6))

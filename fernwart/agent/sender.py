@@ -13,7 +13,9 @@ Each `step` does one round and says how long to wait before the next:
   seconds), then send the same batch again; without the header it is the backoff above;
 - collector refusing our token (401/403, a revoked or foreign token): stop sending results, keep every
   one of them in the outbox, log one error saying what to do, and only look again every `backoff_cap`
-  seconds (a token is read at start, so a re-enrolled agent is restarted anyway).
+  seconds (a token is read at start, so a re-enrolled agent is restarted anyway);
+- collector saying the host is revoked (410), or bound to another agent instance (409
+  ``instance_conflict``, a cloned VM using this token): log one error, stop sending, keep the outbox.
 
 A fresh result does not go out alone at once: the sender lingers a few seconds (`linger`) so that the
 results of checks that ran close together share one report; each request costs the host CPU time.
@@ -37,6 +39,7 @@ from fernwart.agent.transport import (
     CollectorLink,
     CollectorUnavailable,
     CredentialsRefused,
+    InstanceRefused,
     RequestRejected,
 )
 from fernwart.agent.wire import report_body
@@ -72,6 +75,7 @@ class Sender:
         self.linger = linger
         self._before_round = before_round  # token reload and rotation (agent.tokens)
         self.revoked = False  # set once the collector says this host was revoked; the loop then ends
+        self.conflict: InstanceRefused | None = None  # set once another instance holds the host; ends too
         self._delivered = delivered  # told the wall time of every 2xx (`fernwart-agent status` reads it)
         self._limit = batch_size  # lowered by a 413, grown back slowly
         self._clean_rounds = 0
@@ -111,6 +115,14 @@ class Sender:
             log.error("the collector revoked this host (%s); stopped sending, %d result(s) kept in the "
                       "outbox; enroll again to resume", exc.error, self.outbox.count())
             self.revoked = True
+            self._stopping.set()
+            return 0.0
+        except InstanceRefused as exc:
+            log.error("the collector refuses this agent instance (%s); stopped sending, %d result(s) kept in"
+                      " the outbox. If this machine is a clone, enroll it as a host of its own; if it is a"
+                      " reinstall of the host, ask a technician for `fernwart-collector host reset-instance`"
+                      " and restart the agent", exc.error, self.outbox.count())
+            self.conflict = exc
             self._stopping.set()
             return 0.0
         except RequestRejected as exc:  # only a heartbeat gets here: the envelope itself is refused

@@ -12,6 +12,8 @@ Answers are sorted into three exceptions, caught where the decision is made (the
   its `retry_after` carries the pause a 429 or 503 asked for in `Retry-After` (seconds or an HTTP date);
 - `CredentialsRefused`: 401/403, the token is missing, revoked or for another host (keep results, back off);
 - `AgentRevoked`: 410, a technician revoked this host: stop sending, keep the outbox;
+- `InstanceRefused`: 409 naming ``instance_conflict``: another agent instance holds this host (a cloned
+  VM using the same token): stop sending, keep the outbox;
 - `RequestRejected`: any other 4xx; the collector will never accept this body (413 included, so the
   sender can split the batch).
 """
@@ -27,6 +29,7 @@ from typing import Any
 from fernwart.agent import __version__
 from fernwart.checks.probe import utc_now
 from fernwart.httpclient import HttpClient, HttpError, HttpResponse, ProxyChooser, parse_retry_after
+from fernwart.protocol import INSTANCE_CONFLICT, INSTANCE_HEADER
 
 RETRYABLE_STATUSES = frozenset({408, 429})
 AUTH_STATUSES = frozenset({401, 403})
@@ -68,6 +71,14 @@ class AgentRevoked(CollectorError):
         self.error = error
 
 
+class InstanceRefused(CollectorError):
+    """The collector answered 409 `instance_conflict`: the host is bound to another agent instance."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(f"HTTP 409: {error}")
+        self.error = error
+
+
 class RequestRejected(CollectorError):
     """The collector refused this request for good (a 4xx other than 401/403/408/429)."""
 
@@ -88,7 +99,7 @@ class CollectorLink:
         self, base_url: str, token: str | None = None, *, ca_file: Path | str | None = None,
         proxies: ProxyChooser | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT, client: HttpClient | None = None,
-        now: Callable[[], datetime] = utc_now,
+        now: Callable[[], datetime] = utc_now, instance_id: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._token = token
@@ -97,6 +108,8 @@ class CollectorLink:
         self._now = now
         self._client = client if client is not None else HttpClient(keep_alive=True, proxies=proxies)
         self._client.headers["User-Agent"] = f"fernwart-agent/{__version__}"
+        if instance_id:
+            self._client.headers[INSTANCE_HEADER] = instance_id
 
     def send_json(
         self, method: str, path: str, body: dict[str, Any] | None = None, *,
@@ -131,6 +144,8 @@ class CollectorLink:
                 return {}
             return answer if isinstance(answer, dict) else {}
         error = _error_text(response)
+        if status == 409 and _error_code(response) == INSTANCE_CONFLICT:
+            raise InstanceRefused(error)
         if status in AUTH_STATUSES:
             raise CredentialsRefused(status, error)
         if status == REVOKED_STATUS:
@@ -156,6 +171,16 @@ class CollectorLink:
     def close(self) -> None:
         """Close the idle keep-alive connection; a later request opens a new one."""
         self._client.close()
+
+
+def _error_code(response: HttpResponse) -> str | None:
+    """Return the ``code`` of a ``{"error": ..., "code": ...}`` answer, else None."""
+    try:
+        answer = response.json()
+    except ValueError:
+        return None
+    code = answer.get("code") if isinstance(answer, dict) else None
+    return code if isinstance(code, str) else None
 
 
 def _error_text(response: HttpResponse) -> str:

@@ -75,6 +75,15 @@ def _host_id(client: Client, wanted: str) -> str:
     return str(found[0]["id"])
 
 
+def cmd_host(client: Client, args: argparse.Namespace) -> None:
+    _show(args, client.get(f"/hosts/{_host_id(client, args.host)}"), render.host)
+
+
+def cmd_approve(client: Client, args: argparse.Namespace) -> None:
+    approved = client.post(f"/hosts/{_host_id(client, args.host)}/approve", {})
+    _show(args, approved, lambda h: f"host {h['name']} approved; its results count from {h['approved_at']}")
+
+
 def cmd_checks(client: Client, args: argparse.Namespace) -> None:
     _show(args, client.get(f"/hosts/{_host_id(client, args.host)}/checks"), render.checks)
 
@@ -272,6 +281,10 @@ def build_parser() -> argparse.ArgumentParser:
         return command
 
     add("hosts", cmd_hosts, "list hosts with their checks by status")
+    add("host", cmd_host, "one host: approval, agent instance, reported facts, SSH host keys").add_argument(
+        "host", help="name or id")
+    add("approve", cmd_approve, "approve a host waiting for approval (level2, level3, admin)").add_argument(
+        "host", help="name or id")
     add("checks", cmd_checks, "current state of a host's checks").add_argument("host", help="name or id")
     tickets = add("tickets", cmd_tickets, "list tickets (newest first)")
     tickets.add_argument("--state", default="open", help="open (default), all, or one state")

@@ -62,11 +62,50 @@ def percent(value: float | None) -> str:
 def hosts(items: list[dict[str, Any]]) -> str:
     """Return the hosts listing."""
     rows = [
-        (h["name"], h["customer"], h["state"], h["criticality"], when(h["last_seen_at"]),
+        (h["name"], h["customer"], _host_state(h), h["criticality"], when(h["last_seen_at"]),
          ", ".join(f"{n} {s}" for s, n in sorted(h["checks"].items())) or "-", h["id"])
         for h in items
     ]
     return table(("NAME", "CUSTOMER", "STATE", "CRITICALITY", "LAST SEEN", "CHECKS", "ID"), rows)
+
+
+def _host_state(h: dict[str, Any]) -> str:
+    state = str(h["state"])
+    if h.get("approval") == "pending":
+        state += " (awaiting approval)"
+    if h.get("instance_conflict"):
+        state += " (instance conflict)"
+    return state
+
+
+def host(h: dict[str, Any]) -> str:
+    """Return one host: its record, approval, agent instance, reported facts and SSH host keys."""
+    lines = [
+        f"{h['name']} ({h['customer'] or 'no customer'})  {h['state']}  criticality {h['criticality']}",
+        f"  id {h['id']}, enrolled {when(h['enrolled_at'])}, last seen {when(h['last_seen_at'])}",
+    ]
+    approval = h.get("approval", "none")
+    if approval == "pending":
+        lines.append("  approval: PENDING - its results are kept but not counted (fernwart approve HOST)")
+    elif approval == "approved":
+        lines.append(f"  approval: approved {when(h.get('approved_at'))} by {h.get('approved_by')}")
+    lines.append(f"  agent instance: {h.get('agent_instance') or '- (bound at its next report)'}")
+    if h.get("instance_conflict"):
+        lines.append(f"  INSTANCE CONFLICT: refused instance {h['instance_conflict']} using this host's "
+                     f"token since {when(h.get('instance_conflict_at'))} (a cloned VM?)")
+    facts = h.get("facts")
+    if facts:
+        lines.append(f"  facts (reported {when(h.get('facts_reported_at'))}, changed "
+                     f"{when(h.get('facts_changed_at'))}):")
+        for key in ("agent_version", "os", "kernel", "hostname"):
+            lines.append(f"    {key}: {facts.get(key) or '-'}")
+        addresses = ", ".join(f"{a['address']} ({a['interface']})" for a in facts.get("addresses", ()))
+        lines.append(f"    addresses: {addresses or '-'}")
+    else:
+        lines.append("  facts: none reported yet")
+    for key in h.get("ssh_host_keys", ()):
+        lines.append(f"    ssh host key: {key['type']} {key['fingerprint']}")
+    return "\n".join(lines)
 
 
 def checks(items: list[dict[str, Any]]) -> str:

@@ -7,6 +7,7 @@ them with ``tail -n 1``. Errors go to stderr with exit code 2.
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import os
 import sys
@@ -343,6 +344,47 @@ def cmd_ssh_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no USER variable and no passwd entry
+        return "unknown"
+
+
+def cmd_host_reset_instance(args: argparse.Namespace) -> int:
+    from fernwart.collector.services import identity
+    from fernwart.collector.services.errors import ServiceError
+
+    engine = _engine(_settings(args))
+    with database.session_factory(engine)() as db:
+        try:
+            identity.reset_instance(db, args.name, args.customer)
+        except ServiceError as exc:
+            raise CliError(str(exc)) from None
+        db.commit()
+    engine.dispose()
+    print(f"host {args.name}: agent instance unbound; the next agent instance that reports with its token "
+          "is bound to it")
+    return 0
+
+
+def cmd_host_approve(args: argparse.Namespace) -> int:
+    from fernwart.collector.services import identity
+    from fernwart.collector.services.errors import ServiceError
+
+    engine = _engine(_settings(args))
+    now = utcnow()
+    with database.session_factory(engine)() as db:
+        try:
+            identity.approve_named(db, args.name, args.customer, args.by, now)
+        except ServiceError as exc:
+            raise CliError(str(exc)) from None
+        db.commit()
+    engine.dispose()
+    print(f"host {args.name} approved; its results count from {now.isoformat(timespec='seconds')}")
+    return 0
+
+
 def cmd_apply(args: argparse.Namespace) -> int:
     from fernwart.collector.services import contracts
     from fernwart.collector.services.errors import Invalid
@@ -436,6 +478,17 @@ def build_parser() -> argparse.ArgumentParser:
     revoke_host.add_argument("--customer", help="the host's customer, when several have a host of that name")
     revoke_host.set_defaults(func=cmd_host_revoke)
     _ssh_commands(sub, db_flag)
+    reset = host.add_parser("reset-instance", parents=[db_flag],
+                            help="unbind a host's agent instance after a reinstall (the next one is bound)")
+    reset.add_argument("name", help="the host's name")
+    reset.add_argument("--customer", help="the host's customer, when several have a host of that name")
+    reset.set_defaults(func=cmd_host_reset_instance)
+    approve = host.add_parser("approve", parents=[db_flag],
+                              help="approve a host waiting for approval; its results count from now")
+    approve.add_argument("name", help="the host's name")
+    approve.add_argument("--customer", help="the host's customer, when several have a host of that name")
+    approve.add_argument("--by", default=f"cli:{_login()}", help="who approves (default cli:$USER)")
+    approve.set_defaults(func=cmd_host_approve)
     apply = sub.add_parser("apply", parents=[db_flag], help="apply a contracts YAML file (all or nothing)")
     apply.add_argument("file", help="YAML file with a top-level 'customers:' list")
     apply.add_argument("--dry-run", action="store_true", help="only validate")

@@ -67,6 +67,11 @@ class Base(DeclarativeBase):
     type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime()}
 
 
+APPROVAL_NONE = "none"  # Host.approval: the customer's contract did not ask for approval
+APPROVAL_PENDING = "pending"  # a technician must approve the host before its results count
+APPROVAL_APPROVED = "approved"
+
+
 class Customer(Base):
     __tablename__ = "customers"
 
@@ -95,6 +100,15 @@ class Host(Base):
     stale_after: Mapped[int | None] = mapped_column(Integer)  # seconds; None: 3 heartbeat intervals
     state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | up | unreachable
     criticality: Mapped[str] = mapped_column(String(16), default="normal")
+    # the agent instance this host is bound to (fernwart.agent.instance); another one is refused, and the
+    # last one refused is kept with the time it was first refused, for the host page
+    agent_instance: Mapped[str | None] = mapped_column(String(64))
+    instance_conflict: Mapped[str | None] = mapped_column(String(64))
+    instance_conflict_at: Mapped[datetime | None]
+    # none (not asked for) | pending (a technician must approve it) | approved; see services.identity
+    approval: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
+    approved_at: Mapped[datetime | None]
+    approved_by: Mapped[str | None] = mapped_column(String(100))
 
 
 class User(Base):
@@ -377,6 +391,29 @@ class HostPlaybooks(Base):
     host_id: Mapped[str] = mapped_column(ForeignKey("hosts.id"), primary_key=True)
     allow_repairs: Mapped[bool] = mapped_column(Boolean, default=False)
     held: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    reported_at: Mapped[datetime]
+
+
+class HostFacts(Base):
+    """What the agent last reported about its host: version, OS, kernel, hostname, addresses (JSON)."""
+
+    __tablename__ = "host_facts"
+
+    host_id: Mapped[str] = mapped_column(ForeignKey("hosts.id"), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the canonical facts: a resend is no change
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reported_at: Mapped[datetime]
+    changed_at: Mapped[datetime]
+
+
+class HostKey(Base):
+    """An SSH host key the agent reported for its host: one per key type, as ``ssh-keygen -lf`` shows it."""
+
+    __tablename__ = "host_keys"
+
+    host_id: Mapped[str] = mapped_column(ForeignKey("hosts.id"), primary_key=True)
+    key_type: Mapped[str] = mapped_column(String(64), primary_key=True)  # e.g. ssh-ed25519
+    fingerprint: Mapped[str] = mapped_column(String(80))  # SHA256:<base64 without padding>
     reported_at: Mapped[datetime]
 
 

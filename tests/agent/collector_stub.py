@@ -47,13 +47,19 @@ class CollectorStub:
             protocol_version = "HTTP/1.0"  # one request per connection: nothing lingers at shutdown
 
             def do_POST(self) -> None:
+                self._answer("POST")
+
+            def do_PUT(self) -> None:
+                self._answer("PUT")
+
+            def _answer(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 try:
                     body = json.loads(raw)
                 except ValueError:
                     body = raw
-                request = Request("POST", self.path, dict(self.headers), body)
+                request = Request(method, self.path, dict(self.headers), body)
                 stub.requests.append(request)
                 status, answer, *extra = stub.responder(request)
                 data = json.dumps(answer).encode()

@@ -10,6 +10,7 @@ import yaml
 from fernwart.agent import __version__
 from fernwart.agent.config import load_config
 from fernwart.agent.enroll import EnrollError, default_checks, enroll
+from fernwart.agent.instance import instance_id
 from fernwart.agent.transport import CredentialsRefused
 from tests.agent.collector_stub import CollectorStub
 
@@ -37,8 +38,13 @@ def test_enroll_writes_private_token_and_a_loadable_config(
     assert [c.type for c in config.checks] == ["cpu", "memory", "disk", "load", "tcp"]
     assert done.checks == ("cpu", "memory", "disk", "load", "ssh")
     assert config.checks[4].options.port == 22
-    # no temp files left behind
-    assert sorted(p.name for p in config_path.parent.iterdir()) == ["agent.token", "agent.yaml"]
+    # no temp files left behind; the state directory holds the instance id, sent with the request
+    assert sorted(p.name for p in config_path.parent.iterdir()) == ["agent.token", "agent.yaml", "state"]
+    assert [p.name for p in (config_path.parent / "state").iterdir()] == ["instance.json"]
+    assert request.headers["X-Fernwart-Instance"] == instance_id(config_path.parent / "state")
+    assert set(request.body["facts"]) == {
+        "agent_version", "os", "kernel", "hostname", "addresses", "ssh_host_keys",
+    }
 
 
 def test_ssh_check_only_when_port_22_listens() -> None:

@@ -114,3 +114,19 @@ def test_uninstall_purge_removes_config_token_and_outbox(enrolled: Path, tmp_pat
     report = uninstall(purge=True, root=root, run=Recorder())
     assert not enrolled.parent.exists()
     assert any(line.startswith("purged:") for line in report.lines)
+
+
+def test_install_for_a_service_user_hands_it_the_instance_id(enrolled: Path, tmp_path: Path) -> None:
+    import os
+    import pwd
+
+    from fernwart.agent.instance import INSTANCE_FILE, instance_id
+
+    if os.geteuid() != 0:
+        pytest.skip("changing owners needs root")
+    nobody = pwd.getpwnam("nobody")
+    made = instance_id(enrolled.parent / "state")  # as enroll, run as root, leaves it (0600)
+    install(enrolled, user="nobody", root=tmp_path / "root", run=Recorder())
+    stored = enrolled.parent / "state" / INSTANCE_FILE
+    assert (stored.stat().st_uid, mode(stored)) == (nobody.pw_uid, 0o600)
+    assert made in stored.read_text()

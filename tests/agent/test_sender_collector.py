@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from fernwart.agent.enroll import enroll
+from fernwart.agent.instance import instance_id
 from fernwart.agent.outbox import Outbox
 from fernwart.agent.sender import Sender
 from fernwart.agent.transport import CollectorLink
@@ -56,7 +57,9 @@ def test_poisoned_result_in_the_middle_is_set_aside_and_the_rest_arrive_once(
     collector, api = real_collector
     host_id, token = enrolled(collector, tmp_path / "poisoned")
     names = ["disk", "load", "not a check name!", "mem", "swap"]
-    with Outbox(tmp_path / "outbox.sqlite") as box, closing(CollectorLink(collector.url, token)) as link:
+    instance = instance_id(tmp_path / "poisoned" / "state")  # the enrolled instance, as `run` sends it
+    link_of_host = CollectorLink(collector.url, token, instance_id=instance)
+    with Outbox(tmp_path / "outbox.sqlite") as box, closing(link_of_host) as link:
         ids = fill(box, names)
         sender(box, link, host_id).step()
         assert box.count() == 0

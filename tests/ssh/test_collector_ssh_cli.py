@@ -79,6 +79,34 @@ def test_target_of_an_enrolled_host_is_used_by_trust(sshd: SSHServer, tmp_path: 
     assert KnownHosts(home / "ssh" / "known_hosts").lookup("127.0.0.1", sshd.port)
 
 
+def test_trust_says_whether_the_key_matches_what_the_hosts_agent_reported(sshd: SSHServer,
+                                                                           tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    made = collector(home, "token", "create", "--customer", "Muster GmbH", "--uses", "2")
+    enrollment = made.stdout.split()[-1]
+    key_type = "ssh-ed25519"
+    facts = {"hostname": "web01",
+             "ssh_host_keys": [{"type": key_type, "fingerprint": sshd.host_fingerprint()}]}
+    other = {"hostname": "web02", "ssh_host_keys": [{"type": key_type, "fingerprint": "SHA256:" + "A" * 43}]}
+    running = Collector(home)
+    running.start()
+    try:
+        for name, reported in (("web01", facts), ("web02", other)):
+            r = requests.post(f"{running.url}/api/v1/enroll",
+                              json={"token": enrollment, "hostname": name, "facts": reported}, timeout=10)
+            assert r.status_code == 201, r.text
+    finally:
+        running.stop()
+    for name in ("web01", "web02"):
+        done = collector(home, "ssh", "target", name, "--address", "127.0.0.1", "--port", str(sshd.port),
+                         "--user", sshd.user)
+        assert done.returncode == 0, done.stderr
+    matching = collector(home, "ssh", "trust", "web01", answer="n\n")
+    assert "this matches the fingerprints the host's agent reported" in matching.stdout, matching.stdout
+    differing = collector(home, "ssh", "trust", "web02", answer="n\n")
+    assert "DOES NOT MATCH" in differing.stdout, differing.stdout
+
+
 def test_key_is_created_once_private_and_printed_as_an_authorized_keys_line(tmp_path: Path) -> None:
     home = tmp_path / "home"
     first = collector(home, "ssh", "key")

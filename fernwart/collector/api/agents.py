@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
+from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm import Session
 
 from fernwart.checks.status import Status
 from fernwart.collector import deps
 from fernwart.collector.api.inputs import RawBody, parse_body, request_body
-from fernwart.collector.api.schemas import EnrollIn, EnrollOut, ReportIn, ReportOut, RotateOut
+from fernwart.collector.api.schemas import (
+    EnrollIn,
+    EnrollOut,
+    HostFactsIn,
+    ReportIn,
+    ReportOut,
+    RotateOut,
+)
 from fernwart.collector.deps import DB, Now
-from fernwart.collector.services import auth, ingest
+from fernwart.collector.services import auth, hostfacts, identity, ingest
+from fernwart.protocol import INSTANCE_HEADER
 
 router = APIRouter(prefix="/api/v1", tags=["agents"])
 
@@ -19,8 +30,12 @@ router = APIRouter(prefix="/api/v1", tags=["agents"])
 @router.post("/enroll", status_code=201, response_model=EnrollOut)
 def enroll(body: EnrollIn, request: Request, db: DB, now: Now) -> EnrollOut:
     """Register a host with an enrollment token and hand out its own agent token."""
+    instance = identity.valid_instance(request.headers.get(INSTANCE_HEADER))
     with deps.checking_credentials(request, now, "enrollment token"):
-        result = auth.enroll(db, body.token, body.hostname, body.os, body.agent_version, now, body.replace)
+        result = auth.enroll(db, body.token, body.hostname, body.os, body.agent_version, now, body.replace,
+                             instance)
+    if body.facts is not None:
+        hostfacts.report_for(db, result.host_id, body.facts.stored(), now)
     db.commit()
     return EnrollOut(
         host_id=result.host_id, agent_token=result.agent_token, heartbeat_interval=result.heartbeat_interval
@@ -36,6 +51,7 @@ def report(raw: RawBody, request: Request, db: DB, now: Now) -> ReportOut:
     started = time.perf_counter()
     with deps.checking_credentials(request, now, "API token"):
         host = ingest.authenticate(db, deps.bearer(request))
+    own_instance(request, db, host, now)
     body = parse_body(ReportIn, raw)
     results = [
         ingest.IncomingResult(
@@ -68,6 +84,29 @@ def rotate(request: Request, db: DB, now: Now) -> RotateOut:
     """Issue the calling agent a new token; the old one keeps working until the new one is used."""
     token = deps.bearer(request)
     host = ingest.authenticate(db, token)
+    own_instance(request, db, host, now)
     new = auth.rotate_agent_token(host, token, now)
     db.commit()
     return RotateOut(agent_token=new)
+
+
+@router.put("/agent/facts", status_code=204, openapi_extra=request_body(HostFactsIn))
+def facts(raw: RawBody, request: Request, db: DB, now: Now) -> Response:
+    """Store what the agent reports about its host: version, OS, kernel, hostname, addresses, SSH keys."""
+    with deps.checking_credentials(request, now, "API token"):
+        host = ingest.authenticate(db, deps.bearer(request))
+    own_instance(request, db, host, now)
+    hostfacts.report(db, host, parse_body(HostFactsIn, raw).stored(), now)
+    db.commit()
+    return Response(status_code=204)
+
+
+def own_instance(request: Request, db: Session, host: Any, now: datetime) -> None:
+    """Refuse (409) a request from another agent instance than the host's own; the refusal is committed
+    first, so the host shows the refused instance."""
+    instance = identity.valid_instance(request.headers.get(INSTANCE_HEADER))
+    try:
+        identity.check_instance(host, instance, now)
+    except identity.InstanceConflict:
+        db.commit()
+        raise

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from fernwart.collector import deps
+from fernwart.collector.api.agents import own_instance
 from fernwart.collector.deps import DB, Now, Tech
 from fernwart.collector.services import auth, diagnostics, ssh_jobs
 from fernwart.collector.services.errors import Unauthenticated
@@ -142,6 +143,7 @@ def _agent_host(request: Request, db: Any) -> Any:
     host = auth.host_for_token(db, deps.bearer(request))
     if host is None:
         raise Unauthenticated("unknown agent token")
+    own_instance(request, db, host, _now(request))
     return host
 
 
@@ -159,6 +161,7 @@ def _deliver_once(request: Request, token: str) -> dict[str, Any] | None:
         host = auth.host_for_token(db, token)
         if host is None:
             raise Unauthenticated("unknown agent token")
+        own_instance(request, db, host, _now(request))
         found = diagnostics.deliver(db, host, _now(request))
         db.commit()
         if found is None:
@@ -200,6 +203,7 @@ def _host_id(request: Request, token: str) -> str:
         host = auth.host_for_token(db, token)
         if host is None:
             raise Unauthenticated("unknown agent token")
+        own_instance(request, db, host, _now(request))
         return str(host.id)
 
 

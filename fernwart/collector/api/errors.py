@@ -44,6 +44,9 @@ def field_message(exc: RequestValidationError) -> str:
 def service_error(error: ServiceError) -> JSONResponse:
     """Return the JSON answer of a service refusal."""
     body: dict[str, object] = {"error": str(error)}
+    code = getattr(error, "code", None)  # a refusal the agent must tell apart (e.g. instance_conflict)
+    if isinstance(code, str):
+        body["code"] = code
     if isinstance(error, Invalid) and error.problems:
         body["problems"] = list(error.problems)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthenticated) else None

@@ -29,6 +29,8 @@ ERROR_SCHEMA: dict[str, Any] = {
     "properties": {
         "error": {"type": "string", "description": "what was refused and why, naming the field"},
         "problems": {"type": "array", "items": {"type": "string"}, "description": "one line per problem"},
+        "code": {"type": "string", "description": "a refusal the agent acts on: instance_conflict (409), "
+                 "another agent instance holds the host"},
     },
 }
 SECURITY_SCHEMES: dict[str, Any] = {
@@ -90,7 +92,7 @@ def _security(path: str, method: str) -> list[dict[str, list[str]]] | None:
     """Return the operation's security requirement; None for operations open to anyone."""
     if path == "/metrics":
         return [{}, {"metricsToken": []}]
-    if path == "/api/v1/reports" and method == "post":
+    if (path == "/api/v1/reports" and method == "post") or path.startswith("/api/v1/agent/"):
         return [{"agentToken": []}]
     if path.startswith("/api/v1/") and path != "/api/v1/enroll":
         return [{"apiToken": []}]

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, IPvAnyAddress, field_validator
 
 from fernwart import protocol
 from fernwart.collector.api.inputs import MaybeNumber, WireInstant
@@ -67,6 +67,53 @@ class ReportOut(BaseModel):
     duplicates: int
 
 
+def _printable(value: str) -> str:
+    if not value.isprintable():
+        raise ValueError("must not contain control characters")
+    return value
+
+
+FactText = Annotated[str, Field(max_length=protocol.FACT_TEXT_LIMIT), AfterValidator(_printable)]
+
+
+class AddressIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    interface: Annotated[str, Field(pattern=r"^[!-~]{1,64}$")]
+    address: IPvAnyAddress
+
+
+class HostKeyIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    type: Annotated[str, Field(pattern=rf"^{protocol.SSH_KEY_TYPE.pattern}$")]
+    fingerprint: Annotated[str, Field(pattern=rf"^{protocol.SSH_FINGERPRINT.pattern}$")]
+
+
+class HostFactsIn(BaseModel):
+    """What an agent reports about its host (fernwart.agent.hostfacts); every part size-limited."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    agent_version: FactText = ""
+    os: FactText = ""
+    kernel: FactText = ""
+    hostname: FactText = ""
+    addresses: Annotated[list[AddressIn], Field(max_length=protocol.ADDRESSES_LIMIT)] = []
+    ssh_host_keys: Annotated[list[HostKeyIn], Field(max_length=protocol.HOST_KEYS_LIMIT)] = []
+
+    @field_validator("ssh_host_keys")
+    @classmethod
+    def _one_key_per_type(cls, value: list[HostKeyIn]) -> list[HostKeyIn]:
+        if len({k.type for k in value}) != len(value):
+            raise ValueError("one key per type")
+        return value
+
+    def stored(self) -> dict[str, Any]:
+        """Return the facts as stored and shown (addresses as text)."""
+        return self.model_dump(mode="json")
+
+
 class EnrollIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -75,6 +122,7 @@ class EnrollIn(BaseModel):
     os: Annotated[str, Field(max_length=200)] = ""
     agent_version: Annotated[str, Field(max_length=50)] = ""
     replace: bool = False  # take over an existing host of that name (needs a token made for it)
+    facts: HostFactsIn | None = None
 
 
 class EnrollOut(BaseModel):
@@ -101,6 +149,27 @@ class HostOut(BaseModel):
     last_seen_at: datetime | None
     heartbeat_interval: int
     checks: dict[str, int]  # status name -> count
+    approval: str = "none"  # none | pending (waits for a technician) | approved
+    approved_at: datetime | None = None
+    approved_by: str | None = None
+    agent_instance: str | None = None  # the agent instance the host is bound to
+    instance_conflict: str | None = None  # another instance refused with the host's token (a clone?)
+    instance_conflict_at: datetime | None = None
+
+
+class HostKeyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    type: str
+    fingerprint: str
+    reported_at: datetime
+
+
+class HostDetailOut(HostOut):
+    facts: dict[str, Any] | None = None  # as the agent last reported them
+    facts_reported_at: datetime | None = None
+    facts_changed_at: datetime | None = None
+    ssh_host_keys: list[HostKeyOut] = []
 
 
 class CheckStateOut(BaseModel):

@@ -17,7 +17,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from fernwart.checks.status import Status
-from fernwart.collector.dashboard import charts
+from fernwart.collector.dashboard import charts, host_identity
 from fernwart.collector.dashboard.web import (
     Viewer,
     Viewing,
@@ -100,6 +100,7 @@ def host_detail(request: Request, db: DB, signed_in: Viewing, host_id: str, chec
         request,
         "host.html",
         signed_in,
+        **host_identity.context(db, signed_in, host_id),
         refresh=REFRESH_SECONDS,
         host=host,
         customer=host.customer,

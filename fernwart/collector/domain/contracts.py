@@ -19,6 +19,7 @@ The shape (every key below is known; any other key is an error)::
           maintenance_windows: [{name: patch night, every: "sun 02:00-04:00", scope: all}]  # windows.py
           report_to: [it@muster.example]
           flapping: {low: 5, high: 20, checks: [{check: "backup*", low: 10, high: 40}]}   # flapping.py
+          approval: required              # new hosts wait as pending until approved; default: none
         hosts: [{name: erp01, criticality: high}, {match: "web*", criticality: normal}]
 
 The matrix maps impact (host criticality: high, normal, low; all three required) times urgency (check
@@ -48,6 +49,7 @@ from fernwart.collector.domain.windows import MaintenanceWindow
 from fernwart.protocol import HOST_CHECK
 
 KINDS = ("full", "inspection")
+APPROVALS = ("none", "required")
 CRITICALITIES = ("high", "normal", "low")
 URGENCIES = ("critical", "warning", "unknown")
 REQUIRED_URGENCIES = ("critical", "warning")
@@ -65,6 +67,7 @@ _CONTRACT_KEYS = {
     "maintenance_windows",
     "report_to",
     "flapping",
+    "approval",
 }
 _AVAILABILITY_KEYS = {"target", "counts", "warning_counts_as", "no_data", "maintenance_counts_as"}
 _PRIORITY_KEYS = {"response", "resolution", "hours"}
@@ -131,6 +134,7 @@ class Contract:
     maintenance_windows: tuple[MaintenanceWindow, ...]
     report_to: tuple[str, ...]
     flapping: FlapRules = FlapRules()
+    approval_required: bool = False  # a newly enrolled host waits as pending until a technician approves
 
     def priority_for(self, impact: str, urgency: str) -> Priority:
         """Return the priority for impact (high|normal|low) and urgency (critical|warning|unknown).
@@ -302,11 +306,14 @@ def _contract(value: object, place: str, problems: _Problems) -> Contract | None
     )
     report_to = _addresses(spec.get("report_to", []), f"{place}.report_to", problems)
     flapping = problems.attempt(f"{place}.flapping", partial(FlapRules.parse, spec.get("flapping", {})))
+    approval = spec.get("approval", "none")
+    if approval not in APPROVALS:
+        problems.add(f"{place}.approval", f"expected one of {', '.join(APPROVALS)}, got {approval!r}")
     if len(problems.lines) > before or hours is None or availability is None or flapping is None:
         return None
     return Contract(
         str(kind), zone_name, hours, availability, matrix, priorities, escalation, warn, windows, report_to,
-        flapping,
+        flapping, approval == "required",
     )
 
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from fernwart.collector.models import Customer, EnrollmentToken, Host, MetaValue, User
+from fernwart.collector.models import APPROVAL_PENDING, Customer, EnrollmentToken, Host, MetaValue, User
 from fernwart.collector.services import customers
 from fernwart.collector.services.contracts import contract_of
 from fernwart.collector.services.errors import Conflict, Invalid, NotFound, Unauthenticated
@@ -167,6 +167,7 @@ def enroll(
     agent_version: str,
     now: datetime,
     replace: bool = False,
+    instance: str | None = None,
 ) -> IssuedIdentity:
     """Register `hostname` with an enrollment token and issue a new agent token.
 
@@ -175,6 +176,9 @@ def enroll(
     from the agent *and* a token a technician created for that host (``token create --replace HOST``);
     otherwise Conflict, and the token's use is not spent. A replacement keeps the host's id and history
     and revokes its old agent token.
+
+    The host is bound to the enrolling agent `instance` (services.identity), a replaced host to the new
+    one. A new host of a customer whose contract says ``approval: required`` waits with approval pending.
     """
     row = session.scalar(select(EnrollmentToken).where(EnrollmentToken.token_hash == hash_token(token)))
     if row is None:
@@ -200,6 +204,7 @@ def enroll(
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         raise Unauthenticated("enrollment token used up")
     agent_token, digest = new_token("fwa_")
+    created = host is None
     if host is None:
         host = Host(
             id=str(uuid.uuid4()),
@@ -219,10 +224,15 @@ def enroll(
     host.agent_token_prev_hash = None
     host.token_issued_at = now
     host.revoked_at = None  # enrolling again (with --replace) lifts a revocation
+    host.agent_instance = instance
+    host.instance_conflict = None
+    host.instance_conflict_at = None
     session.flush()
     contract = contract_of(session, host.customer_id)
     if contract is not None:
         host.criticality = contract.criticality_of(host.name)
+        if created and contract.contract.approval_required:
+            host.approval = APPROVAL_PENDING
     return IssuedIdentity(host.id, agent_token, host.heartbeat_interval)
 
 

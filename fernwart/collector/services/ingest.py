@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from fernwart.checks.status import Status
 from fernwart.collector.domain.tickets import TicketPolicy
 from fernwart.collector.models import RESULTS, Host
-from fernwart.collector.services import auth, checkstate
+from fernwart.collector.services import auth, checkstate, identity
 from fernwart.collector.services.checkstate import Observation
 from fernwart.collector.services.errors import Forbidden, Invalid, Revoked, Unauthenticated
 from fernwart.protocol import HOST_CHECK, RESULT_MAX_AGE, RESULT_MAX_AHEAD
@@ -127,6 +127,8 @@ def ingest(
     """Store new results, apply them in time order, mark the host seen; return what happened.
 
     Results whose id is already stored (a retried batch) are counted as duplicates and ignored entirely.
+    A host waiting for approval has its results stored and its last contact noted, nothing more; an
+    approved one applies only observations from its approval time on (`identity.counts`).
     `host` must be locked in this transaction by the caller (`lock_host`, or `auth.host_for_token` with
     lock=True). The caller commits.
     """
@@ -150,11 +152,15 @@ def ingest(
             result_id=r.id,
         )
         for r in fresh
+        if identity.counts(host, r.observed_at)
     ]
-    seen: dict[str, object] = {"last_seen_at": now, "state": "up"}
+    seen: dict[str, object] = {"last_seen_at": now}
     if heartbeat_interval:
         seen["heartbeat_interval"] = heartbeat_interval
-    if host.state != "up":
+    counting = identity.counts(host, now)
+    if counting:
+        seen["state"] = "up"
+    if counting and host.state != "up":
         summary = "agent reporting" if host.state == "pending" else "agent reporting again"
         observations.append(reachability(Status.OK, summary, now))
     outcome = checkstate.apply(session, host, observations, now, policy)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from fernwart.collector.models import Customer, Host, HostSSHTarget
 from fernwart.collector.services.errors import Invalid, NotFound
+from fernwart.collector.services.hostfacts import reported_host_keys
 
 ADDRESS = re.compile(r"[A-Za-z0-9][A-Za-z0-9.:-]{0,252}")  # a DNS name, IPv4 or IPv6 address; no options
 USER = re.compile(r"[a-z_][a-z0-9_.-]{0,31}")
@@ -76,9 +77,9 @@ def set_target(session: Session, host: Host, now: datetime, *, address: str, por
 
 
 def reported_fingerprints(session: Session, host: Host) -> list[str]:
-    """Return the SSH host-key fingerprints (``SHA256:...``) the host's agent reported at enrollment.
+    """Return the SSH host-key fingerprints (``SHA256:...``) the host's agent reported (its host facts).
 
-    The hook for agent-reported host keys (issue 8): until agents report them this returns none, and
-    `fernwart-collector ssh trust` relies on the person confirming the fingerprint alone.
+    `fernwart-collector ssh trust` shows whether the scanned key matches one of them; a host without an
+    agent reports none, and the person confirming the fingerprint alone decides.
     """
-    return []
+    return [key.fingerprint for key in reported_host_keys(session, host.id)]

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from fernwart.checks.status import Status
 from fernwart.collector.domain.availability import silence_allowed
 from fernwart.collector.domain.tickets import TicketPolicy
-from fernwart.collector.models import Host, MetaValue, Ticket
+from fernwart.collector.models import APPROVAL_PENDING, Host, MetaValue, Ticket
 from fernwart.collector.services import checkstate, tickets
 from fernwart.collector.services.ingest import reachability
 
@@ -104,7 +104,8 @@ def begin(session: Session, now: datetime, interval: timedelta) -> datetime:
 def _due(session: Session, now: datetime, resumed_at: datetime) -> ColumnElement[bool] | None:
     """Return the condition "up or pending and stale at `now`", one branch per distinct stale_after;
     None when no host can be stale yet."""
-    watched = Host.state.in_(("up", "pending"))
+    # a host waiting for approval counts nothing, silence included; an approved one from its approval on
+    watched = and_(Host.state.in_(("up", "pending")), Host.approval != APPROVAL_PENDING)
     pairs = session.execute(select(Host.stale_after, Host.heartbeat_interval).where(watched).distinct())
     branches = []
     for own, heartbeat in pairs:
@@ -116,6 +117,7 @@ def _due(session: Session, now: datetime, resumed_at: datetime) -> ColumnElement
                 Host.stale_after.is_not_distinct_from(own),
                 Host.heartbeat_interval == heartbeat,
                 func.coalesce(Host.last_seen_at, Host.enrolled_at) <= now - allowed,
+                or_(Host.approved_at.is_(None), Host.approved_at <= now - allowed),
             )
         )
     return and_(watched, or_(*branches)) if branches else None
@@ -216,7 +218,10 @@ def mark_batch(
         if host.customer_id not in covered:
             covered[host.customer_id] = _open_incident(session, host.customer_id) is not None
         allowed = stale_after(host)
-        due_at = deadline(host.last_seen_at or host.enrolled_at, allowed, resumed_at)
+        since = host.last_seen_at or host.enrolled_at
+        if host.approved_at is not None and host.approved_at > since:  # silence counts from approval on
+            since = host.approved_at
+        due_at = deadline(since, allowed, resumed_at)
         seen = host.last_seen_at.isoformat(timespec="seconds") if host.last_seen_at else "never"
         summary = f"no report from the agent since {seen} (stale after {int(allowed.total_seconds())}s)"
         observation = reachability(Status.CRITICAL, summary, due_at)

@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fernwart.checks.status import Status
-from fernwart.collector.models import CheckState, Customer, Host, MaintenanceLog, Result
+from fernwart.collector.models import CheckState, Customer, Host, HostFacts, MaintenanceLog, Result
 from fernwart.collector.services.auth import Account
 from fernwart.collector.services.errors import Invalid, NotFound
+from fernwart.collector.services.hostfacts import ReportedHostKey, reported_host_keys
 from fernwart.collector.services.read.scope import customer, visible
 from fernwart.protocol import HOST_CHECK
 
@@ -30,6 +31,12 @@ class HostView:
     last_seen_at: datetime | None
     heartbeat_interval: int
     checks: dict[str, int]  # status name -> count
+    approval: str = "none"  # none | pending | approved (services.identity)
+    approved_at: datetime | None = None
+    approved_by: str | None = None
+    agent_instance: str | None = None
+    instance_conflict: str | None = None
+    instance_conflict_at: datetime | None = None
 
 
 def _host_view(host: Host, customer_name: str | None, checks: dict[str, int]) -> HostView:
@@ -45,6 +52,12 @@ def _host_view(host: Host, customer_name: str | None, checks: dict[str, int]) ->
         last_seen_at=host.last_seen_at,
         heartbeat_interval=host.heartbeat_interval,
         checks=checks,
+        approval=host.approval,
+        approved_at=host.approved_at,
+        approved_by=host.approved_by,
+        agent_instance=host.agent_instance,
+        instance_conflict=host.instance_conflict,
+        instance_conflict_at=host.instance_conflict_at,
     )
 
 
@@ -83,6 +96,26 @@ def one(session: Session, account: Account, host_id: str) -> HostView:
     if row is None:
         raise NotFound(f"host {host_id} not found")
     return _host_view(row[0], row[1], _check_counts(session, host_id).get(host_id, {}))
+
+
+@dataclass(frozen=True)
+class FactsView:
+    """A host's facts as its agent last reported them (None before the first report), and its SSH keys."""
+
+    facts: dict[str, Any] | None
+    reported_at: datetime | None
+    changed_at: datetime | None
+    ssh_host_keys: tuple[ReportedHostKey, ...]
+
+
+def facts(session: Session, account: Account, host_id: str) -> FactsView:
+    """Return the reported facts of a host the account may see; NotFound otherwise."""
+    one(session, account, host_id)
+    row = session.get(HostFacts, host_id)
+    keys = tuple(reported_host_keys(session, host_id))
+    if row is None:
+        return FactsView(None, None, None, keys)
+    return FactsView(row.facts, row.reported_at, row.changed_at, keys)
 
 
 @dataclass(frozen=True)
