@@ -20,7 +20,7 @@ from typing import Any, NamedTuple, Protocol
 from fernwart.client.api import ApiError, Client
 from fernwart.deploy import plan
 from fernwart.deploy.inventory import Target
-from fernwart.deploy.plan import Action, Layout, PlanError, RemoteStep, StepKind
+from fernwart.deploy.plan import DeployAction, Layout, PlanError, RemoteStep, StepKind
 from fernwart.deploy.progress import HostReport, Outcome, Progress, clean
 from fernwart.deploy.wheels import Wheelhouse
 
@@ -99,7 +99,7 @@ class CollectorSide:
 
 
 @dataclass(frozen=True)
-class Settings:
+class DeploySettings:
     """The run's choices that every host shares."""
 
     layout: Layout
@@ -114,7 +114,7 @@ class Settings:
 class _Run:
     """The state of one host's run: the steps done so far, for the undo."""
 
-    def __init__(self, target: Target, settings: Settings, remote: Remote, collector: CollectorSide,
+    def __init__(self, target: Target, settings: DeploySettings, remote: Remote, collector: CollectorSide,
                  wheelhouse: Wheelhouse, progress: Progress, run_id: str) -> None:
         self.target, self.settings, self.remote = target, settings, remote
         self.collector, self.wheelhouse, self.progress, self.run_id = collector, wheelhouse, progress, run_id
@@ -225,7 +225,7 @@ def _why(ran: Ran) -> str:
 
 
 def deploy_host(target: Target, connect: Connect, collector: CollectorSide, wheelhouse: Wheelhouse,
-                settings: Settings, progress: Progress, run_id: str) -> HostReport:
+                settings: DeploySettings, progress: Progress, run_id: str) -> HostReport:
     """Deploy onto `target`; return how it ended. Never raises for the host's own faults."""
     label = target.label
     progress.step(label, 1, 3, "connect")
@@ -240,11 +240,11 @@ def deploy_host(target: Target, connect: Connect, collector: CollectorSide, whee
 
 
 def _deploy(target: Target, remote: Remote, collector: CollectorSide, wheelhouse: Wheelhouse,
-            settings: Settings, progress: Progress, run_id: str) -> HostReport:
+            settings: DeploySettings, progress: Progress, run_id: str) -> HostReport:
     label = target.label
     run = _Run(target, settings, remote, collector, wheelhouse, progress, run_id)
     own = wheelhouse.fernwart
-    action: Action | None = None
+    action: DeployAction | None = None
     try:
         progress.step(label, 2, 3, "look at the target")
         found = run.look()
@@ -253,15 +253,15 @@ def _deploy(target: Target, remote: Remote, collector: CollectorSide, wheelhouse
         action = plan.decide(found, wanted, running)
         hostname = target.name or found.hostname
         run.host_id = found.host_id
-        if action is Action.UNCHANGED:
+        if action is DeployAction.UNCHANGED:
             known = collector.host(host_id=found.host_id)
             if known is not None:
                 detail = (f"fernwart {own.version} (sha256 {own.sha256[:12]}) installed and enrolled as "
                           f"{known['name']} ({found.host_id}), agent running: nothing changed")
                 return HostReport(label, Outcome.UNCHANGED, detail, own.version, found.host_id or "")
-            action = Action.START  # enrolled here but unknown there: let the wait tell
+            action = DeployAction.START  # enrolled here but unknown there: let the wait tell
         last_seen = None
-        if action is Action.INSTALL:
+        if action is DeployAction.INSTALL:
             existing = collector.host(name=hostname)
             if existing is not None and not settings.replace:
                 raise HostFailure(f"the collector has a host {hostname} of customer {collector.customer} "
@@ -287,12 +287,13 @@ def _deploy(target: Target, remote: Remote, collector: CollectorSide, wheelhouse
         rolled = "; rolled back" if run.done and not left else ""
         if left:
             rolled = "; ROLLBACK INCOMPLETE: " + "; ".join(left)
-        if run.host_id and action is Action.INSTALL and any(s.kind is StepKind.ENROLL for s in run.done):
+        enrolled = any(s.kind is StepKind.ENROLL for s in run.done)
+        if run.host_id and action is DeployAction.INSTALL and enrolled:
             rolled += (f" (the collector keeps host {run.host_id}; deploy again with --replace to enroll "
                        "this machine as it)")
         return HostReport(label, Outcome.FAILED, f"{exc}{rolled}")
-    outcomes = {Action.INSTALL: Outcome.INSTALLED, Action.UPGRADE: Outcome.UPGRADED,
-                Action.START: Outcome.STARTED}
+    outcomes = {DeployAction.INSTALL: Outcome.INSTALLED, DeployAction.UPGRADE: Outcome.UPGRADED,
+                DeployAction.START: Outcome.STARTED}
     outcome = outcomes[action]
     if not started and not settings.start_without_systemd:
         return HostReport(label, Outcome.NOT_STARTED, "systemd is not running on the target: "

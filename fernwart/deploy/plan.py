@@ -108,7 +108,7 @@ class PlanError(Exception):
     """The target cannot take the agent as it is; the message names the cause and what to do."""
 
 
-class Action(StrEnum):
+class DeployAction(StrEnum):
     INSTALL = "install"      # nothing there: venv, enroll, unit, start
     UPGRADE = "upgrade"      # enrolled, another build installed: new venv, same enrollment, restart
     START = "start"          # this build installed and enrolled, the agent not running: start it
@@ -234,7 +234,7 @@ class Wanted:
     collector: str
 
 
-def decide(found: Found, wanted: Wanted, running: bool | None = None) -> Action:
+def decide(found: Found, wanted: Wanted, running: bool | None = None) -> DeployAction:
     """Return what to do on a target; raise PlanError when the target cannot take the agent.
 
     `running` is whether this build's agent runs and delivers (asked only when the build matches).
@@ -255,10 +255,10 @@ def decide(found: Found, wanted: Wanted, running: bool | None = None) -> Action:
     same_build = (deployed.get("version") == wanted.version and deployed.get("sha256") == wanted.sha256
                   and found.venv_exists)
     if found.config_exists and same_build and deployed.get("host_id") == found.host_id:
-        return Action.UNCHANGED if running else Action.START
+        return DeployAction.UNCHANGED if running else DeployAction.START
     if found.config_exists:
-        return Action.UPGRADE
-    return Action.INSTALL
+        return DeployAction.UPGRADE
+    return DeployAction.INSTALL
 
 
 def _rm(*paths: PurePosixPath) -> tuple[str, ...]:
@@ -311,11 +311,11 @@ def install_unit_argv(layout: Layout, found: Found) -> tuple[str, ...]:
     return layout.agent(*args)
 
 
-def steps(action: Action, layout: Layout, found: Found, options: Options) -> list[RemoteStep]:
+def steps(action: DeployAction, layout: Layout, found: Found, options: Options) -> list[RemoteStep]:
     """Return the steps of `action` on a target in the state `found`, each with its undo."""
-    if action is Action.UNCHANGED:
+    if action is DeployAction.UNCHANGED:
         return []
-    if action is Action.START:
+    if action is DeployAction.START:
         return [*_start_steps(layout, found, options), RemoteStep("wait for the first report", StepKind.WAIT)]
     staging = layout.staging(options.run_id)
     plan: list[RemoteStep] = []
@@ -326,7 +326,7 @@ def steps(action: Action, layout: Layout, found: Found, options: Options) -> lis
     plan.append(RemoteStep("create the staging directory", StepKind.RUN,
                      ("mkdir", "-m", "0700", "--", str(staging)), undo=(_rm(staging),)))
     plan.append(RemoteStep(f"copy {len(options.wheel_names)} wheels", StepKind.UPLOAD))
-    if action is Action.UPGRADE:
+    if action is DeployAction.UPGRADE:
         plan.append(_stop_step(layout, found, options))
     if found.venv_exists:
         plan.append(RemoteStep("move the old virtualenv aside", StepKind.RUN,
@@ -339,7 +339,7 @@ def steps(action: Action, layout: Layout, found: Found, options: Options) -> lis
                      (layout.venv_python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                       "--no-index", "--no-cache-dir", "--find-links", str(staging),
                       options.fernwart_requirement)))
-    if action is Action.INSTALL:
+    if action is DeployAction.INSTALL:
         config_dir = layout.config_path.parent
         if found.config_dir_exists:
             config = layout.config_path
@@ -358,7 +358,7 @@ def steps(action: Action, layout: Layout, found: Found, options: Options) -> lis
     # An upgrade rewrites the unit the host had (same paths); only a new install's unit is removed again.
     uninstall = (layout.agent("uninstall", "--root", str(layout.unit_root)),)
     plan.append(RemoteStep(INSTALL_SERVICE, StepKind.RUN, install_unit_argv(layout, found),
-                     undo=uninstall if action is Action.INSTALL else ()))
+                     undo=uninstall if action is DeployAction.INSTALL else ()))
     plan += _start_steps(layout, found, options)
     write = (layout.python, "-c", WRITE, str(layout.deployed))
     plan.append(RemoteStep("record the deployment", StepKind.RECORD, write,

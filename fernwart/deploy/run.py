@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from fernwart.deploy.host import CollectorSide, Connect, Settings, deploy_host
+from fernwart.deploy.host import CollectorSide, Connect, DeploySettings, deploy_host
 from fernwart.deploy.inventory import Target
 from fernwart.deploy.progress import HostReport, Outcome, Progress
 from fernwart.deploy.wheels import Wheelhouse
@@ -15,7 +15,7 @@ MAX_PARALLEL = 64
 
 
 def deploy_all(targets: Sequence[Target], connect: Connect, collector: CollectorSide, wheelhouse: Wheelhouse,
-               settings: Settings, progress: Progress, parallel: int) -> list[HostReport]:
+               settings: DeploySettings, progress: Progress, parallel: int) -> list[HostReport]:
     """Deploy onto every target, `parallel` at a time; return one report per target, in their order.
 
     A host's unexpected error (a bug) is reported as that host's failure, not the run's end.

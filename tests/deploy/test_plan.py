@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from fernwart.deploy import plan
-from fernwart.deploy.plan import Action, Found, Layout, Options, PlanError, StepKind, Wanted
+from fernwart.deploy.plan import DeployAction, Found, Layout, Options, PlanError, StepKind, Wanted
 
 WANTED = Wanted("0.2.0", "ab" * 32, "http://collector:8750")
 FRESH = Found(python=(3, 11, 2), hostname="web01", systemd=True, venv_module=True, prefix_exists=False,
@@ -46,11 +46,11 @@ def test_the_preflight_reads_an_enrolled_config(tmp_path: Path) -> None:
 
 
 def test_decisions() -> None:
-    assert plan.decide(FRESH, WANTED) is Action.INSTALL
-    assert plan.decide(DEPLOYED, WANTED, running=True) is Action.UNCHANGED
-    assert plan.decide(DEPLOYED, WANTED, running=False) is Action.START
-    assert plan.decide(DEPLOYED, replace(WANTED, sha256="cd" * 32), running=True) is Action.UPGRADE
-    assert plan.decide(replace(DEPLOYED, deployed=None), WANTED) is Action.UPGRADE  # enrolled by hand
+    assert plan.decide(FRESH, WANTED) is DeployAction.INSTALL
+    assert plan.decide(DEPLOYED, WANTED, running=True) is DeployAction.UNCHANGED
+    assert plan.decide(DEPLOYED, WANTED, running=False) is DeployAction.START
+    assert plan.decide(DEPLOYED, replace(WANTED, sha256="cd" * 32), running=True) is DeployAction.UPGRADE
+    assert plan.decide(replace(DEPLOYED, deployed=None), WANTED) is DeployAction.UPGRADE  # enrolled by hand
 
 
 @pytest.mark.parametrize(("found", "cause"), [
@@ -66,7 +66,7 @@ def test_targets_that_cannot_take_the_agent_are_named(found: Found, cause: str) 
 
 def test_an_install_undoes_everything_it_created_newest_first() -> None:
     layout = Layout()
-    steps = plan.steps(Action.INSTALL, layout, FRESH, OPTIONS)
+    steps = plan.steps(DeployAction.INSTALL, layout, FRESH, OPTIONS)
     titles = [s.title for s in steps]
     assert titles == ["create /opt/fernwart", "create the staging directory", "copy 1 wheels",
                       "create the virtualenv", "install the packages", "enroll with the collector",
@@ -85,7 +85,7 @@ def test_an_install_undoes_everything_it_created_newest_first() -> None:
 
 def test_an_existing_config_directory_is_not_removed_only_what_enroll_wrote() -> None:
     found = replace(FRESH, prefix_exists=True, config_dir_exists=True)
-    steps = plan.steps(Action.INSTALL, Layout(), found, OPTIONS)
+    steps = plan.steps(DeployAction.INSTALL, Layout(), found, OPTIONS)
     enroll = next(s for s in steps if s.kind is StepKind.ENROLL)
     assert enroll.undo[0][:3] == ("rm", "-rf", "--") and "/etc/fernwart" not in enroll.undo[0]
     assert "/etc/fernwart/agent.yaml" in enroll.undo[0] and "/etc/fernwart/agent.token" in enroll.undo[0]
@@ -94,17 +94,17 @@ def test_an_existing_config_directory_is_not_removed_only_what_enroll_wrote() ->
 
 def test_without_systemd_the_unit_is_written_and_the_agent_spawned_only_when_asked() -> None:
     found = replace(FRESH, systemd=False)
-    quiet = plan.steps(Action.INSTALL, Layout(), found, OPTIONS)
+    quiet = plan.steps(DeployAction.INSTALL, Layout(), found, OPTIONS)
     assert "--no-start" in next(s for s in quiet if s.title == plan.INSTALL_SERVICE).argv
     assert not any(s.title.startswith("start") for s in quiet)
-    spawned = plan.steps(Action.INSTALL, Layout(), found, replace(OPTIONS, start_without_systemd=True))
+    spawned = plan.steps(DeployAction.INSTALL, Layout(), found, replace(OPTIONS, start_without_systemd=True))
     start = next(s for s in spawned if s.title.startswith("start"))
     assert start.undo[0][-1] == "/etc/fernwart/state/agent.pid"  # undone by stopping that process
 
 
 def test_an_upgrade_keeps_the_enrollment_and_can_restore_the_old_venv() -> None:
     old = replace(DEPLOYED, deployed={"version": "0.1.0", "sha256": "00", "host_id": "h-1"})
-    steps = plan.steps(Action.UPGRADE, Layout(), old, OPTIONS)
+    steps = plan.steps(DeployAction.UPGRADE, Layout(), old, OPTIONS)
     assert not any(s.kind is StepKind.ENROLL for s in steps)
     titles = [s.title for s in steps]
     assert titles.index("stop the agent") < titles.index("move the old virtualenv aside")
@@ -116,7 +116,7 @@ def test_an_upgrade_keeps_the_enrollment_and_can_restore_the_old_venv() -> None:
 
 
 def test_unchanged_does_nothing_and_start_only_starts() -> None:
-    assert plan.steps(Action.UNCHANGED, Layout(), DEPLOYED, OPTIONS) == []
-    start = plan.steps(Action.START, Layout(), replace(DEPLOYED, systemd=False),
+    assert plan.steps(DeployAction.UNCHANGED, Layout(), DEPLOYED, OPTIONS) == []
+    start = plan.steps(DeployAction.START, Layout(), replace(DEPLOYED, systemd=False),
                        replace(OPTIONS, start_without_systemd=True))
     assert [s.kind for s in start] == [StepKind.RUN, StepKind.WAIT]
