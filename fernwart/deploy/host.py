@@ -272,6 +272,7 @@ def _deploy(target: Target, remote: Remote, collector: CollectorSide, wheelhouse
             known = collector.host(host_id=found.host_id)
             last_seen = known.get("last_seen_at") if known else None
         options = plan.Options(run_id, tuple(w.path.name for w in wheelhouse.all),
+                               wheelhouse.installer.path.name,
                                f"fernwart=={own.version}", hostname, settings.replace,
                                settings.start_without_systemd, settings.collector_url)
         steps = plan.steps(action, settings.layout, found, options)

@@ -40,7 +40,7 @@ out = {"python": list(sys.version_info[:3]), "executable": sys.executable,
        "prefix_exists": os.path.isdir(prefix), "venv_exists": os.path.isdir(os.path.join(prefix, "venv")),
        "config_dir_exists": os.path.isdir(os.path.dirname(config)), "config_exists": os.path.isfile(config)}
 try:
-    import ensurepip, venv
+    import venv
     out["venv_module"] = True
 except ImportError:
     out["venv_module"] = False
@@ -243,7 +243,7 @@ def decide(found: Found, wanted: Wanted, running: bool | None = None) -> DeployA
         raise PlanError(f"the target has Python {found.python_text}; Fernwart needs Python "
                         f"{'.'.join(map(str, MIN_PYTHON))} or newer: install it, or pass --python PATH")
     if not found.venv_module:
-        raise PlanError(f"Python {found.python_text} on the target has no venv/ensurepip module; install it "
+        raise PlanError(f"Python {found.python_text} on the target has no venv module; install it "
                         "(Debian: apt install python3-venv)")
     if found.config_exists:
         if found.collector is None or found.host_id is None:
@@ -271,6 +271,7 @@ class Options:
 
     run_id: str
     wheel_names: tuple[str, ...]
+    installer: str  # pip's wheel file name; pip runs from it
     fernwart_requirement: str  # e.g. fernwart==0.2.0
     hostname: str
     replace: bool = False
@@ -334,11 +335,12 @@ def steps(action: DeployAction, layout: Layout, found: Found, options: Options) 
                          undo=(_rm(layout.venv), ("mv", "-T", "--", str(layout.previous_venv),
                                                   str(layout.venv)))))
     plan.append(RemoteStep("create the virtualenv", StepKind.RUN,
-                           (layout.python, "-m", "venv", str(layout.venv)), undo=(_rm(layout.venv),)))
+                           (layout.python, "-m", "venv", "--without-pip", str(layout.venv)),
+                           undo=(_rm(layout.venv),)))
     plan.append(RemoteStep("install the packages", StepKind.RUN,
-                     (layout.venv_python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                      "--no-index", "--no-cache-dir", "--find-links", str(staging),
-                      options.fernwart_requirement)))
+                     (layout.venv_python, str(staging / options.installer / "pip"), "install", "--quiet",
+                      "--disable-pip-version-check", "--no-index", "--no-cache-dir", "--find-links",
+                      str(staging), options.fernwart_requirement)))
     if action is DeployAction.INSTALL:
         config_dir = layout.config_path.parent
         if found.config_dir_exists:

@@ -7,7 +7,11 @@ with the tag its WHEEL file names); fernwart itself, when installed editable fro
 from its package directory. Packing is deterministic (sorted entries, fixed timestamps), so the same
 install gives the same wheel digest, which is what a second deploy compares.
 
-`--wheel FILE` replaces fernwart's packed wheel, `--wheelhouse DIR` the dependencies'.
+pip's own wheel goes along too: the target's virtualenv is made ``--without-pip`` (no ensurepip, which
+Debian leaves out of python3 and which costs seconds) and pip runs from its wheel, as pip supports.
+
+`--wheel FILE` replaces fernwart's packed wheel, `--wheelhouse DIR` the dependencies' (and pip's, when
+it holds one).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from pathlib import Path
 import fernwart
 
 DISTRIBUTION = "fernwart"
+INSTALLER = "pip"
 FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # zip entries' timestamp: equal installs pack to equal bytes
 _SKIP_DIST_INFO = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"}
 
@@ -47,15 +52,16 @@ class Wheel:
 
 @dataclass(frozen=True)
 class Wheelhouse:
-    """Fernwart's wheel and its agent dependencies' wheels, all in one directory."""
+    """Fernwart's wheel, its agent dependencies' wheels and pip's, all in one directory."""
 
     fernwart: Wheel
     dependencies: tuple[Wheel, ...]
+    installer: Wheel
 
     @property
     def all(self) -> tuple[Wheel, ...]:
-        """Return fernwart's wheel first, then the dependencies'."""
-        return (self.fernwart, *self.dependencies)
+        """Return fernwart's wheel first, then the dependencies', then pip's."""
+        return (self.fernwart, *self.dependencies, self.installer)
 
 
 def normalize(name: str) -> str:
@@ -236,15 +242,27 @@ def collect(directory: Path, wheel: Path | None = None, wheelhouse: Path | None 
         own.path.write_bytes(wheel.read_bytes())
     else:
         own = pack_fernwart(directory)
+    deps: list[Wheel] = []
+    installer = None
     if wheelhouse is not None:
         found = sorted(wheelhouse.glob("*.whl"))
         if not found:
             raise WheelError(f"{wheelhouse}: no .whl files")
-        deps = []
         for path in found:
-            if normalize(read_wheel(path).name) == DISTRIBUTION:
+            name = normalize(read_wheel(path).name)
+            if name == DISTRIBUTION:
                 continue
-            (directory / path.name).write_bytes(path.read_bytes())
-            deps.append(read_wheel(directory / path.name))
-        return Wheelhouse(own, tuple(deps))
-    return Wheelhouse(own, tuple(pack_installed(d, directory) for d in dependency_closure()))
+            if directory.resolve() != wheelhouse.resolve():
+                (directory / path.name).write_bytes(path.read_bytes())
+            if name == INSTALLER:
+                installer = read_wheel(directory / path.name)
+            else:
+                deps.append(read_wheel(directory / path.name))
+    else:
+        deps = [pack_installed(d, directory) for d in dependency_closure()]
+    if installer is None:
+        try:
+            installer = pack_installed(installed(INSTALLER), directory)
+        except metadata.PackageNotFoundError:
+            raise WheelError("pip is not installed here; put its wheel into --wheelhouse DIR") from None
+    return Wheelhouse(own, tuple(deps), installer)

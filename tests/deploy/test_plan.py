@@ -19,7 +19,8 @@ FRESH = Found(python=(3, 11, 2), hostname="web01", systemd=True, venv_module=Tru
 DEPLOYED = replace(FRESH, prefix_exists=True, venv_exists=True, config_dir_exists=True, config_exists=True,
                    collector="http://collector:8750", host_id="h-1",
                    deployed={"version": "0.2.0", "sha256": "ab" * 32, "host_id": "h-1"})
-OPTIONS = Options("r1", ("fernwart-0.2.0-py3-none-any.whl",), "fernwart==0.2.0", "web01",
+OPTIONS = Options("r1", ("fernwart-0.2.0-py3-none-any.whl",), "pip-23.2.1-py3-none-any.whl",
+                  "fernwart==0.2.0", "web01",
                   collector="http://collector:8750")
 
 
@@ -55,7 +56,7 @@ def test_decisions() -> None:
 
 @pytest.mark.parametrize(("found", "cause"), [
     (replace(FRESH, python=(3, 9, 2)), "the target has Python 3.9.2; Fernwart needs Python 3.11 or newer"),
-    (replace(FRESH, venv_module=False), "no venv/ensurepip module; install it (Debian: apt install"),
+    (replace(FRESH, venv_module=False), "no venv module; install it (Debian: apt install"),
     (replace(DEPLOYED, collector="http://other:8750"), "reports to http://other:8750, not http://collector"),
 ])
 def test_targets_that_cannot_take_the_agent_are_named(found: Found, cause: str) -> None:
