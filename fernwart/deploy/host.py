@@ -7,6 +7,7 @@ here prints: progress goes to a `Progress`, the end to a `HostReport`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import tempfile
@@ -242,6 +243,10 @@ def deploy_host(target: Target, connect: Connect, collector: CollectorSide, whee
 def _deploy(target: Target, remote: Remote, collector: CollectorSide, wheelhouse: Wheelhouse,
             settings: DeploySettings, progress: Progress, run_id: str) -> HostReport:
     label = target.label
+    if target.prefix is not None:
+        settings = dataclasses.replace(settings, layout=dataclasses.replace(
+            settings.layout, prefix=PurePosixPath(target.prefix)))
+    layout = settings.layout
     run = _Run(target, settings, remote, collector, wheelhouse, progress, run_id)
     own = wheelhouse.fernwart
     action: DeployAction | None = None
@@ -275,8 +280,8 @@ def _deploy(target: Target, remote: Remote, collector: CollectorSide, wheelhouse
                                wheelhouse.installer.path.name,
                                f"fernwart=={own.version}", hostname, settings.replace,
                                settings.start_without_systemd, settings.collector_url)
-        steps = plan.steps(action, settings.layout, found, options)
-        started = found.systemd and settings.layout.unit_root == PurePosixPath("/")
+        steps = plan.steps(action, layout, found, options)
+        started = layout.systemd_starts(found)
         if not started and not settings.start_without_systemd:
             steps = [s for s in steps if s.kind is not StepKind.WAIT]
         for index, step in enumerate(steps, 3):

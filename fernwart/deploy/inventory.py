@@ -8,19 +8,22 @@ line, then optional ``key=value`` settings; ``#`` starts a comment::
     db01.muster.example port=2222 user=admin
     10.0.4.7 name=backup01          # enroll under this name instead of the machine's own hostname
 
-Keys: ``port`` (1-65535), ``user`` (overrides --ssh-user) and ``name`` (the host's name at the collector;
-default: the target's own hostname). A host given twice is refused: two runs on one machine would race.
+Keys: ``port`` (1-65535), ``user`` (overrides --ssh-user), ``name`` (the host's name at the collector;
+default: the target's own hostname) and ``prefix`` (an absolute path, overrides --prefix for this
+host). A host given twice is refused: two runs on one machine would race.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 DEFAULT_PORT = 22
-INVENTORY_KEYS = ("port", "user", "name")
+INVENTORY_KEYS = ("port", "user", "name", "prefix")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")  # a hostname, as the collector stores it
+_PATH = re.compile(r"^/[A-Za-z0-9._/+-]{0,1000}$")
 _USER = re.compile(r"^[A-Za-z_][A-Za-z0-9._-]{0,31}$")
 MAX_HOSTS = 10_000
 
@@ -37,6 +40,7 @@ class Target:
     port: int = DEFAULT_PORT
     user: str | None = None
     name: str | None = None
+    prefix: str | None = None
 
     @property
     def label(self) -> str:
@@ -92,15 +96,20 @@ def parse_inventory(text: str, source: str) -> list[Target]:
                 raise InventoryError(f"{where}: {key}= given twice")
             settings[key] = value
         if "port" in settings:
-            target = Target(target.address, _port(settings["port"], where), target.user, target.name)
+            target = dataclasses.replace(target, port=_port(settings["port"], where))
         if "user" in settings:
             if not _USER.match(settings["user"]):
                 raise InventoryError(f"{where}: {settings['user']!r} is not a user name")
-            target = Target(target.address, target.port, settings["user"], target.name)
+            target = dataclasses.replace(target, user=settings["user"])
         if "name" in settings:
             if not _NAME.match(settings["name"]):
                 raise InventoryError(f"{where}: name {settings['name']!r} is not a host name")
-            target = Target(target.address, target.port, target.user, settings["name"])
+            target = dataclasses.replace(target, name=settings["name"])
+        if "prefix" in settings:
+            prefix = settings["prefix"]
+            if not prefix.startswith("/") or not _PATH.match(prefix) or "/../" in prefix + "/":
+                raise InventoryError(f"{where}: prefix {prefix!r} must be an absolute path")
+            target = dataclasses.replace(target, prefix=prefix.rstrip("/") or "/")
         targets.append(target)
     return targets
 

@@ -140,9 +140,18 @@ class Layout:
 
     prefix: PurePosixPath = DEFAULT_PREFIX
     config: PurePosixPath | None = None
-    unit_root: PurePosixPath = PurePosixPath("/")
+    unit_root: PurePosixPath = PurePosixPath("/")  # relative: below the prefix
     python: str = "python3"
     agent_user: str | None = None
+
+    @property
+    def unit_root_path(self) -> PurePosixPath:
+        """Return the root the unit is written below: `unit_root`, a relative one taken below the prefix."""
+        return self.unit_root if self.unit_root.is_absolute() else self.prefix / self.unit_root
+
+    def systemd_starts(self, found: Found) -> bool:
+        """Tell whether `fernwart-agent install` will enable and start the unit (systemd, real root)."""
+        return found.systemd and self.unit_root_path == PurePosixPath("/")
 
     @property
     def config_path(self) -> PurePosixPath:
@@ -281,7 +290,7 @@ class Options:
 
 def _start_steps(layout: Layout, found: Found, options: Options) -> list[RemoteStep]:
     """Return how the agent is started, or nothing where it cannot be (no systemd, no spawning)."""
-    if found.systemd and layout.unit_root == PurePosixPath("/"):
+    if layout.systemd_starts(found):
         return []  # `install` enabled and started the unit
     if not options.start_without_systemd:
         return []
@@ -292,7 +301,7 @@ def _start_steps(layout: Layout, found: Found, options: Options) -> list[RemoteS
 
 
 def _stop_step(layout: Layout, found: Found, options: Options) -> RemoteStep:
-    if found.systemd and layout.unit_root == PurePosixPath("/"):
+    if layout.systemd_starts(found):
         return RemoteStep("stop the agent", StepKind.RUN, ("systemctl", "stop", "fernwart-agent.service"),
                     undo=(("systemctl", "start", "fernwart-agent.service"),))
     python = layout.venv_python
@@ -304,10 +313,10 @@ def _stop_step(layout: Layout, found: Found, options: Options) -> RemoteStep:
 
 def install_unit_argv(layout: Layout, found: Found) -> tuple[str, ...]:
     """Return `fernwart-agent install` with --no-start where systemd does not run."""
-    args = ["install", "--config", str(layout.config_path), "--root", str(layout.unit_root)]
+    args = ["install", "--config", str(layout.config_path), "--root", str(layout.unit_root_path)]
     if layout.agent_user:
         args += ["--user", layout.agent_user]
-    if not found.systemd or layout.unit_root != PurePosixPath("/"):
+    if not layout.systemd_starts(found):
         args.append("--no-start")
     return layout.agent(*args)
 
@@ -358,7 +367,7 @@ def steps(action: DeployAction, layout: Layout, found: Found, options: Options) 
         plan.append(RemoteStep("enroll with the collector", StepKind.ENROLL, layout.agent(*enroll),
                          undo=undo_enroll))
     # An upgrade rewrites the unit the host had (same paths); only a new install's unit is removed again.
-    uninstall = (layout.agent("uninstall", "--root", str(layout.unit_root)),)
+    uninstall = (layout.agent("uninstall", "--root", str(layout.unit_root_path)),)
     plan.append(RemoteStep(INSTALL_SERVICE, StepKind.RUN, install_unit_argv(layout, found),
                      undo=uninstall if action is DeployAction.INSTALL else ()))
     plan += _start_steps(layout, found, options)
