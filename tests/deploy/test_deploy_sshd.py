@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -283,3 +284,31 @@ def test_the_collector_not_answering_or_an_unknown_customer_touch_no_host(
                        str(hosts[0].server.client_key), "--customer", "Nobody AG")
     assert unknown.returncode == 1 and "customer 'Nobody AG': no such customer" in unknown.stderr
     assert hosts[0].leftovers() == []
+
+
+def test_another_build_is_an_upgrade_that_keeps_the_enrollment(
+    site: Site, hosts: list[Host], tmp_path: Path,
+) -> None:
+    first = deploy(site, hosts[:1])
+    assert first.returncode == 0, first.stdout + first.stderr
+    [enrolled] = site.host_named(hosts[0].name)
+    pid_file = hosts[0].config.parent / "state" / "agent.pid"
+    old_pid = pid_file.read_text().strip()
+    rebuilt = tmp_path / "rebuilt" / site.wheelhouse.fernwart.path.name
+    rebuilt.parent.mkdir()
+    with zipfile.ZipFile(site.wheelhouse.fernwart.path) as source, zipfile.ZipFile(rebuilt, "w") as out:
+        for item in source.infolist():
+            out.writestr(item, source.read(item))
+        out.writestr("fernwart/BUILD", "a rebuilt wheel of the same version")
+    house = site.wheelhouse.fernwart.path.parent
+    upgraded = fernwart(
+        site, "deploy", "--inventory", str(hosts[0].root.parent / "hosts.txt"), "--ssh-user",
+        hosts[0].server.user, "--key", str(hosts[0].server.client_key), "--customer", CUSTOMER,
+        "--known-hosts", str(site.known_hosts), "--unit-root", "sysroot", "--start-without-systemd",
+        "--wheel", str(rebuilt), "--wheelhouse", str(house), "--wait", "120")
+    assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
+    assert rows(upgraded)[hosts[0].name].split()[1:3] == ["upgraded", "0.2.0"]
+    assert [h["id"] for h in site.host_named(hosts[0].name)] == [enrolled["id"]]
+    assert (hosts[0].prefix / "venv" / "lib").exists() and not (hosts[0].prefix / "venv.previous").exists()
+    assert list((hosts[0].prefix / "venv" / "lib").glob("python*/site-packages/fernwart/BUILD"))
+    assert pid_file.read_text().strip() != old_pid  # the agent of the new build runs
