@@ -37,6 +37,8 @@ RULES: list[tuple[str, tuple[str, ...], str]] = [
      "the agent installs with its own dependencies only"),
     ("fernwart.client", ("fernwart.collector", "fernwart.agent", "fernwart.checks", *COLLECTOR_DEPENDENCIES),
      "the technicians' CLI speaks only HTTP"),
+    ("fernwart.deploy", ("fernwart.collector", "fernwart.agent", "fernwart.checks", *COLLECTOR_DEPENDENCIES),
+     "deploy reaches the collector through the API client and targets through the SSH runner only"),
     ("fernwart.collector.domain",
      ("fernwart.collector.services", "fernwart.collector.models", "fernwart.collector.api",
       "fernwart.collector.dashboard", "fernwart.collector.database", "sqlalchemy", "fastapi", "starlette"),

@@ -310,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="make a closed month's report again as a new revision, saying why (admins)")
     _windows(sub, out)
     _diag(sub, out)
+    _deploy(sub)
     audit = add("audit", cmd_audit, "who ran which playbook where, and how it ended")
     audit.add_argument("--limit", type=int, default=200)
     playbooks = sub.add_parser("playbooks", help="playbook files (checked here, no collector needed)")
@@ -325,6 +326,15 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("file")
     apply.set_defaults(func=cmd_contracts_apply)
     return parser
+
+
+def _deploy(sub: Any) -> None:
+    """Add `deploy` and `known-hosts`; their SSH part (paramiko) is imported only when they run."""
+    try:
+        from fernwart.deploy.cli import add_commands
+    except ImportError:  # paramiko missing: the other commands still work
+        return
+    add_commands(sub)
 
 
 def _diag(sub: Any, out: argparse.ArgumentParser) -> None:
@@ -376,6 +386,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     if args.command == "playbooks":
         return validate_playbooks(args.files)
     try:
+        if args.command in ("deploy", "known-hosts"):
+            return _run_deploy(args, environ)
         config = load(args.config, os.environ if environ is None else environ)
         args.func(Client(config.url, config.token, config.timeout), args)
     except (ConfigError, UsageError) as exc:
@@ -390,6 +402,18 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except KeyboardInterrupt:
         return 130
     return 0
+
+
+def _run_deploy(args: argparse.Namespace, environ: Mapping[str, str] | None) -> int:
+    from fernwart.deploy.cli import DeployUsageError, cmd_deploy, cmd_known_hosts
+
+    try:
+        if args.command == "known-hosts":
+            return cmd_known_hosts(args)
+        config = load(args.config, os.environ if environ is None else environ)
+        return cmd_deploy(Client(config.url, config.token, config.timeout), args)
+    except DeployUsageError as exc:
+        raise UsageError(str(exc)) from None
 
 
 if __name__ == "__main__":

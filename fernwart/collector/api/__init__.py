@@ -2,10 +2,20 @@
 
 from fastapi import APIRouter
 
-from fernwart.collector.api import agents, contracts, diagnostics, errors, hosts, openapi, reports, tickets
+from fernwart.collector.api import (
+    agents,
+    contracts,
+    diagnostics,
+    enrollment,
+    errors,
+    hosts,
+    openapi,
+    reports,
+    tickets,
+)
 
 router = APIRouter()
-for _part in (agents, hosts, tickets, contracts, reports, diagnostics):
+for _part in (agents, hosts, tickets, contracts, reports, diagnostics, enrollment):
     router.include_router(_part.router)
 
 __all__ = ["errors", "openapi", "router"]

@@ -24,6 +24,7 @@ class Permission(StrEnum):
     RUN_REPAIRS = "run repairs"
     REVISE_REPORTS = "make a revision of a stored report"
     APPROVE_HOSTS = "approve hosts"
+    ENROLL_HOSTS = "create enrollment tokens"
 
 
 LEVEL = {"level1": 1, "level2": 2, "level3": 3}  # admin has no level: it may act at every level
@@ -41,6 +42,7 @@ MATRIX: dict[Permission, frozenset[str]] = {
     Permission.RUN_REPAIRS: SENIOR,
     Permission.REVISE_REPORTS: frozenset({"admin"}),
     Permission.APPROVE_HOSTS: SENIOR,  # trusting a new machine's results is a senior decision
+    Permission.ENROLL_HOSTS: SENIOR,  # a token lets a machine into a customer's fleet
 }
 # Acting on a ticket with these needs a role at or above the ticket's support level (tiered support:
 # once a ticket went to level 2, level 1 may still comment on it but no longer works it).
