@@ -13,7 +13,8 @@ A job has two steps. `prepare` may refuse (raise one of `refusals`, e.g. an unkn
 body) and must not write; a refusal answers that job only. `apply` writes; whatever it raises (a
 database error, a deadlock, a lost connection, a uniqueness race with another collector) rolls the
 whole group back, and every job of the group is then run again alone, in its own transaction, so that
-one failure is answered to its own request only and a database restart costs a retry, not an error.
+one failure is answered to its own request only. A connection the server dropped (a database restart;
+there is no pre-ping per checkout) is retried once on a fresh connection.
 
 Jobs of a group run sorted by their `order` key (the agent token's hash for reports), so that two
 collectors on one PostgreSQL lock hosts' rows in the same order and do not deadlock each other.
@@ -29,6 +30,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 P = TypeVar("P")
@@ -137,6 +139,16 @@ class GroupCommit:
         self._answer(done)
 
     def _transaction(self, group: list[WriteJob[Any, Any]]) -> list[_Done]:
+        try:
+            return self._once(group)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            # the server dropped the connection (a restart): SQLAlchemy discarded the pool; once more
+            log.warning("database connection lost (%s); retrying on a fresh one", exc.orig)
+            return self._once(group)
+
+    def _once(self, group: list[WriteJob[Any, Any]]) -> list[_Done]:
         done: list[_Done] = []
         with self.sessions() as session:
             for job in group:
