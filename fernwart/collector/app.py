@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
@@ -26,6 +27,8 @@ from fernwart.collector.jobs import JobRunner
 from fernwart.collector.metrics import Metrics
 from fernwart.collector.middleware import BodyLimit
 from fernwart.collector.models import utcnow
+from fernwart.collector.services.errors import ServiceError
+from fernwart.collector.services.group_commit import GroupCommit
 from fernwart.collector.services.notifications import load_transports
 from fernwart.collector.services.ssh_jobs import SSHJobConfig
 from fernwart.collector.services.staleness import SilenceRule
@@ -33,6 +36,8 @@ from fernwart.collector.settings import Settings
 from fernwart.collector.ssh_worker import SSHJobWorker
 from fernwart.collector.throttle import Throttle
 from fernwart.ssh import Credentials, Timeouts
+
+WRITERS = 4  # PostgreSQL writer threads per collector process (SQLite: one)
 
 
 def create_app(settings: Settings, engine: Engine | None = None, migrate: bool = True) -> FastAPI:
@@ -70,11 +75,15 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
                 ssh_worker.stop()
             if runner:
                 runner.stop()
+            app.state.writer.stop()
 
     app = FastAPI(title="Fernwart collector", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = sessions
+    # agents' reports: writer threads, concurrent reports committed together
+    writers = 1 if engine.dialect.name == "sqlite" else WRITERS
+    app.state.writer = GroupCommit(sessions, (ServiceError, RequestValidationError), writers=writers)
     app.state.policy = TicketPolicy(settings.ticket_on, settings.resolve_on_recovery, settings.reopen_window)
     app.state.metrics = Metrics(sessions)
     app.state.throttle = Throttle(failures=settings.auth_failure_limit)

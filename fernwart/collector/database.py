@@ -3,7 +3,8 @@
 SQLite runs in WAL mode with foreign keys on and a busy timeout, in a file only its owner may read;
 writes take the lock at BEGIN (``BEGIN IMMEDIATE``) so concurrent ingest requests queue instead of
 failing on upgrade. PostgreSQL
-connections are pre-pinged so the collector survives a database restart.
+connections are not pre-pinged: after a database restart the first statement on a dropped connection
+fails, the pool is discarded, and agents' reports are retried once on fresh connections.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # No pre-ping (a round trip per checkout): a connection the server dropped fails its first
+    # statement, SQLAlchemy then discards the whole pool, and the writer retries (`group_commit`).
+    return create_engine(url, **kwargs)
 
 
 def _configure_sqlite(engine: Engine) -> None:

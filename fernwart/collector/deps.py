@@ -29,6 +29,13 @@ def now() -> datetime:
     return utcnow()
 
 
+def request_now(request: Request) -> datetime:
+    """Return now as the `now` dependency gives it (tests override it), for handlers that take no
+    dependencies."""
+    when: datetime = request.app.dependency_overrides.get(now, now)()
+    return when
+
+
 def bearer(request: Request) -> str:
     """Return the bearer token of the request; raise Unauthenticated without one."""
     header = request.headers.get("authorization", "")

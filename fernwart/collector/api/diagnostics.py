@@ -195,7 +195,7 @@ async def agent_jobs(request: Request, wait: Annotated[int, Query(ge=0, le=MAX_W
 
 def _now(request: Request) -> Any:
     """Return now as the request's `deps.now` dependency gives it (tests override it)."""
-    return request.app.dependency_overrides.get(deps.now, deps.now)()
+    return deps.request_now(request)
 
 
 def _host_id(request: Request, token: str) -> str:

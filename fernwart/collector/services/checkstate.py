@@ -45,7 +45,7 @@ from fernwart.collector.services import tickets, windows
 from fernwart.collector.services.contracts import contract_of
 from fernwart.protocol import HOST_CHECK
 
-__all__ = ["BatchOutcome", "Observation", "apply"]
+__all__ = ["BatchOutcome", "Observation", "apply", "apply_many"]
 
 
 @dataclass
@@ -149,6 +149,118 @@ def apply(
         session.connection().execute(insert(STATE_CHANGES), changes)
         outcome.state_changes = len(changes)
     return outcome
+
+
+def apply_many(
+    session: Session,
+    items: Sequence[tuple[Host, Observation, TicketPolicy]],
+    now: datetime,
+) -> BatchOutcome:
+    """Apply one observation to each of many hosts (the sweep's reachability), in a few statements.
+
+    The states of all hosts' checks are read in one query and written in one executemany each (new
+    states, updated states, state changes). A host whose observation may touch a ticket (one is open,
+    or the decision would open, reopen, update or hold one back) goes through `apply` on its own, so
+    tickets behave exactly as for a single host; under a policy that opens nothing (a mass silence's
+    hosts) that is only the rare host whose own ticket is open. Hosts must be distinct and locked.
+    """
+    outcome = BatchOutcome()
+    if not items:
+        return outcome
+    table = CHECK_STATES
+    host_ids = [host.id for host, _, _ in items]
+    names = {obs.check_name for _, obs, _ in items}
+    rows: dict[tuple[str, str], Row[Any]] = {
+        (r.host_id, r.check_name): r
+        for r in session.execute(
+            select(table).where(table.c.host_id.in_(host_ids), table.c.check_name.in_(names))
+        )
+    }
+    tickets_of: dict[tuple[str, str], list[tuple[bool, datetime | None]]] = {}
+    earliest = min(obs.at for _, obs, _ in items) - max(p.reopen_window for _, _, p in items)
+    for host_id, check_name, key, resolved_at in session.execute(
+        select(Ticket.host_id, Ticket.check_name, Ticket.open_key, Ticket.resolved_at).where(
+            Ticket.host_id.in_(host_ids),
+            Ticket.check_name.in_(names),
+            Ticket.open_key.is_not(None)
+            | ((Ticket.state == TicketState.RESOLVED) & (Ticket.resolved_at >= earliest)),
+        )
+    ):
+        tickets_of.setdefault((host_id, check_name), []).append((key is not None, resolved_at))
+    flap_rules: dict[int | None, FlapRules] = {}
+    inserts: list[dict[str, object]] = []
+    updates: list[dict[str, object]] = []
+    changes: list[dict[str, object]] = []
+    alone: list[tuple[Host, Observation, TicketPolicy]] = []
+    for host, obs, policy in items:
+        if host.customer_id not in flap_rules:
+            contract = contract_of(session, host.customer_id)
+            flap_rules[host.customer_id] = contract.contract.flapping if contract else FlapRules()
+        row = rows.get((host.id, obs.check_name))
+        done = step(
+            _record_of(row) if row is not None else None,
+            obs,
+            flap_rules[host.customer_id].for_check(obs.check_name),
+        )
+        if done is None:
+            outcome.late += 1
+            continue
+        if done.trigger is not None and _may_touch_ticket(
+            done, tickets_of.get((host.id, obs.check_name), []), obs.at, policy
+        ):
+            alone.append((host, obs, policy))
+            continue
+        values = _values(obs, done, row is None)
+        if row is None:
+            inserts.append({"host_id": host.id, "check_name": obs.check_name, **values})
+        else:
+            merged = {f: values.get(f, getattr(row, f)) for f in STATE_FIELDS}
+            updates.append({"b_host": host.id, "b_check": obs.check_name, **merged})
+        if done.change is not None:
+            changes.append(_change_row(host.id, obs.check_name, done.change))
+    conn = session.connection()
+    if inserts:
+        conn.execute(insert(table), inserts)
+    if updates:
+        conn.execute(_update_by_key(), updates)
+    if changes:
+        conn.execute(insert(STATE_CHANGES), changes)
+        outcome.state_changes += len(changes)
+    for host, obs, policy in alone:
+        one = apply(session, host, [obs], now, policy)
+        outcome.state_changes += one.state_changes
+        outcome.tickets_opened += one.tickets_opened
+        outcome.tickets_resolved += one.tickets_resolved
+        outcome.held_back += one.held_back
+        outcome.late += one.late
+    return outcome
+
+
+def _may_touch_ticket(
+    done: Step, tickets: list[tuple[bool, datetime | None]], at: datetime, policy: TicketPolicy
+) -> bool:
+    """Return whether `done`'s trigger could act on a ticket (then the host takes the single path)."""
+    assert done.trigger is not None
+    ticket_open = any(is_open for is_open, _ in tickets)
+    resolved = [r for is_open, r in tickets if not is_open and r is not None]
+    decision = decide_ticket(
+        done.trigger,
+        ticket_open=ticket_open,
+        last_resolved_at=max(resolved) if resolved else None,
+        in_maintenance=False,  # maintenance only holds back an opening, which counts here already
+        at=at,
+        policy=policy,
+    )
+    return decision.action is not Action.NONE or decision.held_back is not None
+
+
+def _update_by_key() -> Any:
+    table = CHECK_STATES
+    return (
+        update(table)
+        .where(table.c.host_id == bindparam("b_host"), table.c.check_name == bindparam("b_check"))
+        .values({f: bindparam(f) for f in STATE_FIELDS})
+    )
 
 
 def _record_of(row: Row[Any]) -> CheckRecord:
@@ -323,9 +435,4 @@ def _write_states(
     if updates and conn.dialect.name == "postgresql":
         conn.execute(_PG_UPDATE, {"host_id": host_id, "rows": json.dumps(updates, default=_iso)})
     elif updates:
-        statement = (
-            update(table)
-            .where(table.c.host_id == bindparam("b_host"), table.c.check_name == bindparam("b_check"))
-            .values({f: bindparam(f) for f in STATE_FIELDS})
-        )
-        conn.execute(statement, updates)
+        conn.execute(_update_by_key(), updates)

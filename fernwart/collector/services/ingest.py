@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from fernwart.checks.status import Status
 from fernwart.collector.domain.tickets import TicketPolicy
@@ -51,6 +52,15 @@ class IncomingResult:
 
 
 @dataclass(frozen=True)
+class CheckedReport:
+    """A report that passed `check_report`: the agent's host (locked) and what to ingest."""
+
+    host: Host
+    results: Sequence[IncomingResult]
+    heartbeat_interval: int | None
+
+
+@dataclass(frozen=True)
 class IngestOutcome:
     accepted: int
     duplicates: int
@@ -64,11 +74,12 @@ def lock_host(session: Session, host_id: str) -> Host | None:
     return session.scalar(select(Host).where(Host.id == host_id).with_for_update())
 
 
-def authenticate(session: Session, agent_token: str) -> Host:
+def authenticate(session: Session, agent_token: str, settle: bool = True) -> Host:
     """Return the host an agent token belongs to, its row locked for this transaction.
 
     One query authenticates and locks, which serialises this host's reports. Raise Unauthenticated
-    for an unknown token.
+    for an unknown token. With `settle` False, a rotation's overlap is left for the caller to end
+    (`auth.settle_rotation`) once the request is accepted, so a refused request changes nothing.
     """
     host = auth.host_for_token(session, agent_token, lock=True)
     if host is None:
@@ -76,7 +87,8 @@ def authenticate(session: Session, agent_token: str) -> Host:
     if host.revoked_at is not None:
         raise Revoked(f"host {host.name} was revoked at {host.revoked_at.isoformat(timespec='seconds')}; "
                       "stop sending and enroll again to resume")
-    auth.settle_rotation(host, agent_token)
+    if settle:
+        auth.settle_rotation(host, agent_token)
     return host
 
 
@@ -96,6 +108,18 @@ def receive(
     time lies outside the window around `now` (`max_age` back, the protocol's RESULT_MAX_AHEAD ahead);
     nothing of the batch is stored then.
     """
+    check_report(host, host_id, results, now, max_age)
+    return ingest(session, host, results, heartbeat_interval, now, policy)
+
+
+def check_report(
+    host: Host,
+    host_id: str,
+    results: Sequence[IncomingResult],
+    now: datetime,
+    max_age: timedelta = RESULT_MAX_AGE,
+) -> None:
+    """Refuse a report as `receive` does (Forbidden, Invalid), without touching the database."""
     if host_id != host.id:
         raise Forbidden("this agent token belongs to another host")
     earliest, latest = now - max_age, now + RESULT_MAX_AHEAD
@@ -106,7 +130,6 @@ def receive(
                 f"window ({max_age.days} days before to {RESULT_MAX_AHEAD.days} day after the "
                 "collector's time)"
             )
-    return ingest(session, host, results, heartbeat_interval, now, policy)
 
 
 def _within(at: datetime, earliest: datetime, latest: datetime) -> bool:
@@ -168,6 +191,8 @@ def ingest(
     session.execute(
         update(Host).where(Host.id == host.id).values(**seen).execution_options(synchronize_session=False)
     )
+    for key, value in seen.items():  # a later report of the host in the same transaction sees it
+        set_committed_value(host, key, value)
     return IngestOutcome(
         accepted=len(fresh),
         duplicates=len(results) - len(fresh),

@@ -135,3 +135,49 @@ def test_a_mass_silence_across_all_hosts_continues_past_the_cap_without_per_host
             db.commit()
         assert len(rest.marked) == 7 and rest.incidents == () and rest.tickets_opened == 0
         assert [t["check"] for t in h.get("/api/v1/tickets")] == [staleness.MASS_SILENCE_ALL]
+
+
+def test_many_hosts_marked_at_once_get_the_same_states_changes_and_tickets_as_one_by_one(
+    database_url: str,
+) -> None:
+    from sqlalchemy import select
+
+    from fernwart.checks.status import Status
+    from fernwart.collector.models import CHECK_STATES, STATE_CHANGES, Host
+    from fernwart.collector.services import checkstate
+    from fernwart.collector.services.ingest import reachability
+
+    with harness(database_url) as h:
+        names = silence(h, "acme", 4)
+        policy, quiet = TicketPolicy(), TicketPolicy(open_on=frozenset())
+        at = h.clock.advance(seconds=200)
+        with h.sessions() as db:  # acme00 already has its own open host ticket
+            [first] = db.scalars(select(Host).where(Host.name == names[0]))
+            checkstate.apply(db, first, [reachability(Status.CRITICAL, "down", at)], at, policy)
+            keep_open = TicketPolicy(resolve_on_recovery=False)
+            checkstate.apply(db, first, [reachability(Status.OK, "up", at)], at, keep_open)
+            db.commit()
+        at = h.clock.advance(seconds=10)
+        with h.sessions() as db:
+            hosts = {host.name: host for host in db.scalars(select(Host).order_by(Host.name))}
+            items = [
+                (hosts[n], reachability(Status.CRITICAL, f"{n} silent", at), quiet) for n in names
+            ]
+            items[1] = (items[1][0], items[1][1], policy)
+            outcome = checkstate.apply_many(db, items, at)
+            db.commit()
+            states = {
+                r.host_id: (r.status, r.state_type, r.last_summary)
+                for r in db.execute(select(CHECK_STATES).where(CHECK_STATES.c.check_name == "host"))
+            }
+            changes = db.execute(
+                select(STATE_CHANGES.c.host_id).where(
+                    STATE_CHANGES.c.at == at, STATE_CHANGES.c.status == 2
+                )
+            ).scalars().all()
+        assert outcome.state_changes == 4 and outcome.tickets_opened == 1  # acme01 has the normal policy
+        assert [states[hosts[n].id] for n in names] == [(2, "HARD", f"{n} silent") for n in names]
+        assert sorted(changes) == sorted(hosts[n].id for n in names)
+        tickets = {(t["host"], t["state"]) for t in h.get("/api/v1/tickets")}
+        # acme00's open ticket took the single path (updated, still one); acme01 opened one; the rest none
+        assert {host for host, _ in tickets} == {names[0], names[1]}
