@@ -201,10 +201,14 @@ def _partitions(
         found = partitions.listed(conn)
         conn.rollback()
         for day in partitions.missing_ahead(found, now, retention.partitions_ahead):
-            outcome.partitions_created.append(partitions.daily_name(day))
-            if not outcome.dry_run:
-                moved = partitions.create(conn, day)
-                conn.commit()
+            if outcome.dry_run:
+                outcome.partitions_created.append(partitions.daily_name(day))
+                continue
+            moved = partitions.create(conn, day)
+            if moved is None:
+                outcome.partitions_busy.append(partitions.daily_name(day))
+            else:
+                outcome.partitions_created.append(partitions.daily_name(day))
                 if moved:
                     log.info(
                         "partition %s took %d rows over from the default", partitions.daily_name(day), moved
@@ -218,8 +222,8 @@ def _partitions(
                 conn.rollback()
                 continue
             if partition.attached and not partitions.detach(conn, partition):
-                outcome.partitions_busy.append(partition.name)
-                continue
+                outcome.partitions_busy.append(partition.name)  # the others would wait just as long
+                return
             detached = partitions.Partition(partition.name, partition.start, partition.end, attached=False)
             if not _downsample_detached(sessions, detached, outcome, batch, cap):
                 outcome.more = True

@@ -92,38 +92,44 @@ def missing_ahead(partitions: list[Partition], now: datetime, days: int) -> list
     return [day for day in wanted if not any(covers(p, day) for p in covered)]
 
 
-def create(conn: Connection, day: date) -> int:
-    """Make the partition of `day` and attach it; return how many rows it took over from the default.
+def create(conn: Connection, day: date) -> int | None:
+    """Make the partition of `day` and attach it; return how many rows it took over from the default, or
+    None when the default partition was busy for longer than LOCK_TIMEOUT (the next run tries again).
 
-    The caller commits. Rows of that day in the default partition move in the same transaction (the
-    attach would be refused otherwise).
+    Commits. Rows of that day in the default partition move in the same transaction (the attach would be
+    refused otherwise); the attach locks the default partition (not `results`) while it checks it.
     """
     name = daily_name(day)
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     end = start + timedelta(days=1)
     bounds = {"start": start, "end": end}
-    conn.execute(text(f"CREATE TABLE {name} (LIKE {PARENT} INCLUDING DEFAULTS)"))
-    conn.execute(
-        text(
-            f"ALTER TABLE {name} ADD CONSTRAINT {name}_range "
-            f"CHECK (observed_at >= '{start.isoformat()}' AND observed_at < '{end.isoformat()}')"
+    try:
+        conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+        conn.execute(text(f"CREATE TABLE {name} (LIKE {PARENT} INCLUDING DEFAULTS)"))
+        conn.execute(
+            text(
+                f"ALTER TABLE {name} ADD CONSTRAINT {name}_range "
+                f"CHECK (observed_at >= '{start.isoformat()}' AND observed_at < '{end.isoformat()}')"
+            )
         )
-    )
-    moved = conn.execute(
-        text(
-            f"WITH gone AS (DELETE FROM {DEFAULT} WHERE observed_at >= :start AND observed_at < :end "
-            f"RETURNING *) INSERT INTO {name} SELECT * FROM gone"
-        ),
-        bounds,
-    ).rowcount
-    conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-    conn.execute(
-        text(
-            f"ALTER TABLE {PARENT} ATTACH PARTITION {name} "
-            f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
+        moved = conn.execute(
+            text(
+                f"WITH gone AS (DELETE FROM {DEFAULT} WHERE observed_at >= :start AND observed_at < :end "
+                f"RETURNING *) INSERT INTO {name} SELECT * FROM gone"
+            ),
+            bounds,
+        ).rowcount
+        conn.execute(
+            text(
+                f"ALTER TABLE {PARENT} ATTACH PARTITION {name} "
+                f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
+            )
         )
-    )
-    conn.execute(text(f"ALTER TABLE {name} DROP CONSTRAINT {name}_range"))
+        conn.execute(text(f"ALTER TABLE {name} DROP CONSTRAINT {name}_range"))
+        conn.commit()
+    except OperationalError:
+        conn.rollback()
+        return None
     return moved
 
 
