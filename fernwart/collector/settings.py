@@ -10,9 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fernwart.checks.status import Status
 from fernwart.protocol import RESULT_MAX_AGE
+
+if TYPE_CHECKING:
+    from fernwart.collector.services.housekeeping import Retention
 
 
 class SettingsError(ValueError):
@@ -39,12 +43,32 @@ class Settings:
         0.5  # more than this share of hosts silent at once: one incident
     )
     mass_silence_min_hosts: int = 10  # ... among at least this many hosts
+    retain_results: timedelta = timedelta(days=31)  # raw results; then downsampled
+    retain_five_minute: timedelta = timedelta(days=93)  # 5-minute rollups
+    retain_history: timedelta = timedelta(days=3 * 366)  # hourly rollups, state changes (contracts)
+    partitions_ahead: int = 7  # days of result partitions made ahead (PostgreSQL)
+    housekeeping_interval: float = 3600.0  # seconds between housekeeping runs of the periodic job
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def effective_database_url(self) -> str:
         """Return the database URL; the default is an SQLite file under `home`."""
         return self.database_url or f"sqlite:///{(self.home / 'fernwart.sqlite').resolve()}"
+
+    def retention(self) -> Retention:
+        """Return the retention housekeeping applies; raise SettingsError for an impossible one."""
+        from fernwart.collector.services.housekeeping import Retention
+
+        try:
+            return Retention(
+                results=self.retain_results,
+                five_minute=self.retain_five_minute,
+                history=self.retain_history,
+                partitions_ahead=self.partitions_ahead,
+                result_max_age=self.result_max_age,
+            )
+        except ValueError as exc:
+            raise SettingsError(f"FERNWART_RETAIN_*: {exc}") from None
 
     def with_overrides(self, **changes: object) -> Settings:
         """Return a copy with the given fields replaced (None values are ignored)."""
@@ -83,7 +107,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         ticket_on.add(Status.WARNING)
     if _bool(env, "FERNWART_TICKET_ON_UNKNOWN", False):
         ticket_on.add(Status.UNKNOWN)
-    return Settings(
+    settings = Settings(
         home=Path(env.get("FERNWART_HOME") or "fernwart-data"),
         database_url=env.get("FERNWART_DATABASE_URL", ""),
         body_limit=int(_number(env, "FERNWART_BODY_LIMIT", 1024 * 1024)),
@@ -101,4 +125,11 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         auth_failure_limit=max(1, int(_number(env, "FERNWART_AUTH_FAILURE_LIMIT", 10))),
         mass_silence_share=_number(env, "FERNWART_MASS_SILENCE_SHARE", 0.5),
         mass_silence_min_hosts=int(_number(env, "FERNWART_MASS_SILENCE_MIN_HOSTS", 10)),
+        retain_results=timedelta(days=_number(env, "FERNWART_RETAIN_RESULTS_DAYS", 31)),
+        retain_five_minute=timedelta(days=_number(env, "FERNWART_RETAIN_5MIN_DAYS", 93)),
+        retain_history=timedelta(days=_number(env, "FERNWART_RETAIN_HISTORY_DAYS", 3 * 366)),
+        partitions_ahead=int(_number(env, "FERNWART_PARTITIONS_AHEAD_DAYS", 7)),
+        housekeeping_interval=_number(env, "FERNWART_HOUSEKEEPING_INTERVAL", 3600.0),
     )
+    settings.retention()  # fail fast on an impossible combination
+    return settings

@@ -140,3 +140,45 @@ def test_a_retried_report_is_not_stored_twice_after_housekeeping(database_url: s
         h.clock.advance(hours=3)  # the agent's clock is right by now: the retry's time is not clamped
         assert h.report("web01", body).json()["accepted"] == 0
         assert _count(h, Result) == 2
+
+
+def test_the_command_prints_what_it_would_do_then_does_it(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fernwart.collector.cli import main
+    from fernwart.collector.models import utcnow
+
+    with harness(database_url, result_max_age=BACKFILL) as h:
+        h.clock.now = utcnow()
+        h.enroll("web01")
+        old = [result("load", 0, h.clock.now - timedelta(days=40, minutes=i)) for i in range(4)]
+        assert h.report("web01", [*old, result("load", 0, h.clock.now)]).json()["accepted"] == 5
+        assert main(["housekeeping", "--dry-run", "--database", database_url]) == 0
+        dry = capsys.readouterr().out
+        assert _count(h, Result) == 5
+        assert main(["housekeeping", "--database", database_url]) == 0
+        done = capsys.readouterr().out
+        assert _count(h, Result) == 1
+    assert ": would downsample 4 into 5-minute and hourly rollups" in dry
+    assert ": downsample 4 into 5-minute and hourly rollups" in done and "would" not in done
+
+
+def test_the_periodic_job_runs_housekeeping_in_its_own_thread(database_url: str) -> None:
+    import time
+
+    from fernwart.collector.domain.tickets import TicketPolicy
+    from fernwart.collector.jobs import JobRunner
+
+    with harness(database_url, result_max_age=BACKFILL) as h:
+        h.enroll("web01")
+        _load(h, [1.0, 2.0])
+        runner = JobRunner(h.sessions, 0.05, TicketPolicy(), lambda: T0, retention=KEEP,
+                           housekeeping_interval=0.05)
+        runner.start()
+        try:
+            deadline = time.monotonic() + 60  # a condition, not a speed: usually met in well under a second
+            while _count(h, Result) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            runner.stop()
+        assert _count(h, Result) == 0 and _count(h, CheckRollup) == 2  # one 5-minute, one hourly
