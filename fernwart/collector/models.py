@@ -131,7 +131,7 @@ class Result(Base):
     __tablename__ = "results"
     __table_args__ = (
         Index("ix_results_host_check_observed", "host_id", "check_name", "observed_at"),
-        Index("ix_results_observed_at", "observed_at"),
+        Index("ix_results_observed_at", "observed_at"),  # SQLite; PostgreSQL's key starts with it
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # made by the agent
@@ -227,7 +227,10 @@ class CheckState(Base):
 
 class StateChange(Base):
     __tablename__ = "state_changes"
-    __table_args__ = (Index("ix_state_changes_host_check_at", "host_id", "check_name", "at"),)
+    __table_args__ = (
+        Index("ix_state_changes_host_check_at", "host_id", "check_name", "at"),
+        Index("ix_state_changes_at", "at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     host_id: Mapped[str] = mapped_column(ForeignKey("hosts.id"))

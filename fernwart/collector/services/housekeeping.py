@@ -42,6 +42,7 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 from sqlalchemy.sql.expression import TableClause
 
@@ -54,6 +55,7 @@ from fernwart.collector.models import (
     HostObservation,
     MetaValue,
     MetricRollup,
+    Result,
     ResultAhead,
     StateChange,
     UTCDateTime,
@@ -495,3 +497,51 @@ def _delete_batches(
             db.execute(delete(model).where(target.in_(values)))
             db.commit()
             deleted += len(rows)
+
+
+@dataclass(frozen=True)
+class TableSize:
+    """One history table as /metrics shows it: bytes (None where SQLite cannot tell), rows (estimated
+    on PostgreSQL), and the time of its oldest row (None when empty)."""
+
+    table: str
+    bytes: int | None
+    rows: int
+    oldest: datetime | None
+
+
+_AGED: dict[str, Any] = {
+    "results": Result.observed_at,
+    "state_changes": StateChange.at,
+    "check_rollups": CheckRollup.bucket,
+    "metric_rollups": MetricRollup.bucket,
+    "host_observations": HostObservation.observed_at,
+    "results_ahead": ResultAhead.observed_at,
+}
+
+
+def table_sizes(db: Session) -> list[TableSize]:
+    """Return the size, rows and oldest row of each history table (indexed queries only on PostgreSQL)."""
+    conn = db.connection()
+    is_pg = conn.dialect.name == "postgresql"
+    found = partitions.table_sizes(conn, list(_AGED)) if is_pg else _sqlite_sizes(db)
+    out = []
+    for name, at in _AGED.items():
+        size, rows = found.get(name, (None, None))
+        if rows is None:
+            rows = int(db.scalar(select(func.count()).select_from(at.class_)) or 0)
+        out.append(TableSize(name, size, int(rows), db.scalar(select(func.min(at)))))
+    return out
+
+
+def _sqlite_sizes(db: Session) -> dict[str, tuple[int | None, int | None]]:
+    """Return table -> (bytes of the table and its indexes, None) from SQLite's dbstat, where built in."""
+    try:
+        rows = db.execute(text(
+            "SELECT m.tbl_name, sum(s.pgsize) FROM dbstat s JOIN sqlite_master m ON m.name = s.name "
+            "GROUP BY m.tbl_name"
+        )).all()
+    except OperationalError:
+        db.rollback()
+        return {}
+    return {name: (int(size), None) for name, size in rows}

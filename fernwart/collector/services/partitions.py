@@ -158,10 +158,9 @@ def table_sizes(conn: Connection, tables: list[str]) -> dict[str, tuple[int, int
     for table in tables:
         row = conn.execute(
             text(
-                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0), "
+                "SELECT coalesce(sum(pg_total_relation_size(t.relid)), 0), "
                 "coalesce(sum(greatest(c.reltuples, 0)), 0) "
-                "FROM pg_class c WHERE c.oid = to_regclass(:t) OR c.oid IN "
-                "(SELECT relid FROM pg_partition_tree(to_regclass(:t)) WHERE relid <> to_regclass(:t))"
+                "FROM pg_partition_tree(to_regclass(:t)) t JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf"
             ),
             {"t": table},
         ).one()

@@ -74,6 +74,8 @@ def upgrade() -> None:
         _when("observed_at"),
         sa.PrimaryKeyConstraint("host_id", "observed_at", name=op.f("pk_host_observations")),
     )
+    # housekeeping deletes state changes by age, /metrics shows the oldest
+    op.create_index("ix_state_changes_at", "state_changes", ["at"])
     if op.get_bind().dialect.name != "postgresql":
         op.create_index("ix_results_observed_at", "results", ["observed_at"])
         return
@@ -132,6 +134,7 @@ def downgrade() -> None:
         )
     else:
         op.drop_index("ix_results_observed_at", table_name="results")
+    op.drop_index("ix_state_changes_at", table_name="state_changes")
     op.drop_table("host_observations")
     op.drop_index("ix_metric_rollups_resolution_bucket", table_name="metric_rollups")
     op.drop_table("metric_rollups")
