@@ -66,6 +66,9 @@ from fernwart.protocol import HOST_CHECK, RESULT_MAX_AGE, RESULT_MAX_AHEAD
 log = logging.getLogger("fernwart.collector.housekeeping")
 LOCK_ID = 0x46_57_48_4B  # "FWHK"
 BATCH = 2_000  # rows per transaction
+# A result stored less than this long ago stays even past its retention: the agent may not have had the
+# answer yet, and its retry must find the id (results up to `result_max_age` old are accepted).
+RETRY_GRACE = timedelta(days=1)
 EVIDENCE_MARGIN = timedelta(hours=1)  # at least this much before a stale span is kept as evidence
 _PROGRESS = "housekeeping:"  # collector_meta key prefix: how far a detached partition was downsampled
 
@@ -96,6 +99,7 @@ class Outcome:
     dry_run: bool
     results_cutoff: datetime
     history_cutoff: datetime
+    received_cutoff: datetime  # rows received later stay (a retry of theirs must still be seen)
     partitions_created: list[str] = field(default_factory=list)
     partitions_dropped: list[str] = field(default_factory=list)
     partitions_busy: list[str] = field(default_factory=list)  # detach timed out; next run
@@ -141,6 +145,7 @@ def _results_table(name: str) -> TableClause:
         column("status", SmallInteger()),
         column("metrics", JSON()),
         column("observed_at", UTCDateTime()),
+        column("received_at", UTCDateTime()),
     )
 
 
@@ -158,7 +163,7 @@ def run(
     """
     engine: Engine = sessions.kw["bind"]
     is_pg = engine.dialect.name == "postgresql"
-    outcome = Outcome(dry_run, now - retention.results, now - retention.history)
+    outcome = Outcome(dry_run, now - retention.results, now - retention.history, now - RETRY_GRACE)
     with engine.connect() as holder:
         if is_pg:
             got = holder.scalar(text("SELECT pg_try_advisory_lock(:id)"), {"id": LOCK_ID})
@@ -220,7 +225,8 @@ def _partitions(
         for partition in expired:
             if outcome.dry_run:
                 outcome.partitions_dropped.append(partition.name)
-                outcome.results_downsampled += _count(conn, _results_table(partition.name), None)
+                source = _results_table(partition.name)
+                outcome.results_downsampled += _count(conn, source, None, outcome.received_cutoff)
                 conn.rollback()
                 continue
             if partition.attached and not partitions.detach(conn, partition):
@@ -230,6 +236,11 @@ def _partitions(
             if not _downsample_detached(sessions, detached, outcome, batch, cap):
                 outcome.more = True
                 return
+            # rows that arrived late and recently go back (to the default partition) until their grace ends
+            conn.execute(
+                text(f"INSERT INTO results SELECT * FROM {detached.name} WHERE received_at >= :at"),
+                {"at": outcome.received_cutoff},
+            )
             partitions.drop(conn, detached)
             conn.commit()
             outcome.partitions_dropped.append(partition.name)
@@ -245,7 +256,7 @@ def _downsample_detached(
         with sessions() as db:
             mark = db.get(MetaValue, key)
             after = _parse_key(mark.value) if mark else None
-            rows = _claim(db, source, None, after, batch, lock=False)
+            rows = _claim(db, source, None, outcome.received_cutoff, after, batch, lock=False)
             if not rows:
                 if mark is not None:
                     db.delete(mark)
@@ -270,13 +281,16 @@ def _claim(
     db: Session,
     source: TableClause,
     cutoff: datetime | None,
+    received_before: datetime,
     after: tuple[datetime, str] | None,
     limit: int,
     lock: bool,
 ) -> Sequence[Any]:
-    """Return the next `limit` rows of `source` in (observed_at, id) order, before `cutoff`, after `after`."""
+    """Return the next `limit` rows of `source` in (observed_at, id) order, before `cutoff`, received
+    before `received_before`, after `after`."""
     c = source.c
     query = select(c.id, c.host_id, c.check_name, c.status, c.metrics, c.observed_at)
+    query = query.where(c.received_at < received_before)
     if cutoff is not None:
         query = query.where(c.observed_at < cutoff)
     if after is not None:
@@ -287,8 +301,8 @@ def _claim(
     return db.execute(query).all()
 
 
-def _count(conn: Any, source: TableClause, cutoff: datetime | None) -> int:
-    query = select(func.count()).select_from(source)
+def _count(conn: Any, source: TableClause, cutoff: datetime | None, received_before: datetime) -> int:
+    query = select(func.count()).select_from(source).where(source.c.received_at < received_before)
     if cutoff is not None:
         query = query.where(source.c.observed_at < cutoff)
     return int(conn.scalar(query) or 0)
@@ -306,11 +320,12 @@ def _expire_rows(
     cutoff = outcome.results_cutoff
     if dry_run:
         with sessions() as db:
-            outcome.results_downsampled += _count(db, source, cutoff)
+            outcome.results_downsampled += _count(db, source, cutoff, outcome.received_cutoff)
         return
     while outcome.results_downsampled < cap:
         with sessions() as db:
-            rows = _claim(db, source, cutoff, None, min(batch, cap - outcome.results_downsampled), lock=True)
+            limit = min(batch, cap - outcome.results_downsampled)
+            rows = _claim(db, source, cutoff, outcome.received_cutoff, None, limit, lock=True)
             if not rows:
                 return
             _downsample(db, rows, outcome)

@@ -26,6 +26,7 @@ from tests.collector.services.test_availability import NOON, _silent_host
 pytestmark = pytest.mark.usefixtures("database_url")
 KEEP = housekeeping.Retention(results=timedelta(days=31))
 OLD = T0 - timedelta(days=40)
+LATER = T0 + housekeeping.RETRY_GRACE + timedelta(minutes=1)  # what was received at T0 is past its grace then
 
 
 def _load(h: Harness, values: list[float]) -> list[str]:
@@ -49,13 +50,13 @@ def test_old_results_are_downsampled_once_and_deleted_recent_ones_stay(database_
         h.enroll("web01")
         _load(h, [1.0, 2.0, 3.0, 4.0, 9.0, 0.5, 1.5])  # 7 minutes: two 5-minute buckets, one hour
         assert h.report("web01", [result("load", 0, T0)]).status_code == 200
-        dry = housekeeping.run(h.sessions, T0, KEEP, dry_run=True)
+        dry = housekeeping.run(h.sessions, LATER, KEEP, dry_run=True)
         assert dry is not None and dry.results_downsampled == 7
         assert "would downsample 7" in "\n".join(dry.lines())
         assert _count(h, Result) == 8 and _count(h, MetricRollup) == 0  # a dry run changes nothing
-        done = housekeeping.run(h.sessions, T0, KEEP, batch=3)  # several batches
+        done = housekeeping.run(h.sessions, LATER, KEEP, batch=3)  # several batches
         assert done is not None and done.results_downsampled == 7 and not done.more
-        again = housekeeping.run(h.sessions, T0, KEEP)
+        again = housekeeping.run(h.sessions, LATER, KEEP)
         assert again is not None and again.results_downsampled == 0
         with h.sessions() as db:
             left = db.scalars(select(Result.observed_at)).all()
@@ -88,7 +89,7 @@ def test_monthly_check_runs_are_the_same_after_the_raw_results_are_gone(database
 
         before = check_runs()
         assert before == [{"type": "plugin", "runs": 3, "hosts": 1, "not_ok": 1}]
-        assert housekeeping.run(h.sessions, T0, KEEP) is not None
+        assert housekeeping.run(h.sessions, LATER, KEEP) is not None
         assert _count(h, Result) == 0
         assert check_runs() == before
 
@@ -105,7 +106,7 @@ def test_silence_figures_are_the_same_after_the_raw_results_are_gone(database_ur
                 return availability.report(db, CUSTOMER, NOON, NOON + timedelta(hours=1), T0).report.figures
 
         before = figures()
-        outcome = housekeeping.run(h.sessions, T0, KEEP)
+        outcome = housekeeping.run(h.sessions, LATER, KEEP)
         assert outcome is not None and outcome.results_downsampled > 0
         assert _count(h, Result) == 0 and _count(h, HostObservation) > 0
         assert figures() == before
@@ -121,7 +122,7 @@ def test_state_changes_past_the_history_leave_but_the_state_at_the_cut_stays(dat
         with h.sessions() as db:
             of_load = StateChange.check_name == "load"
             changes = db.scalar(select(func.count()).select_from(StateChange).where(of_load))
-        outcome = housekeeping.run(h.sessions, T0, keep)
+        outcome = housekeeping.run(h.sessions, LATER, keep)
         assert outcome is not None
         with h.sessions() as db:
             kept = db.execute(select(StateChange.status, StateChange.at).where(of_load)).all()
@@ -136,7 +137,7 @@ def test_a_retried_report_is_not_stored_twice_after_housekeeping(database_url: s
         h.enroll("web01")
         body = [result("load", 0, T0 - timedelta(minutes=1)), result("load", 0, T0 + timedelta(hours=2))]
         assert h.report("web01", body).json()["accepted"] == 2  # the second one's time is clamped
-        assert housekeeping.run(h.sessions, T0, KEEP) is not None
+        assert housekeeping.run(h.sessions, LATER, KEEP) is not None
         h.clock.advance(hours=3)  # the agent's clock is right by now: the retry's time is not clamped
         assert h.report("web01", body).json()["accepted"] == 0
         assert _count(h, Result) == 2
@@ -149,7 +150,7 @@ def test_the_command_prints_what_it_would_do_then_does_it(
     from fernwart.collector.models import utcnow
 
     with harness(database_url, result_max_age=BACKFILL) as h:
-        h.clock.now = utcnow()
+        h.clock.now = utcnow() - timedelta(days=2)  # received two days ago: past the retry grace
         h.enroll("web01")
         old = [result("load", 0, h.clock.now - timedelta(days=40, minutes=i)) for i in range(4)]
         assert h.report("web01", [*old, result("load", 0, h.clock.now)]).json()["accepted"] == 5
@@ -172,7 +173,7 @@ def test_the_periodic_job_runs_housekeeping_in_its_own_thread(database_url: str)
     with harness(database_url, result_max_age=BACKFILL) as h:
         h.enroll("web01")
         _load(h, [1.0, 2.0])
-        runner = JobRunner(h.sessions, 0.05, TicketPolicy(), lambda: T0, retention=KEEP,
+        runner = JobRunner(h.sessions, 0.05, TicketPolicy(), lambda: LATER, retention=KEEP,
                            housekeeping_interval=0.05)
         runner.start()
         try:
@@ -182,3 +183,17 @@ def test_the_periodic_job_runs_housekeeping_in_its_own_thread(database_url: str)
         finally:
             runner.stop()
         assert _count(h, Result) == 0 and _count(h, CheckRollup) == 2  # one 5-minute, one hourly
+
+
+def test_a_late_result_past_its_retention_stays_until_a_retry_of_it_would_no_longer_come(
+    database_url: str,
+) -> None:
+    with harness(database_url) as h:  # the protocol's result_max_age (35 days) is longer than 31
+        h.enroll("web01")
+        late = [result("load", 0, T0 - timedelta(days=33))]
+        assert h.report("web01", late).json()["accepted"] == 1
+        kept = housekeeping.run(h.sessions, T0 + timedelta(hours=1), KEEP)
+        assert kept is not None and kept.results_downsampled == 0
+        assert h.report("web01", late).json()["accepted"] == 0  # the response was lost: the retry is seen
+        gone = housekeeping.run(h.sessions, LATER, KEEP)
+        assert gone is not None and gone.results_downsampled == 1 and _count(h, Result) == 0
