@@ -86,8 +86,9 @@ def downsample(
     runs: dict[RunKey, Runs] = {}
     values: dict[MetricKey, Values] = {}
     for result in results:
+        seconds = int(result.observed_at.timestamp() // 1)
         for resolution in resolutions:
-            bucket = bucket_of(result.observed_at, resolution)
+            bucket = _EPOCH + timedelta(seconds=seconds - seconds % resolution)
             counted = runs.setdefault((result.host_id, result.check_name, resolution, bucket), Runs())
             counted.runs += 1
             counted.not_ok += result.status != 0

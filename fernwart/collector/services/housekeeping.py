@@ -19,6 +19,7 @@ every batch commits. With several collectors, one runs housekeeping at a time (a
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -65,7 +66,9 @@ from fernwart.protocol import HOST_CHECK, RESULT_MAX_AGE, RESULT_MAX_AHEAD
 
 log = logging.getLogger("fernwart.collector.housekeeping")
 LOCK_ID = 0x46_57_48_4B  # "FWHK"
-BATCH = 2_000  # rows per transaction
+BATCH = 2_000  # rows per transaction (PostgreSQL)
+SQLITE_BATCH = 500  # SQLite has one writer: ingest waits for a whole batch
+SQLITE_PAUSE = 0.05  # seconds between SQLite batches, so waiting ingest gets the lock (no fair queue)
 # A result stored less than this long ago stays even past its retention: the agent may not have had the
 # answer yet, and its retry must find the id (results up to `result_max_age` old are accepted).
 RETRY_GRACE = timedelta(days=1)
@@ -154,15 +157,19 @@ def run(
     now: datetime,
     retention: Retention,
     dry_run: bool = False,
-    batch: int = BATCH,
+    batch: int | None = None,
     cap: int = 500_000,
+    pause: float | None = None,
 ) -> Outcome | None:
     """Run housekeeping as of `now`; return what it did, or None when another collector is running it.
 
-    `cap` bounds the raw rows downsampled per run (`Outcome.more` says there is more).
+    `cap` bounds the raw rows downsampled per run (`Outcome.more` says there is more); `batch` (rows per
+    transaction) and `pause` (seconds between SQLite batches) default per database.
     """
     engine: Engine = sessions.kw["bind"]
     is_pg = engine.dialect.name == "postgresql"
+    batch = batch or (BATCH if is_pg else SQLITE_BATCH)
+    wait = (0.0 if is_pg else SQLITE_PAUSE) if pause is None else pause
     outcome = Outcome(dry_run, now - retention.results, now - retention.history, now - RETRY_GRACE)
     with engine.connect() as holder:
         if is_pg:
@@ -178,7 +185,7 @@ def run(
                 with sessions() as db:
                     sources = [partitions.DEFAULT] + [p.name for p in _legacy_partitions(db)]
             for name in sources:
-                _expire_rows(sessions, _results_table(name), outcome, batch, cap, dry_run)
+                _expire_rows(sessions, _results_table(name), outcome, batch, cap, dry_run, wait)
             _prune(sessions, now, retention, outcome, batch, dry_run)
         finally:
             if is_pg:
@@ -315,6 +322,7 @@ def _expire_rows(
     batch: int,
     cap: int,
     dry_run: bool,
+    pause: float,
 ) -> None:
     """Downsample and delete the rows of `source` before the cut, one batch per transaction."""
     cutoff = outcome.results_cutoff
@@ -338,6 +346,8 @@ def _expire_rows(
                 )
             )
             db.commit()
+        if pause:
+            time.sleep(pause)
     outcome.more = True
 
 
