@@ -197,3 +197,16 @@ def test_a_late_result_past_its_retention_stays_until_a_retry_of_it_would_no_lon
         assert h.report("web01", late).json()["accepted"] == 0  # the response was lost: the retry is seen
         gone = housekeeping.run(h.sessions, LATER, KEEP)
         assert gone is not None and gone.results_downsampled == 1 and _count(h, Result) == 0
+
+
+def test_retention_settings_come_from_the_environment_and_fail_fast() -> None:
+    from fernwart.collector.settings import SettingsError, from_env
+
+    settings = from_env({"FERNWART_RETAIN_RESULTS_DAYS": "7", "FERNWART_RETAIN_HISTORY_DAYS": "400"})
+    kept = settings.retention()
+    assert (kept.results, kept.five_minute, kept.history) == (
+        timedelta(days=7), timedelta(days=93), timedelta(days=400))
+    with pytest.raises(SettingsError, match="FERNWART_RETAIN_"):
+        from_env({"FERNWART_RETAIN_RESULTS_DAYS": "100"})  # longer than the 5-minute rollups' 93 days
+    with pytest.raises(SettingsError, match="at least a day"):
+        from_env({"FERNWART_RETAIN_RESULTS_DAYS": "0.5"})
