@@ -61,6 +61,8 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
                 transports,
                 settings.public_url,
                 rule,  # fernwart_tickets_opened_total is read from ticket history, sweep openings included
+                retention=settings.retention(),
+                housekeeping_interval=settings.housekeeping_interval,
             )
             runner.start()
         ssh_worker = None

@@ -141,6 +141,27 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_housekeeping(args: argparse.Namespace) -> int:
+    from fernwart.collector.services import housekeeping
+
+    settings = _settings(args)
+    try:
+        retention = settings.retention()
+    except SettingsError as exc:
+        raise CliError(str(exc)) from None
+    engine = _engine(settings)
+    try:
+        sessions = database.session_factory(engine)
+        outcome = housekeeping.run(sessions, utcnow(), retention, dry_run=args.dry_run)
+    finally:
+        engine.dispose()
+    if outcome is None:
+        raise CliError("another collector is running housekeeping now; try again later")
+    for line in outcome.lines():
+        print(line)
+    return 0
+
+
 def cmd_user_add(args: argparse.Namespace) -> int:
     from fernwart.collector.services import auth
     from fernwart.collector.services.errors import ServiceError
@@ -444,6 +465,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", parents=[db_flag], help="create or upgrade the database schema").set_defaults(
         func=cmd_migrate
     )
+
+    keep = sub.add_parser(
+        "housekeeping",
+        parents=[db_flag],
+        help="downsample and delete raw results past their retention, prune history, make partitions",
+        description="Run what the periodic job runs every FERNWART_HOUSEKEEPING_INTERVAL seconds: raw "
+        "results older than FERNWART_RETAIN_RESULTS_DAYS (31) are added to 5-minute and hourly rollups "
+        "and deleted (on PostgreSQL whole daily partitions are dropped); 5-minute rollups are kept "
+        "FERNWART_RETAIN_5MIN_DAYS (93), hourly rollups and state changes FERNWART_RETAIN_HISTORY_DAYS "
+        "(1098); partitions are made FERNWART_PARTITIONS_AHEAD_DAYS (7) ahead.",
+    )
+    keep.add_argument("--dry-run", action="store_true", help="only print what would be done")
+    keep.set_defaults(func=cmd_housekeeping)
 
     user = sub.add_parser("user", help="manage technicians").add_subparsers(
         dest="user_command", required=True

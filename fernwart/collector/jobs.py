@@ -1,5 +1,7 @@
 """Periodic jobs in a background thread: staleness sweep, tickets due at a maintenance window's end, SLA
-clocks and escalation, monthly report mails, expiry of playbook jobs, notification delivery.
+clocks and escalation, monthly report mails, expiry of playbook jobs, notification delivery; and in a
+thread of its own (it may take minutes, the sweep must not wait) housekeeping (`services.housekeeping`):
+partitions ahead, raw results downsampled and deleted after their retention, history pruned.
 
 With several collectors on one PostgreSQL each sweep takes a transaction-level advisory lock first, so only
 one collector sweeps and escalates at a time (the others skip that tick); notifications are claimed row by
@@ -22,6 +24,7 @@ from fernwart.collector.notify.base import Transport
 from fernwart.collector.services import (
     diagnostics,
     escalation,
+    housekeeping,
     notifications,
     report_mail,
     staleness,
@@ -122,6 +125,18 @@ def _sweep_in_batches(
     return marked, opened
 
 
+def run_housekeeping(
+    sessions: sessionmaker[Session], now: datetime, retention: housekeeping.Retention
+) -> housekeeping.Outcome | None:
+    """Run housekeeping once and log what it did; return None when another collector is running it."""
+    outcome = housekeeping.run(sessions, now, retention)
+    if outcome is not None and (outcome.results_downsampled or outcome.partitions_dropped
+                                or outcome.partitions_created or outcome.partitions_busy):
+        for line in outcome.lines():
+            log.info("housekeeping: %s", line)
+    return outcome
+
+
 def run_deliveries(
     sessions: sessionmaker[Session], transports: Mapping[str, Transport], now: datetime
 ) -> int:
@@ -145,8 +160,12 @@ class JobRunner:
         dashboard_url: str = "",
         rule: staleness.SilenceRule = staleness.DEFAULT_SILENCE,
         on_tickets_opened: Callable[[int], None] | None = None,
+        retention: housekeeping.Retention | None = None,
+        housekeeping_interval: float = 3600.0,
     ) -> None:
         self.sessions = sessions
+        self.retention = retention
+        self.housekeeping_interval = housekeeping_interval
         self.interval = interval
         self.policy = policy
         self.clock = clock
@@ -156,13 +175,33 @@ class JobRunner:
         self.on_tickets_opened = on_tickets_opened
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="fernwart-jobs", daemon=True)
+        self._housekeeper = threading.Thread(
+            target=self._housekeep, name="fernwart-housekeeping", daemon=True
+        )
 
     def start(self) -> None:
         self._thread.start()
+        if self.retention is not None:
+            self._housekeeper.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
+        if self._housekeeper.is_alive():
+            self._housekeeper.join(timeout=10)
+
+    def _housekeep(self) -> None:
+        assert self.retention is not None
+        while not self._stop.is_set():
+            wait = self.housekeeping_interval
+            try:
+                outcome = run_housekeeping(self.sessions, self.clock(), self.retention)
+                if outcome is not None and (outcome.more or outcome.partitions_busy):
+                    wait = self.interval  # more to do: go on soon
+            except Exception:  # noqa: BLE001 - as below; the next run retries
+                log.exception("housekeeping failed; retrying next run")
+                wait = max(self.interval, min(wait, 60.0))
+            self._stop.wait(wait)
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -1,5 +1,6 @@
 """Prometheus metrics: ingest counters from this process; database-wide gauges and the tickets-opened
-counter read at scrape time (so openings by the staleness sweep, or by another collector, count too)."""
+counter read at scrape time (so openings by the staleness sweep, or by another collector, count too);
+the history tables' sizes, rows and the age of their oldest row (is housekeeping keeping up?)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fernwart.collector.domain.tickets import TicketEventKind
-from fernwart.collector.models import Host, Ticket, TicketEvent
+from fernwart.collector.models import Host, Ticket, TicketEvent, utcnow
+from fernwart.collector.services import housekeeping
 from fernwart.collector.services.ingest import IngestOutcome
 
 
@@ -36,6 +38,8 @@ class _DatabaseGauges(Collector):
             by_state = {
                 state: n for state, n in db.execute(select(Host.state, func.count()).group_by(Host.state))
             }
+            sizes = housekeeping.table_sizes(db)
+        now = utcnow()
         yield GaugeMetricFamily(
             "fernwart_open_tickets", "Repair tickets currently open", value=open_tickets or 0
         )
@@ -48,6 +52,24 @@ class _DatabaseGauges(Collector):
         for state in ("pending", "up", "unreachable"):
             hosts.add_metric([state], by_state.get(state, 0))
         yield hosts
+        size = GaugeMetricFamily("fernwart_table_bytes", "History table size with indexes", labels=["table"])
+        rows = GaugeMetricFamily(
+            "fernwart_table_rows", "History table rows (estimated on PostgreSQL)", labels=["table"]
+        )
+        age = GaugeMetricFamily(
+            "fernwart_table_oldest_row_age_seconds",
+            "Age of the oldest row of a history table",
+            labels=["table"],
+        )
+        for table in sizes:
+            if table.bytes is not None:
+                size.add_metric([table.table], table.bytes)
+            rows.add_metric([table.table], table.rows)
+            if table.oldest is not None:
+                age.add_metric([table.table], max(0.0, (now - table.oldest).total_seconds()))
+        yield size
+        yield rows
+        yield age
 
 
 class Metrics:

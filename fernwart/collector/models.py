@@ -137,8 +137,16 @@ class EnrollmentToken(Base):
 
 
 class Result(Base):
+    """One stored check result. On SQLite the client-made id is the primary key. On PostgreSQL the table
+    is partitioned by day of `observed_at` (migration 0009, `services.partitions`), and a unique key must
+    hold the partition key: there it is (observed_at, id), time-ordered and so hot for inserts; a retry
+    carries the same id and observation time, and `results_ahead` covers results whose time was clamped."""
+
     __tablename__ = "results"
-    __table_args__ = (Index("ix_results_host_check_observed", "host_id", "check_name", "observed_at"),)
+    __table_args__ = (
+        Index("ix_results_host_check_observed", "host_id", "check_name", "observed_at"),
+        Index("ix_results_observed_at", "observed_at"),  # SQLite; PostgreSQL's key starts with it
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # made by the agent
     host_id: Mapped[str] = mapped_column(ForeignKey("hosts.id"))
@@ -150,6 +158,62 @@ class Result(Base):
     observed_at: Mapped[datetime]
     received_at: Mapped[datetime]
     duration: Mapped[float]
+
+
+class ResultAhead(Base):
+    """Ids of results stored with their observation time clamped to their arrival (an agent clock running
+    ahead): a retry of one carries a different stored time, so PostgreSQL's (observed_at, id) key alone
+    would not see it. Tiny; kept as long as a retry is accepted (`result_max_age`)."""
+
+    __tablename__ = "results_ahead"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    observed_at: Mapped[datetime]  # as stored (the arrival time)
+
+
+class CheckRollup(Base):
+    """Check runs per bucket (`resolution` seconds: 300 or 3600) of results that left the raw table.
+
+    A raw result is counted here in the transaction that deletes it, so raw rows and rollups never overlap:
+    runs in a period = raw rows in it + rollup buckets starting in it."""
+
+    __tablename__ = "check_rollups"
+    __table_args__ = (Index("ix_check_rollups_resolution_bucket", "resolution", "bucket"),)
+
+    host_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    check_name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    resolution: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket: Mapped[datetime] = mapped_column(primary_key=True)
+    runs: Mapped[int] = mapped_column(Integer)
+    not_ok: Mapped[int] = mapped_column(Integer)
+
+
+class MetricRollup(Base):
+    """Min/avg/max of one metric of one check per bucket (`resolution` seconds: 300 or 3600), made from
+    raw results as they leave the raw table (Zabbix's trends); avg = total / samples."""
+
+    __tablename__ = "metric_rollups"
+    __table_args__ = (Index("ix_metric_rollups_resolution_bucket", "resolution", "bucket"),)
+
+    host_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    check_name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    resolution: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket: Mapped[datetime] = mapped_column(primary_key=True)
+    metric: Mapped[str] = mapped_column(String(128), primary_key=True)
+    samples: Mapped[int] = mapped_column(Integer)
+    min: Mapped[float]
+    max: Mapped[float]
+    total: Mapped[float]
+
+
+class HostObservation(Base):
+    """Observation times of raw results the availability service needs after they are gone: those inside
+    (or just before) a span in which the host was stale, the evidence that a silent host was not silent."""
+
+    __tablename__ = "host_observations"
+
+    host_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    observed_at: Mapped[datetime] = mapped_column(primary_key=True)
 
 
 class CheckState(Base):
@@ -177,7 +241,10 @@ class CheckState(Base):
 
 class StateChange(Base):
     __tablename__ = "state_changes"
-    __table_args__ = (Index("ix_state_changes_host_check_at", "host_id", "check_name", "at"),)
+    __table_args__ = (
+        Index("ix_state_changes_host_check_at", "host_id", "check_name", "at"),
+        Index("ix_state_changes_at", "at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     host_id: Mapped[str] = mapped_column(ForeignKey("hosts.id"))
@@ -375,6 +442,7 @@ RESULTS = cast(Table, Result.__table__)
 CHECK_STATES = cast(Table, CheckState.__table__)
 STATE_CHANGES = cast(Table, StateChange.__table__)
 NOTIFICATIONS = cast(Table, Notification.__table__)
+RESULTS_AHEAD = cast(Table, ResultAhead.__table__)
 
 
 def utcnow() -> datetime:

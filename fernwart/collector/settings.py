@@ -10,9 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fernwart.checks.status import Status
 from fernwart.protocol import RESULT_MAX_AGE
+
+if TYPE_CHECKING:
+    from fernwart.collector.services.housekeeping import Retention
 
 
 class SettingsError(ValueError):
@@ -46,6 +50,11 @@ class Settings:
     ssh_use_agent: bool = False  # also offer the keys of the SSH agent at SSH_AUTH_SOCK
     ssh_workers: int = 4  # SSH jobs run at once by one collector process (0: none here)
     ssh_connect_timeout: float = 10.0  # seconds for TCP connect, banner and authentication each
+    retain_results: timedelta = timedelta(days=31)  # raw results; then downsampled
+    retain_five_minute: timedelta = timedelta(days=93)  # 5-minute rollups
+    retain_history: timedelta = timedelta(days=3 * 366)  # hourly rollups, state changes (contracts)
+    partitions_ahead: int = 7  # days of result partitions made ahead (PostgreSQL)
+    housekeeping_interval: float = 3600.0  # seconds between housekeeping runs of the periodic job
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -67,6 +76,21 @@ class Settings:
     def effective_ssh_key(self) -> Path:
         """Return the collector's private SSH key file (`fernwart-collector ssh key` creates it)."""
         return self.ssh_key or self.home / "ssh" / "id_ecdsa"
+
+    def retention(self) -> Retention:
+        """Return the retention housekeeping applies; raise SettingsError for an impossible one."""
+        from fernwart.collector.services.housekeeping import Retention
+
+        try:
+            return Retention(
+                results=self.retain_results,
+                five_minute=self.retain_five_minute,
+                history=self.retain_history,
+                partitions_ahead=self.partitions_ahead,
+                result_max_age=self.result_max_age,
+            )
+        except ValueError as exc:
+            raise SettingsError(f"FERNWART_RETAIN_*: {exc}") from None
 
     def with_overrides(self, **changes: object) -> Settings:
         """Return a copy with the given fields replaced (None values are ignored)."""
@@ -105,7 +129,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         ticket_on.add(Status.WARNING)
     if _bool(env, "FERNWART_TICKET_ON_UNKNOWN", False):
         ticket_on.add(Status.UNKNOWN)
-    return Settings(
+    settings = Settings(
         home=Path(env.get("FERNWART_HOME") or "fernwart-data"),
         database_url=env.get("FERNWART_DATABASE_URL", ""),
         body_limit=int(_number(env, "FERNWART_BODY_LIMIT", 1024 * 1024)),
@@ -130,7 +154,14 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         ssh_use_agent=_bool(env, "FERNWART_SSH_USE_AGENT", False),
         ssh_workers=int(_number(env, "FERNWART_SSH_WORKERS", 4)),
         ssh_connect_timeout=_number(env, "FERNWART_SSH_CONNECT_TIMEOUT", 10.0) or 10.0,
+        retain_results=timedelta(days=_number(env, "FERNWART_RETAIN_RESULTS_DAYS", 31)),
+        retain_five_minute=timedelta(days=_number(env, "FERNWART_RETAIN_5MIN_DAYS", 93)),
+        retain_history=timedelta(days=_number(env, "FERNWART_RETAIN_HISTORY_DAYS", 3 * 366)),
+        partitions_ahead=int(_number(env, "FERNWART_PARTITIONS_AHEAD_DAYS", 7)),
+        housekeeping_interval=_number(env, "FERNWART_HOUSEKEEPING_INTERVAL", 3600.0),
     )
+    settings.retention()  # fail fast on an impossible combination
+    return settings
 
 
 def _path(env: Mapping[str, str], name: str) -> Path | None:

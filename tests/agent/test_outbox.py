@@ -30,7 +30,7 @@ def put(box: Outbox, summary: str = "fine", check: str = "cpu", seconds: int = 0
 def test_put_stores_the_protocol_item_with_its_own_time(outbox: Outbox) -> None:
     result_id = put(outbox, "load high", seconds=5)
     (entry,) = outbox.peek(10)
-    assert uuid.UUID(result_id).version == 4
+    assert uuid.UUID(result_id).version == 7
     assert entry.id == result_id and entry.check == "cpu"
     assert entry.payload == {
         "id": result_id, "check": "cpu", "type": "cpu", "status": 1, "summary": "load high",
@@ -180,3 +180,13 @@ def test_trimmed_payloads_pass_the_collectors_schema(outbox: Outbox) -> None:
     outbox.put(CheckResult(Status.CRITICAL, "s" * 5000, metrics, "l" * 70000).stamped(T0, 0.5),
                check="a", check_type="t", interval=60, max_attempts=3)
     schemas.ResultIn.model_validate(outbox.peek(1)[0].payload)  # raises when a limit is broken
+
+
+def test_result_ids_are_uuid7_ordered_by_time() -> None:
+    from fernwart.agent.outbox import time_ordered_id
+
+    first = time_ordered_id(T0, bytes(10))
+    assert first == "01a202b2-c500-7000-8000-000000000000"  # 2026-11-22T10:00Z in ms, then version/variant
+    later = [time_ordered_id(T0 + timedelta(milliseconds=ms)) for ms in (1, 2, 1000, 86_400_000)]
+    assert sorted(later) == later and all(uuid.UUID(i).version == 7 for i in later)
+    assert uuid.UUID(time_ordered_id(T0, b"\xff" * 10)).variant == uuid.RFC_4122

@@ -56,3 +56,28 @@ def test_gauges_read_the_database_at_scrape_time(database_url: str) -> None:
     assert sample(after, 'fernwart_hosts{state="unreachable"}') == 1
     assert sample(after, "fernwart_open_tickets") == 0
     engine.dispose()
+
+
+def test_history_tables_show_their_rows_and_the_age_of_their_oldest_row(database_url: str) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import text as sql
+
+    from fernwart.collector.models import utcnow
+    from tests.collector.helpers import BACKFILL, harness, result
+
+    with harness(database_url, result_max_age=BACKFILL) as h:
+        h.clock.now = utcnow()
+        h.enroll("web01")
+        old = h.clock.now - timedelta(days=2)
+        assert h.report("web01", [result("load", 0, old), result("load", 0, h.clock.now)]).status_code == 200
+        with h.sessions() as db:  # PostgreSQL's row figures are the planner's estimates: bring them up
+            if db.get_bind().dialect.name == "postgresql":
+                db.execute(sql("ANALYZE results"))
+        text = Metrics(h.sessions).render().decode()
+    age = sample(text, 'fernwart_table_oldest_row_age_seconds{table="results"}')
+    assert 2 * 86400 <= age < 2 * 86400 + 3600
+    assert sample(text, 'fernwart_table_rows{table="results"}') == 2
+    assert 'fernwart_table_oldest_row_age_seconds{table="metric_rollups"}' not in text  # empty: no age
+    if "postgresql" in database_url:
+        assert sample(text, 'fernwart_table_bytes{table="results"}') > 0

@@ -38,3 +38,40 @@ def test_0004_restarts_flap_histories_as_a_steady_run_of_the_hard_status(databas
     finally:
         engine.dispose()
     assert [tuple(r) for r in rows] == [("bouncing", "0" * 21, 0, True), ("down", "2" * 21, 0, False)]
+
+
+def test_0011_moves_results_into_partitions_and_back_without_losing_a_row(database_url: str) -> None:
+    from datetime import timedelta
+
+    from tests.collector.helpers import BACKFILL
+
+    with harness(database_url, result_max_age=BACKFILL) as h:
+        web01 = h.enroll("web01")
+        batch = [result("disk", i % 3, h.clock.now - timedelta(days=i)) for i in range(50)]
+        assert h.report("web01", batch).json()["accepted"] == 50
+    engine = make_engine(database_url)
+    ids = "SELECT id, observed_at FROM results ORDER BY id"
+    try:
+        with engine.connect() as conn:
+            before = conn.execute(text(ids)).all()
+            if conn.dialect.name == "sqlite":
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")  # type: ignore[union-attr]
+            cfg = Config()
+            cfg.set_main_option("script_location", str(MIGRATIONS))
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0010")
+            conn.commit()
+            plain = conn.execute(text(ids)).all()
+            command.upgrade(cfg, "head")
+            conn.commit()
+            after = conn.execute(text(ids)).all()
+            partitioned = conn.dialect.name == "postgresql" and conn.scalar(text(
+                "SELECT count(*) FROM pg_partitioned_table WHERE partrelid = 'results'::regclass"))
+    finally:
+        engine.dispose()
+    assert len(before) == 50 and plain == before and after == before
+    assert partitioned or engine.dialect.name == "sqlite"
+    with harness(database_url, "admin2", result_max_age=BACKFILL) as h:  # moved rows still count as stored
+        h.hosts["web01"] = web01
+        assert h.report("web01", batch).json()["accepted"] == 0
+

@@ -8,6 +8,7 @@ scoping and refuse the same things.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -88,14 +89,27 @@ def host_list(request: Request, db: DB, signed_in: Viewing) -> Response:
 
 
 @router.get("/hosts/{host_id}")
-def host_detail(request: Request, db: DB, signed_in: Viewing, host_id: str, check: str = "") -> Response:
-    """Show a host's check states and its latest results (optionally of one check) with perfdata."""
+def host_detail(
+    request: Request, db: DB, now: Now, signed_in: Viewing, host_id: str, check: str = "", days: int = 0
+) -> Response:
+    """Show a host's check states and its latest results (optionally of one check) with perfdata; with
+    `days`, the check's charts span that many days (bucket averages, rollups past the raw retention)."""
     try:
         host = read.hosts.one(db, signed_in.user, host_id)
     except NotFound:
         return error_page(request, signed_in, 404, "No such host.")
+    if days and days not in read.hosts.CHART_DAYS:
+        choices = ", ".join(str(d) for d in read.hosts.CHART_DAYS)
+        return error_page(request, signed_in, 422, f"days: choose one of {choices}.")
     states = read.hosts.checks(db, signed_in.user, host_id)
     results = read.hosts.results(db, signed_in.user, host_id, check=check or None, limit=50)
+    shown = _charts(results) if check else []
+    if check and days:
+        since = now - timedelta(days=days)
+        resolution, series = read.hosts.metric_history(db, signed_in.user, host_id, check, since, now)
+        units = {str(m.get("label", "")): str(m.get("uom") or "") for r in results for m in r.metrics}
+        shown = [charts.history_chart(label, points, units.get(label, ""), resolution)
+                 for label, points in series.items()]
     return render(
         request,
         "host.html",
@@ -107,7 +121,9 @@ def host_detail(request: Request, db: DB, signed_in: Viewing, host_id: str, chec
         states=states,
         results=results,
         check=check,
-        charts=_charts(results) if check else [],
+        days=days,
+        chart_days=read.hosts.CHART_DAYS,
+        charts=shown,
         windows=read.windows.of_host(db, signed_in.user, host_id),
     )
 

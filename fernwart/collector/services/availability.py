@@ -15,6 +15,8 @@ hosts, state changes, tickets) and attaches to each outage the tickets of its ho
   times of the host's stored results are loaded (one query per stale span) and the part no real result
   covers is its silence: the checks are in no data there and the contract's `no_data` decides. Results
   replayed from an agent's outbox cover the time they were observed in, so a cut-off agent is not silent.
+  Once raw results are past their retention, their times in and just before stale spans are read from
+  `host_observations` (kept by housekeeping for as long as state changes), so the figures do not change.
 - A customer without a contract is measured on 24x7 UTC hours against no target, counting host
   reachability and every check, WARNING up, no data excluded; `contract` is None so callers can say so.
 """
@@ -43,7 +45,7 @@ from fernwart.collector.domain.availability import (
 from fernwart.collector.domain.calendar import ServiceCalendar, load_zone
 from fernwart.collector.domain.contracts import Contract
 from fernwart.collector.domain.windows import parse_instant
-from fernwart.collector.models import Customer, Host, Result, StateChange, Ticket
+from fernwart.collector.models import Customer, Host, HostObservation, Result, StateChange, Ticket
 from fernwart.collector.services.contracts import contract_of
 from fernwart.collector.services.errors import Invalid, NotFound
 from fernwart.collector.services.windows import windows_of
@@ -243,6 +245,14 @@ def _silences(
                 select(Result.observed_at)
                 .where(Result.host_id == host.id, Result.observed_at >= a - allowed, Result.observed_at < b)
                 .order_by(Result.observed_at)
+            )
+            # raw results past their retention left their times here (services.housekeeping)
+            observed += session.scalars(
+                select(HostObservation.observed_at).where(
+                    HostObservation.host_id == host.id,
+                    HostObservation.observed_at >= a - allowed,
+                    HostObservation.observed_at < b,
+                )
             )
         if found := silences(stale[host.name], observed, allowed):
             out[host.name] = found

@@ -13,14 +13,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from fernwart.checks.status import Status
 from fernwart.collector.domain.tickets import TicketPolicy
-from fernwart.collector.models import RESULTS, Host
+from fernwart.collector.models import RESULTS, RESULTS_AHEAD, Host
 from fernwart.collector.services import auth, checkstate, identity
 from fernwart.collector.services.checkstate import Observation
 from fernwart.collector.services.errors import Forbidden, Invalid, Revoked, Unauthenticated
@@ -161,7 +161,8 @@ def ingest(
         r if r.observed_at <= now else replace(r, observed_at=now)
         for r in {r.id: r for r in results}.values()
     ]
-    stored = _insert_new(session, host.id, unique, now)
+    ahead = {r.id for r in results if r.observed_at > now}
+    stored = _insert_new(session, host.id, unique, now, ahead)
     fresh = [r for r in unique if r.id in stored]
     observations = [
         Observation(
@@ -211,14 +212,22 @@ _PG_INSERT = text(
     FROM json_to_recordset(CAST(:rows AS json))
          AS u(id text, check_name text, status smallint, summary text, long_output text, metrics json,
               observed_at timestamptz, duration float8)
-    ON CONFLICT (id) DO NOTHING
+    WHERE NOT EXISTS (SELECT 1 FROM results_ahead a WHERE a.id = u.id)
+    ON CONFLICT (observed_at, id) DO NOTHING
     RETURNING id
     """
 )
 
 
-def _insert_new(session: Session, host_id: str, results: Sequence[IncomingResult], now: datetime) -> set[str]:
-    """Insert results, skipping ids already stored; return the ids this call stored."""
+def _insert_new(
+    session: Session, host_id: str, results: Sequence[IncomingResult], now: datetime, ahead: set[str]
+) -> set[str]:
+    """Insert results, skipping ids already stored; return the ids this call stored.
+
+    On PostgreSQL the key is (observed_at, id) (results are partitioned by time): a retry has the same
+    id and time, except where the time was clamped to the arrival (`ahead`); those ids go to
+    `results_ahead`, which the insert consults too, so no retry is stored twice.
+    """
     if not results:
         return set()
     if session.get_bind().dialect.name == "postgresql":
@@ -240,7 +249,11 @@ def _insert_new(session: Session, host_id: str, results: Sequence[IncomingResult
             ]
         )
         params = {"host_id": host_id, "received_at": now, "rows": rows_json}
-        return set(session.connection().execute(_PG_INSERT, params).scalars())
+        stored = set(session.connection().execute(_PG_INSERT, params).scalars())
+        if clamped := sorted(ahead & stored):
+            ahead_rows = [{"id": i, "observed_at": now} for i in clamped]
+            session.connection().execute(insert(RESULTS_AHEAD), ahead_rows)
+        return stored
     rows = [
         {
             "id": r.id,

@@ -9,7 +9,8 @@ This module only groups them into the report's tables and words the summary line
   of the measured part of the month, which (as everywhere) moves on to the ticket's last event when that
   is later: a ticket acknowledged after the month ended shows its real attainment, and a clock running
   when the report is made is "open", not met.
-- Preventive checks: stored results of the customer's hosts observed inside the month, per check type.
+- Preventive checks: stored results of the customer's hosts observed inside the month, per check type
+  (raw results, and the rollups of those past their retention).
 - Windows: every occurrence of a maintenance window overlapping the month, with what it held back (from the
   maintenance log).
 - Diagnostics and repairs are not recorded yet (no audit log); the report says so instead of showing zero.
@@ -31,7 +32,9 @@ from sqlalchemy.orm import Session
 from fernwart import __version__
 from fernwart.collector.domain.availability import Figures
 from fernwart.collector.domain.clocks import ClockState
+from fernwart.collector.domain.rollups import FIVE_MINUTES, HOURLY
 from fernwart.collector.models import (
+    CheckRollup,
     CheckState,
     Customer,
     Host,
@@ -324,21 +327,43 @@ def _breach(ticket: Ticket, host: str, clock: ClockState) -> dict[str, Any]:
 
 
 def _check_runs(session: Session, customer_id: int, start: datetime, as_of: datetime) -> list[dict[str, Any]]:
-    """Return check runs per check type inside [start, as_of): runs, hosts, and runs that were not OK."""
+    """Return check runs per check type inside [start, as_of): runs, hosts, and runs that were not OK.
+
+    Raw results and the rollups of those past their retention never overlap, so both are added: hourly
+    buckets when the bounds are whole hours, else 5-minute ones (kept for a shorter time).
+    """
     check_type = func.coalesce(CheckState.check_type, "")
-    rows = session.execute(
-        select(check_type, func.count(), func.count(func.distinct(Result.host_id)),
-               func.sum(case((Result.status != 0, 1), else_=0)))
+    raw = (
+        select(check_type, Result.host_id, func.count(), func.sum(case((Result.status != 0, 1), else_=0)))
         .select_from(Result)
         .join(Host, Host.id == Result.host_id)
         .outerjoin(CheckState, (CheckState.host_id == Result.host_id)
                    & (CheckState.check_name == Result.check_name))
         .where(Host.customer_id == customer_id, Result.observed_at >= start, Result.observed_at < as_of)
-        .group_by(check_type)
-        .order_by(check_type)
-    ).all()
-    return [{"type": kind or "unknown", "runs": runs, "hosts": hosts, "not_ok": int(not_ok or 0)}
-            for kind, runs, hosts, not_ok in rows]
+        .group_by(check_type, Result.host_id)
+    )
+    whole_hours = all(at.minute == at.second == at.microsecond == 0 for at in (start, as_of))
+    rolled = (
+        select(check_type, CheckRollup.host_id, func.sum(CheckRollup.runs), func.sum(CheckRollup.not_ok))
+        .select_from(CheckRollup)
+        .join(Host, Host.id == CheckRollup.host_id)
+        .outerjoin(CheckState, (CheckState.host_id == CheckRollup.host_id)
+                   & (CheckState.check_name == CheckRollup.check_name))
+        .where(Host.customer_id == customer_id, CheckRollup.bucket >= start, CheckRollup.bucket < as_of)
+        .where(CheckRollup.resolution == (HOURLY if whole_hours else FIVE_MINUTES))
+        .group_by(check_type, CheckRollup.host_id)
+    )
+    runs: Counter[str] = Counter()
+    not_ok: Counter[str] = Counter()
+    hosts: dict[str, set[str]] = defaultdict(set)
+    for query in (raw, rolled):
+        for kind, host_id, count, failed in session.execute(query):
+            if count:
+                runs[kind] += int(count)
+                not_ok[kind] += int(failed or 0)
+                hosts[kind].add(host_id)
+    return [{"type": kind or "unknown", "runs": runs[kind], "hosts": len(hosts[kind]), "not_ok": not_ok[kind]}
+            for kind in sorted(runs)]
 
 
 def _windows(session: Session, customer_id: int, start: datetime, as_of: datetime) -> list[dict[str, Any]]:

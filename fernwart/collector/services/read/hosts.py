@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fernwart.checks.status import Status
-from fernwart.collector.models import CheckState, Customer, Host, HostFacts, MaintenanceLog, Result
+from fernwart.collector.domain.rollups import (
+    FIVE_MINUTES,
+    HOURLY,
+    Point,
+    RawResult,
+    Values,
+    bucket_of,
+    merge_points,
+)
+from fernwart.collector.models import (
+    CheckState,
+    Customer,
+    Host,
+    HostFacts,
+    MaintenanceLog,
+    MetricRollup,
+    Result,
+)
 from fernwart.collector.services.auth import Account
 from fernwart.collector.services.errors import Invalid, NotFound
 from fernwart.collector.services.hostfacts import ReportedHostKey, reported_host_keys
@@ -222,6 +239,41 @@ def results(
         )
         for r in rows
     ]
+
+
+CHART_DAYS = (1, 7, 31, 93, 365, 1098)  # the ranges the host page offers for a check's metric history
+
+
+def metric_history(
+    session: Session, account: Account, host_id: str, check: str, since: datetime, now: datetime
+) -> tuple[int, dict[str, list[Point]]]:
+    """Return the resolution (seconds) and, per metric label, min/avg/max points of one check since `since`.
+
+    Up to two days: 5-minute buckets, longer: hourly. Raw results still stored are bucketed here; beyond
+    the raw retention the rollups housekeeping made take over (the two never overlap).
+    """
+    one(session, account, host_id)
+    resolution = FIVE_MINUTES if now - since <= timedelta(days=2) else HOURLY
+    raw = [
+        RawResult(host_id, check, 0, metrics or [], at)
+        for metrics, at in session.execute(
+            select(Result.metrics, Result.observed_at).where(
+                Result.host_id == host_id, Result.check_name == check, Result.observed_at >= since
+            )
+        )
+    ]
+    rolled = [
+        (r.bucket, r.metric, Values(r.samples, r.min, r.max, r.total))
+        for r in session.scalars(
+            select(MetricRollup).where(
+                MetricRollup.host_id == host_id,
+                MetricRollup.check_name == check,
+                MetricRollup.resolution == resolution,
+                MetricRollup.bucket >= bucket_of(since, resolution),
+            )
+        )
+    ]
+    return resolution, merge_points(raw, rolled, resolution)
 
 
 @dataclass(frozen=True)
