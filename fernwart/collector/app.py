@@ -26,6 +26,7 @@ from fernwart.collector.jobs import JobRunner
 from fernwart.collector.metrics import Metrics
 from fernwart.collector.middleware import BodyLimit
 from fernwart.collector.models import utcnow
+from fernwart.collector.services import job_wakeup
 from fernwart.collector.services.notifications import load_transports
 from fernwart.collector.services.staleness import SilenceRule
 from fernwart.collector.settings import Settings
@@ -36,11 +37,17 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
     """Build the collector application for `settings`; `engine` may be given by tests."""
     engine = engine or database.make_engine(settings.effective_database_url)
     sessions = database.session_factory(engine)
+    waiters = job_wakeup.JobWaiters()
+    job_wakeup.install(sessions, waiters)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if migrate:
             database.migrate(engine)
+        listener = None
+        if engine.dialect.name == "postgresql":  # jobs queued by other collectors wake our long-polls
+            listener = job_wakeup.JobListener(engine, waiters)
+            listener.start()
         runner = None
         if settings.run_jobs:
             transports = load_transports(settings.notify_config or settings.home / "notify.yaml")
@@ -60,13 +67,16 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
         finally:
             if runner:
                 runner.stop()
+            if listener:
+                listener.stop()
 
     app = FastAPI(title="Fernwart collector", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = sessions
+    app.state.job_waiters = waiters
     app.state.policy = TicketPolicy(settings.ticket_on, settings.resolve_on_recovery, settings.reopen_window)
-    app.state.metrics = Metrics(sessions)
+    app.state.metrics = Metrics(sessions, waiters)
     app.state.throttle = Throttle(failures=settings.auth_failure_limit)
     api.errors.install(app)
     api.openapi.install(app)

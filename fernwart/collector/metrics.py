@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from fernwart.collector.domain.tickets import TicketEventKind
 from fernwart.collector.models import Host, Ticket, TicketEvent
 from fernwart.collector.services.ingest import IngestOutcome
+from fernwart.collector.services.job_wakeup import JobWaiters
 
 
 class _DatabaseGauges(Collector):
@@ -53,7 +54,7 @@ class _DatabaseGauges(Collector):
 class Metrics:
     """The collector's metrics registry."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], waiters: JobWaiters | None = None) -> None:
         self.registry = CollectorRegistry()
         self.results = Counter(
             "fernwart_results_ingested", "Results stored (duplicates not counted)", registry=self.registry
@@ -69,6 +70,10 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_DatabaseGauges(sessions))
+        if waiters is not None:
+            polls = Gauge("fernwart_job_polls_waiting", "Agent job long-polls this process holds open",
+                          registry=self.registry)
+            polls.set_function(waiters.count)
 
     def observe_ingest(self, outcome: IngestOutcome, seconds: float) -> None:
         """Count one processed report."""

@@ -39,6 +39,7 @@ class Settings:
         0.5  # more than this share of hosts silent at once: one incident
     )
     mass_silence_min_hosts: int = 10  # ... among at least this many hosts
+    job_recheck: float = 30.0  # seconds a waiting job long-poll goes without a database check (fallback)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -101,4 +102,5 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         auth_failure_limit=max(1, int(_number(env, "FERNWART_AUTH_FAILURE_LIMIT", 10))),
         mass_silence_share=_number(env, "FERNWART_MASS_SILENCE_SHARE", 0.5),
         mass_silence_min_hosts=int(_number(env, "FERNWART_MASS_SILENCE_MIN_HOSTS", 10)),
+        job_recheck=max(0.1, _number(env, "FERNWART_JOB_RECHECK", 30.0)),
     )

@@ -1,14 +1,16 @@
 """Playbook jobs: technicians queue, list, read and cancel them; agents wait for them and report results.
 
-The agent's `GET /api/v1/agent/jobs?wait=N` is a long-poll on the event loop (no worker thread is held
-per waiting agent): a job queued on this collector wakes the waiting agent at once; jobs queued on
-another collector sharing the database are seen at the next recheck (RECHECK seconds).
+The agent's `GET /api/v1/agent/jobs?wait=N` is a long-poll on the event loop: a waiting agent holds an
+`asyncio.Event`, no worker thread (threads are borrowed only for the short database checks at the start
+and after each wake-up). A job queued on this collector wakes it after commit; one queued on another
+collector on the same PostgreSQL wakes it through LISTEN/NOTIFY (`services.job_wakeup`). The database
+is checked again without a wake-up only every `FERNWART_JOB_RECHECK` seconds, as a fallback. A poll
+whose agent hung up takes no job, so a job is not handed to a connection nobody reads.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from datetime import timedelta
 from typing import Annotated, Any
@@ -22,9 +24,9 @@ from fernwart.collector import deps
 from fernwart.collector.deps import DB, Now, Tech
 from fernwart.collector.services import auth, diagnostics
 from fernwart.collector.services.errors import Unauthenticated
+from fernwart.collector.services.job_wakeup import JobWaiters
 
 router = APIRouter(prefix="/api/v1", tags=["diagnostics"])
-RECHECK = 5.0
 MAX_WAIT = 60
 
 
@@ -48,45 +50,6 @@ class JobResultIn(BaseModel):
     steps: list[dict[str, Any]] = Field(default_factory=list, max_length=100)
 
 
-class Waiters:
-    """Agents waiting for a job, by host id; `wake` may be called from any thread."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._waiting: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
-
-    def add(self, host_id: str) -> asyncio.Event:
-        event = asyncio.Event()
-        with self._lock:
-            self._waiting.setdefault(host_id, []).append((asyncio.get_running_loop(), event))
-        return event
-
-    def remove(self, host_id: str, event: asyncio.Event) -> None:
-        with self._lock:
-            left = [w for w in self._waiting.get(host_id, []) if w[1] is not event]
-            if left:
-                self._waiting[host_id] = left
-            else:
-                self._waiting.pop(host_id, None)
-
-    def wake(self, host_id: str) -> None:
-        with self._lock:
-            waiting = list(self._waiting.get(host_id, []))
-        for loop, event in waiting:
-            loop.call_soon_threadsafe(event.set)
-
-    def count(self) -> int:
-        with self._lock:
-            return sum(len(w) for w in self._waiting.values())
-
-
-def waiters(request: Request) -> Waiters:
-    found: Waiters | None = getattr(request.app.state, "job_waiters", None)
-    if found is None:
-        found = request.app.state.job_waiters = Waiters()
-    return found
-
-
 def _out(found: diagnostics.JobView) -> dict[str, Any]:
     return found.__dict__
 
@@ -97,8 +60,7 @@ def queue_job(host_id: str, body: JobIn, request: Request, db: DB, user: Tech, n
     expires = timedelta(seconds=body.expires_in) if body.expires_in else None
     found = diagnostics.queue(db, user, host_id, body.playbook, body.params, now, ticket_id=body.ticket,
                               expires_in=expires)
-    db.commit()
-    waiters(request).wake(host_id)
+    db.commit()  # wakes the host's waiting agent, here or at another collector
     return _out(found)
 
 
@@ -162,22 +124,34 @@ async def agent_jobs(request: Request, wait: Annotated[int, Query(ge=0, le=MAX_W
     """Hand the agent its next job, waiting up to `wait` seconds for one; 204 when none came."""
     token = deps.bearer(request)
     deadline = time.monotonic() + wait
-    registry = waiters(request)
-    while True:
-        event = registry.add(token_host := await run_in_threadpool(_host_id, request, token))
-        try:
+    registry: JobWaiters = request.app.state.job_waiters
+    recheck: float = request.app.state.settings.job_recheck
+    host_id = await run_in_threadpool(_host_id, request, token)
+    waiter = registry.add(host_id)  # before the first check, so a job queued meanwhile wakes us
+    hung_up = asyncio.ensure_future(_hung_up(request))
+    try:
+        while not hung_up.done():
+            waiter.clear()
             found = await run_in_threadpool(_deliver_once, request, token)
             if found is not None:
                 return found
             left = deadline - time.monotonic()
             if left <= 0:
-                return Response(status_code=204)
-            try:
-                await asyncio.wait_for(event.wait(), timeout=min(left, RECHECK))
-            except TimeoutError:
-                pass
-        finally:
-            registry.remove(token_host, event)
+                break
+            woken = asyncio.ensure_future(waiter.wait())
+            await asyncio.wait({woken, hung_up}, timeout=min(left, recheck),
+                               return_when=asyncio.FIRST_COMPLETED)
+            woken.cancel()
+        return Response(status_code=204)
+    finally:
+        registry.remove(host_id, waiter)
+        hung_up.cancel()
+
+
+async def _hung_up(request: Request) -> None:
+    """Return once the client has closed its connection."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _now(request: Request) -> Any:

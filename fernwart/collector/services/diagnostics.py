@@ -26,7 +26,7 @@ from fernwart.collector.domain.diagnostics import (
 )
 from fernwart.collector.domain.tickets import TicketEventKind
 from fernwart.collector.models import AuditEntry, Host, HostPlaybooks, Job, JobEvent, Ticket
-from fernwart.collector.services import history
+from fernwart.collector.services import history, job_wakeup
 from fernwart.collector.services.auth import Account
 from fernwart.collector.services.contracts import contract_of
 from fernwart.collector.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -116,6 +116,7 @@ def queue(
     session.flush()
     _event(session, job, JobState.QUEUED, now, f"by {account.name}")
     _audit(session, now, account.name, "queued", host.id, job.id, held, dict(values), "")
+    job_wakeup.announce(session, host.id)  # its waiting agent is woken when this commits
     return view(session, job)
 
 
