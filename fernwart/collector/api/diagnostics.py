@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from datetime import timedelta
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from fernwart.collector import deps
 from fernwart.collector.deps import DB, Now, Tech
@@ -28,6 +30,7 @@ from fernwart.collector.services.job_wakeup import JobWaiters
 
 router = APIRouter(prefix="/api/v1", tags=["diagnostics"])
 MAX_WAIT = 60
+POLL_THREADS = 4  # threads the long-polls' database checks may use at once (of the pool's 40)
 
 
 class JobIn(BaseModel):
@@ -106,7 +109,8 @@ def held_playbooks(body: HeldIn, request: Request, db: DB, now: Now) -> Response
     return Response(status_code=204)
 
 
-def _deliver_once(request: Request, token: str) -> dict[str, Any] | None:
+def _deliver_once(request: Request, token: str) -> tuple[str, dict[str, Any] | None]:
+    """Return the agent's host id and its next job (None if none), in one transaction."""
     with request.app.state.sessions() as db:
         host = auth.host_for_token(db, token)
         if host is None:
@@ -114,9 +118,24 @@ def _deliver_once(request: Request, token: str) -> dict[str, Any] | None:
         found = diagnostics.deliver(db, host, _now(request))
         db.commit()
         if found is None:
-            return None
-        return {"id": found.id, "playbook": found.playbook, "version": found.version, "hash": found.digest,
-                "params": found.params}
+            return str(host.id), None
+        return str(host.id), {"id": found.id, "playbook": found.playbook, "version": found.version,
+                              "hash": found.digest, "params": found.params}
+
+
+_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _check(request: Request, token: str) -> tuple[str, dict[str, Any] | None]:
+    """Run `_deliver_once` on one of POLL_THREADS threads: polls never take the worker pool's threads
+    all at once, so the requests that need them (a job being queued, a report) are not starved."""
+    loop = asyncio.get_running_loop()
+    limiter = _limiters.get(loop)
+    if limiter is None:
+        limiter = _limiters[loop] = anyio.CapacityLimiter(POLL_THREADS)
+    return await anyio.to_thread.run_sync(_deliver_once, request, token, limiter=limiter)
 
 
 @router.get("/agent/jobs", responses={204: {"description": "no job came within `wait` seconds"}})
@@ -126,22 +145,26 @@ async def agent_jobs(request: Request, wait: Annotated[int, Query(ge=0, le=MAX_W
     deadline = time.monotonic() + wait
     registry: JobWaiters = request.app.state.job_waiters
     recheck: float = request.app.state.settings.job_recheck
-    host_id = await run_in_threadpool(_host_id, request, token)
-    waiter = registry.add(host_id)  # before the first check, so a job queued meanwhile wakes us
+    mark = registry.mark()
+    host_id, found = await _check(request, token)
+    if found is not None or wait == 0:
+        return found if found is not None else Response(status_code=204)
+    waiter = registry.add(host_id)
+    if registry.woken_since(host_id, mark):  # a job was queued while we checked
+        waiter.set()
     hung_up = asyncio.ensure_future(_hung_up(request))
     try:
-        while not hung_up.done():
-            waiter.clear()
-            found = await run_in_threadpool(_deliver_once, request, token)
-            if found is not None:
-                return found
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
+        while (left := deadline - time.monotonic()) > 0:
             woken = asyncio.ensure_future(waiter.wait())
             await asyncio.wait({woken, hung_up}, timeout=min(left, recheck),
                                return_when=asyncio.FIRST_COMPLETED)
             woken.cancel()
+            if hung_up.done():  # nobody would read a job handed out now
+                break
+            waiter.clear()  # before the check: a wake-up during it makes the next wait return at once
+            _, found = await _check(request, token)
+            if found is not None:
+                return found
         return Response(status_code=204)
     finally:
         registry.remove(host_id, waiter)
@@ -157,14 +180,6 @@ async def _hung_up(request: Request) -> None:
 def _now(request: Request) -> Any:
     """Return now as the request's `deps.now` dependency gives it (tests override it)."""
     return request.app.dependency_overrides.get(deps.now, deps.now)()
-
-
-def _host_id(request: Request, token: str) -> str:
-    with request.app.state.sessions() as db:
-        host = auth.host_for_token(db, token)
-        if host is None:
-            raise Unauthenticated("unknown agent token")
-        return str(host.id)
 
 
 @router.post("/agent/jobs/{job_id}/running", status_code=204)

@@ -30,11 +30,28 @@ log = logging.getLogger(__name__)
 
 
 class JobWaiters:
-    """Long-polls waiting for a job, by host id; `wake` and `wake_all` may be called from any thread."""
+    """Long-polls waiting for a job, by host id; `wake` and `wake_all` may be called from any thread.
+
+    A poll that checks the database before it knows its host id (one transaction for both) takes a
+    `mark` first and asks `woken_since` after registering: a wake-up in between is not lost.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiting: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+        self._sequence = 0
+        self._woken_at: dict[str, int] = {}  # host id -> sequence number of its last wake-up
+        self._all_woken_at = 0
+
+    def mark(self) -> int:
+        """Return a mark to pass to `woken_since` later."""
+        with self._lock:
+            return self._sequence
+
+    def woken_since(self, host_id: str, mark: int) -> bool:
+        """Return whether `host_id` (or everyone) was woken after `mark` was taken."""
+        with self._lock:
+            return max(self._woken_at.get(host_id, 0), self._all_woken_at) > mark
 
     def add(self, host_id: str) -> asyncio.Event:
         """Register a waiter of the running event loop for `host_id`; remove it with `remove`."""
@@ -54,12 +71,16 @@ class JobWaiters:
     def wake(self, host_id: str) -> None:
         """Wake the waiters of `host_id` (none waiting: nothing happens)."""
         with self._lock:
+            self._sequence += 1
+            self._woken_at[host_id] = self._sequence
             waiting = list(self._waiting.get(host_id, []))
         self._set(waiting)
 
     def wake_all(self) -> None:
         """Wake every waiter, so each checks the database once (after a missed notification)."""
         with self._lock:
+            self._sequence += 1
+            self._all_woken_at = self._sequence
             waiting = [w for ws in self._waiting.values() for w in ws]
         self._set(waiting)
 
