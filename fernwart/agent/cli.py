@@ -141,7 +141,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     worker = None
     if config.playbooks is not None and config.playbooks.is_dir():
         # the sender's link: a token rotation (TokenKeeper) reaches the job worker too
-        worker = JobWorker(outbox, transport, config.playbooks, allow_repairs=config.allow_repairs)
+        worker = JobWorker(outbox, transport, config.playbooks, allow_repairs=config.allow_repairs,
+                           signing_key=config.playbook_signing_key)
     pid_file = write_pid(config.state_dir, os.getpid())
     try:
         log.info("agent for host %s reporting to %s; %d check(s), %d result(s) waiting in the outbox, %d"
@@ -304,37 +305,45 @@ def _open_outbox(args: argparse.Namespace) -> Iterator[Outbox | None]:
         yield outbox
     finally:
         outbox.close()
-def _library_dir(args: argparse.Namespace) -> tuple[Path, bool]:
-    """Return the playbooks directory (from --dir, or the config's) and whether repairs are allowed."""
+def _library_dir(args: argparse.Namespace) -> tuple[Path, bool, bytes | None]:
+    """Return the playbooks directory (from --dir, or the config's), whether repairs are allowed and the
+    signing key (the config's, also with --dir)."""
+    config = load_config(args.config) if args.config is not None else None
     if args.dir is not None:
-        return args.dir, args.allow_repairs
-    if args.config is None:
+        return args.dir, args.allow_repairs, config.playbook_signing_key if config else None
+    if config is None:
         raise ConfigError("give --config FILE or --dir DIRECTORY")
-    config = load_config(args.config)
     assert config.playbooks is not None
-    return config.playbooks, config.allow_repairs
+    return config.playbooks, config.allow_repairs, config.playbook_signing_key
 
 
 def cmd_playbooks(args: argparse.Namespace) -> int:
     """List the playbooks this agent holds with version, kind and hash; name every invalid file's problems."""
-    directory, allow_repairs = _library_dir(args)
-    library = load_library(directory)
+    directory, allow_repairs, signing_key = _library_dir(args)
+    library = load_library(directory, signing_key)
     if args.json:
         print(json.dumps([held_entry(p) for p in library.playbooks.values()], indent=2))
     else:
-        print(f"{directory} (repairs {'allowed' if allow_repairs else 'not allowed'}):")
+        signed = f"; signed by key {library.signed_by}" if library.signed_by else ""
+        signed = signed if signing_key is None or library.signed_by else "; signing required"
+        print(f"{directory} (repairs {'allowed' if allow_repairs else 'not allowed'}{signed}):")
         for playbook in library.playbooks.values():
             print(f"{playbook.name} v{playbook.version} {playbook.kind} sha256:{playbook.digest}")
     for problem in library.problems:
         print(f"fernwart-agent: {problem}", file=sys.stderr)
-    return EXIT_FAILURE if library.problems else 0
+    for name, why in library.refused.items():
+        print(f"fernwart-agent: not held: {name}: {why}", file=sys.stderr)
+    return EXIT_FAILURE if library.problems or library.refused else 0
 
 
 def cmd_run_playbook(args: argparse.Namespace) -> int:
     """Run one held playbook here and now; print each step's output; exit 0 only when it succeeded."""
-    directory, allow_repairs = _library_dir(args)
-    library = load_library(directory)
+    directory, allow_repairs, signing_key = _library_dir(args)
+    library = load_library(directory, signing_key)
     playbook = library.playbooks.get(args.name)
+    if playbook is None and args.name in library.refused:
+        print(f"fernwart-agent: refused: {library.refused[args.name]}", file=sys.stderr)
+        return EXIT_FAILURE
     if playbook is None:
         print(f"fernwart-agent: no valid playbook {args.name!r} in {directory}", file=sys.stderr)
         return EXIT_FAILURE

@@ -11,6 +11,7 @@
     tls_verify: true                 # true, false, or the path of a CA bundle
     playbooks: playbooks             # the playbooks this agent holds; default: playbooks/ beside this file
     allow_repairs: false             # run repair playbooks too (diagnostics only by default)
+    playbook_signing_key: k.pub      # an Ed25519 public key: hold only the playbooks it signed
     token_max_age: 2592000           # seconds before the agent token is rotated, >= 3600; default 30 days
     checks:
       - name: disk-root              # unique, [A-Za-z0-9_.:@-]{1,128}, not "host"
@@ -42,11 +43,13 @@ from fernwart.checks.base import Check
 from fernwart.checks.options import OptionError, build
 from fernwart.checks.ranges import Range, RangeError
 from fernwart.checks.registry import UnknownCheckType, load
+from fernwart.playbook.signing import SignatureError, key_id
 
 MAX_BATCH = 1000  # the protocol's limit on results per report
 TOP_LEVEL_KEYS = (
     "collector", "host_id", "token_file", "outbox", "state_dir", "heartbeat_interval", "batch_size",
     "report_delay", "tls_verify", "token_max_age", "checks", "playbooks", "allow_repairs",
+    "playbook_signing_key",
 )
 DEFAULT_TOKEN_MAX_AGE = 30 * 86400
 COMMON_CHECK_KEYS = ("name", "type", "interval", "timeout", "max_attempts", "warning", "critical")
@@ -98,6 +101,7 @@ class AgentConfig:
     playbooks: Path | None = None
     allow_repairs: bool = False
     token_max_age: int = DEFAULT_TOKEN_MAX_AGE
+    playbook_signing_key: bytes | None = None  # the public key's PEM, read and checked at load
 
 
 def load_config(path: Path | str) -> AgentConfig:
@@ -164,6 +168,7 @@ def parse_config(text: str, path: Path | str) -> AgentConfig:
         if not isinstance(value, str) or not value:
             raise fail(key, f"expected a file path, got {value!r}")
         paths[key] = base / value
+    signing_key = _signing_key(raw.get("playbook_signing_key"), base, fail)
     checks_raw = raw.get("checks", [])
     if checks_raw is None:
         checks_raw = []
@@ -186,8 +191,26 @@ def parse_config(text: str, path: Path | str) -> AgentConfig:
         heartbeat_interval=heartbeat, batch_size=batch_size,
         report_delay=float(report_delay), tls_verify=tls_verify, checks=tuple(checks),
         playbooks=paths["playbooks"], allow_repairs=allow_repairs,
-        token_max_age=token_max_age,
+        token_max_age=token_max_age, playbook_signing_key=signing_key,
     )
+
+
+def _signing_key(value: Any, base: Path, fail: Any) -> bytes | None:
+    """Read and check the public key file `value` names (None when signing is not configured)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise fail("playbook_signing_key", f"expected the path of an Ed25519 public key, got {value!r}")
+    key_file = base / value
+    try:
+        pem = key_file.read_bytes()[:16384]
+    except OSError as exc:
+        raise fail("playbook_signing_key", f"cannot read {str(key_file)!r}: {exc.strerror or exc}") from None
+    try:
+        key_id(pem)  # checks the key's form; verifying needs cryptography, in a child (playbooks.trust)
+    except SignatureError as exc:
+        raise fail("playbook_signing_key", str(exc)) from None
+    return pem
 
 
 def _parse_check(entry: Any, index: int, where: str) -> CheckConfig:

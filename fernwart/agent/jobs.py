@@ -7,7 +7,10 @@
 - Results wait in the outbox (``job_results``, fsynced, a client-made id each) until the collector
   answered 2xx, so a collector outage loses no result and a resend is never stored twice.
 - A job naming a playbook this agent does not hold, another hash, a repair the config does not allow or
-  parameters that do not fit is answered ``refused`` with the reason; nothing runs.
+  parameters that do not fit is answered ``refused`` with the reason; nothing runs. With a signing key,
+  a playbook that is unsigned or was altered after signing is not held, and a job for it is refused
+  with that reason. Playbooks are never fetched from the collector: they arrive with the agent's
+  installation or the provider's configuration management.
 """
 
 from __future__ import annotations
@@ -31,11 +34,12 @@ class JobWorker:
     """Runs jobs from the collector; `step` does one round, `start`/`stop` run it in a thread."""
 
     def __init__(self, outbox: Outbox, link: CollectorLink, playbooks: Path, *, allow_repairs: bool,
-                 wait: int = POLL_WAIT) -> None:
+                 wait: int = POLL_WAIT, signing_key: bytes | None = None) -> None:
         self.outbox = outbox
         self.link = link
         self.playbooks = playbooks
         self.allow_repairs = allow_repairs
+        self.signing_key = signing_key
         self.wait = wait
         self._reported = False
         self._stopping = threading.Event()
@@ -47,7 +51,9 @@ class JobWorker:
     def step(self) -> bool:
         """Report holdings (once), send waiting results, wait for one job and run it; True if one ran."""
         if not self._reported:
-            library = load_library(self.playbooks)
+            library = load_library(self.playbooks, self.signing_key)
+            for name, why in library.refused.items():
+                log.warning("not holding playbook %s: %s", name, why)
             held = [held_entry(p) for p in library.playbooks.values()]
             self.link.send_json("PUT", "/api/v1/agent/playbooks",
                                 {"allow_repairs": self.allow_repairs, "playbooks": held})
@@ -66,11 +72,14 @@ class JobWorker:
         if not job_id or not self.outbox.start_job(job_id):
             log.warning("job %r was started before; not running it again", job_id)
             return
-        library = load_library(self.playbooks)
-        playbook = library.playbooks.get(str(job.get("playbook")))
+        library = load_library(self.playbooks, self.signing_key)
+        name = str(job.get("playbook"))
+        playbook = library.playbooks.get(name)
         try:
+            if playbook is None and name in library.refused:
+                raise Refused(f"playbook {name!r} is not trusted: {library.refused[name]}")
             if playbook is None:
-                raise Refused(f"this agent holds no playbook {job.get('playbook')!r}")
+                raise Refused(f"this agent holds no playbook {name!r}")
             values = prepare(playbook, job.get("params") or {}, digest=str(job.get("hash")),
                              allow_repairs=self.allow_repairs)
         except Refused as exc:

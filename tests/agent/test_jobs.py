@@ -125,3 +125,30 @@ def test_an_agent_restart_in_the_middle_reports_the_job_interrupted(setup: Setup
             worker.send_results()
     done = setup.job(job["id"])
     assert done["state"] == "failed" and done["error"] == "interrupted by an agent restart"
+
+
+def test_a_signing_agent_refuses_a_playbook_altered_after_signing(setup: Setup, tmp_path: Path) -> None:
+    from fernwart.client.cli import main
+
+    bundle = tmp_path / "signed"
+    shutil.copytree(setup.playbooks, bundle)
+    assert main(["playbooks", "keygen", "--out", str(tmp_path / "key")], environ={}) == 0
+    assert main(["playbooks", "sign", "--key", str(tmp_path / "key"), str(bundle)], environ={}) == 0
+    key = (tmp_path / "key.pub").read_bytes()
+    with Outbox(tmp_path / "outbox.sqlite") as outbox:
+        link = CollectorLink(setup.collector.url, setup.agent_token)
+        try:
+            worker = JobWorker(outbox, link, bundle, allow_repairs=False, wait=2, signing_key=key)
+            worker.step()  # reports the signed playbooks as held
+            ok = setup.queue("host-overview")
+            assert worker.step() is True and setup.job(ok["id"])["state"] == "succeeded"
+            job = setup.queue("memory-pressure")
+            target = bundle / "memory-pressure.yaml"
+            target.write_text(target.read_text() + "  - {name: more, run: [id]}\n")  # still valid, not signed
+            assert worker.step() is True
+        finally:
+            link.close()
+    done = setup.job(job["id"])
+    assert done["state"] == "refused", done
+    assert "not trusted" in done["error"] and "altered since it was signed" in done["error"]
+    assert done["result"]["steps"] == []
