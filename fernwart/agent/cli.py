@@ -142,7 +142,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if config.playbooks is not None and config.playbooks.is_dir():
         # the sender's link: a token rotation (TokenKeeper) reaches the job worker too
         worker = JobWorker(outbox, transport, config.playbooks, allow_repairs=config.allow_repairs,
-                           signing_key=config.playbook_signing_key)
+                           signing_key=config.playbook_signing_key, checks=config.checks)
     pid_file = write_pid(config.state_dir, os.getpid())
     try:
         log.info("agent for host %s reporting to %s; %d check(s), %d result(s) waiting in the outbox, %d"

@@ -22,6 +22,10 @@
         warning: "80"                # Monitoring Plugins range; default: the type's
         critical: "90"
         path: /                      # further keys: the type's own options
+        on_ticket: disk-full         # a diagnostic playbook the collector runs when this check opens a
+                                     # ticket; its parameters come from the check's options of the same
+                                     # name (a path parameter from `path`), or give them:
+                                     # on_ticket: {playbook: disk-full, params: {depth: 2}}
 
 Relative paths are resolved against the config file's directory. Every error raises ConfigError whose
 message names the file, the check (by name and index) and the key, and says what was expected.
@@ -43,6 +47,7 @@ from fernwart.checks.base import Check
 from fernwart.checks.options import OptionError, build
 from fernwart.checks.ranges import Range, RangeError
 from fernwart.checks.registry import UnknownCheckType, load
+from fernwart.playbook.model import NAME
 from fernwart.playbook.signing import SignatureError, key_id
 
 MAX_BATCH = 1000  # the protocol's limit on results per report
@@ -52,7 +57,9 @@ TOP_LEVEL_KEYS = (
     "playbook_signing_key",
 )
 DEFAULT_TOKEN_MAX_AGE = 30 * 86400
-COMMON_CHECK_KEYS = ("name", "type", "interval", "timeout", "max_attempts", "warning", "critical")
+COMMON_CHECK_KEYS = (
+    "name", "type", "interval", "timeout", "max_attempts", "warning", "critical", "on_ticket",
+)
 DEFAULT_TIMEOUT_CAP = 30.0
 
 
@@ -76,6 +83,9 @@ class CheckConfig:
     critical: Range | None
     options: Any
     check_class: CheckClass = field(repr=False, compare=False)
+    on_ticket: str | None = None  # a diagnostic playbook to run when this check opens a ticket
+    on_ticket_params: Mapping[str, Any] = field(default_factory=dict)
+    raw_options: Mapping[str, Any] = field(default_factory=dict)  # the type's options as written
 
     def make(self) -> Check:
         """Return a fresh instance of this check; thresholds left None fall back to the type's defaults."""
@@ -265,6 +275,7 @@ def _parse_check(entry: Any, index: int, where: str) -> CheckConfig:
             thresholds[key] = Range.parse(value)
         except RangeError as exc:
             raise fail(key, f"{exc}; expected a range like 10, 10:, ~:10, 10:20 or @10:20") from None
+    on_ticket, on_ticket_params = _on_ticket(entry.get("on_ticket"), fail)
     type_options = {k: v for k, v in entry.items() if k not in COMMON_CHECK_KEYS}
     try:
         options = build(check_class.Options, type_options)
@@ -273,7 +284,8 @@ def _parse_check(entry: Any, index: int, where: str) -> CheckConfig:
     check = CheckConfig(
         name=name, type=type_name, interval=interval, timeout=timeout, max_attempts=max_attempts,
         warning=thresholds["warning"], critical=thresholds["critical"], options=options,
-        check_class=check_class,
+        check_class=check_class, on_ticket=on_ticket, on_ticket_params=on_ticket_params,
+        raw_options=type_options,
     )
     try:
         check.make()  # a type may validate its options as a whole, or its default thresholds
@@ -282,6 +294,25 @@ def _parse_check(entry: Any, index: int, where: str) -> CheckConfig:
     except (ValueError, TypeError) as exc:
         raise fail("type", f"check type {type_name!r} refuses these options: {exc}") from None
     return check
+
+
+def _on_ticket(value: Any, fail: Any) -> tuple[str | None, dict[str, Any]]:
+    """Validate `on_ticket:` (a playbook name, or {playbook, params}); the collector checks the rest."""
+    if value is None:
+        return None, {}
+    if isinstance(value, str):
+        value = {"playbook": value}
+    if not isinstance(value, dict) or set(value) - {"playbook", "params"}:
+        raise fail("on_ticket",
+                   f"expected a playbook name or {{playbook: NAME, params: {{...}}}}, got {value!r}")
+    name, params = value.get("playbook"), value.get("params") or {}
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise fail("on_ticket", f"playbook: expected a playbook name, got {name!r}")
+    if not isinstance(params, dict) or not all(
+        isinstance(k, str) and isinstance(v, (str, int, bool)) for k, v in params.items()
+    ):
+        raise fail("on_ticket", f"params: expected a mapping of names to values, got {params!r}")
+    return name, dict(params)
 
 
 def _whole(value: Any, low: int, high: int | None) -> int | None:

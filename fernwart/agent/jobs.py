@@ -18,28 +18,53 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from fernwart.agent.config import CheckConfig
 from fernwart.agent.outbox import Outbox
 from fernwart.agent.playbooks.executor import Refused, execute, prepare
 from fernwart.agent.playbooks.library import held_entry, load_library
 from fernwart.agent.transport import CollectorError, CollectorLink, RequestRejected
+from fernwart.playbook.model import Playbook
+from fernwart.playbook.params import PATH_OPTIONS
 
 POLL_WAIT = 25  # seconds the collector holds the long-poll
 log = logging.getLogger(__name__)
+
+
+def checks_report(checks: Sequence[CheckConfig], held: Iterable[Playbook]) -> list[dict[str, Any]]:
+    """Return what the collector needs for auto-diagnosis of each check: its type, its `on_ticket`
+    playbook and parameters, and those of its options a held playbook has a parameter for (or a path
+    option), scalars only (a one-item list as its item): nothing else of the check's config leaves
+    the host."""
+    wanted = set(PATH_OPTIONS) | {p.name for playbook in held for p in playbook.params}
+    report = []
+    for check in checks:
+        options = {}
+        for key, value in check.raw_options.items():
+            if isinstance(value, list) and len(value) == 1:
+                value = value[0]
+            if key in wanted and isinstance(value, (str, int, bool)) and len(str(value)) <= 1024:
+                options[key] = value
+        report.append({"name": check.name, "type": check.type, "on_ticket": check.on_ticket,
+                       "params": dict(check.on_ticket_params), "options": options})
+    return report
 
 
 class JobWorker:
     """Runs jobs from the collector; `step` does one round, `start`/`stop` run it in a thread."""
 
     def __init__(self, outbox: Outbox, link: CollectorLink, playbooks: Path, *, allow_repairs: bool,
-                 wait: int = POLL_WAIT, signing_key: bytes | None = None) -> None:
+                 wait: int = POLL_WAIT, signing_key: bytes | None = None,
+                 checks: Sequence[CheckConfig] = ()) -> None:
         self.outbox = outbox
         self.link = link
         self.playbooks = playbooks
         self.allow_repairs = allow_repairs
         self.signing_key = signing_key
+        self.checks = tuple(checks)
         self.wait = wait
         self._reported = False
         self._stopping = threading.Event()
@@ -56,7 +81,8 @@ class JobWorker:
                 log.warning("not holding playbook %s: %s", name, why)
             held = [held_entry(p) for p in library.playbooks.values()]
             self.link.send_json("PUT", "/api/v1/agent/playbooks",
-                                {"allow_repairs": self.allow_repairs, "playbooks": held})
+                                {"allow_repairs": self.allow_repairs, "playbooks": held,
+                                 "checks": checks_report(self.checks, library.playbooks.values())})
             self._reported = True
         self.send_results()
         job = self.link.send_json("GET", f"/api/v1/agent/jobs?wait={self.wait}", read_timeout=self.wait + 15)

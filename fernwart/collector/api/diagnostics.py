@@ -40,9 +40,20 @@ class JobIn(BaseModel):
     expires_in: int | None = Field(default=None, ge=1, le=7 * 86400, description="seconds; default 24 h")
 
 
+class CheckIn(BaseModel):
+    """A check of the agent's config, as far as auto-diagnosis needs it."""
+
+    name: str = Field(min_length=1, max_length=128)
+    type: str = Field(default="", max_length=64)
+    on_ticket: str | None = Field(default=None, max_length=64)
+    params: dict[str, str | int | bool] = Field(default_factory=dict, max_length=50)
+    options: dict[str, str | int | bool] = Field(default_factory=dict, max_length=50)
+
+
 class HeldIn(BaseModel):
     allow_repairs: bool = False
     playbooks: list[dict[str, Any]] = Field(default_factory=list, max_length=500)
+    checks: list[CheckIn] = Field(default_factory=list, max_length=1000)
 
 
 class JobResultIn(BaseModel):
@@ -102,9 +113,11 @@ def _agent_host(request: Request, db: Any) -> Any:
 
 @router.put("/agent/playbooks", status_code=204)
 def held_playbooks(body: HeldIn, request: Request, db: DB, now: Now) -> Response:
-    """Record the playbooks this agent holds (name, version, hash, kind, params) and its repair setting."""
+    """Record the playbooks this agent holds (name, version, hash, kind, params), its repair setting and its
+    checks' auto-diagnosis (`on_ticket`, and the options a held playbook takes)."""
     host = _agent_host(request, db)
-    diagnostics.report_held(db, host, body.playbooks, body.allow_repairs, now)
+    diagnostics.report_held(db, host, body.playbooks, body.allow_repairs, now,
+                            [c.model_dump() for c in body.checks])
     db.commit()
     return Response(status_code=204)
 

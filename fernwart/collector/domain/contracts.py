@@ -38,6 +38,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from fernwart.collector.domain.auto_diagnosis import AutoDiagnosis, parse_rules
 from fernwart.collector.domain.availability import AvailabilityRules
 from fernwart.collector.domain.calendar import ServiceCalendar, load_zone
 from fernwart.collector.domain.clocks import PriorityTargets
@@ -65,6 +66,7 @@ _CONTRACT_KEYS = {
     "maintenance_windows",
     "report_to",
     "flapping",
+    "on_ticket",
 }
 _AVAILABILITY_KEYS = {"target", "counts", "warning_counts_as", "no_data", "maintenance_counts_as"}
 _PRIORITY_KEYS = {"response", "resolution", "hours"}
@@ -131,6 +133,7 @@ class Contract:
     maintenance_windows: tuple[MaintenanceWindow, ...]
     report_to: tuple[str, ...]
     flapping: FlapRules = FlapRules()
+    on_ticket: tuple[AutoDiagnosis, ...] = ()
 
     def priority_for(self, impact: str, urgency: str) -> Priority:
         """Return the priority for impact (high|normal|low) and urgency (critical|warning|unknown).
@@ -302,11 +305,12 @@ def _contract(value: object, place: str, problems: _Problems) -> Contract | None
     )
     report_to = _addresses(spec.get("report_to", []), f"{place}.report_to", problems)
     flapping = problems.attempt(f"{place}.flapping", partial(FlapRules.parse, spec.get("flapping", {})))
+    on_ticket = problems.attempt(f"{place}.on_ticket", partial(parse_rules, spec.get("on_ticket", [])))
     if len(problems.lines) > before or hours is None or availability is None or flapping is None:
         return None
     return Contract(
         str(kind), zone_name, hours, availability, matrix, priorities, escalation, warn, windows, report_to,
-        flapping,
+        flapping, on_ticket or (),
     )
 
 

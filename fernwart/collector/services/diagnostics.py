@@ -60,13 +60,14 @@ class JobView:
 
 
 def report_held(session: Session, host: Host, held: list[dict[str, Any]], allow_repairs: bool,
-                now: datetime) -> None:
-    """Store what the agent says it holds (replacing its last report)."""
+                now: datetime, checks: list[dict[str, Any]] | None = None) -> None:
+    """Store what the agent says it holds, and its checks' auto-diagnosis settings (replacing the last)."""
     row = session.get(HostPlaybooks, host.id)
     if row is None:
-        session.add(HostPlaybooks(host_id=host.id, allow_repairs=allow_repairs, held=held, reported_at=now))
+        session.add(HostPlaybooks(host_id=host.id, allow_repairs=allow_repairs, held=held, reported_at=now,
+                                  checks=checks or []))
     else:
-        row.allow_repairs, row.held, row.reported_at = allow_repairs, held, now
+        row.allow_repairs, row.held, row.reported_at, row.checks = allow_repairs, held, now, checks or []
 
 
 def queue(
@@ -106,18 +107,27 @@ def queue(
         ticket = session.get(Ticket, ticket_id)
         if ticket is None or ticket.host_id != host.id:
             raise Invalid(f"ticket: #{ticket_id} is not a ticket of host {host.name!r}")
+    job = new_job(session, host.id, held, dict(values), now, expiry, account.name, ticket_id)
+    return view(session, job)
+
+
+def new_job(session: Session, host_id: str, held: Mapping[str, Any], values: dict[str, Any], now: datetime,
+            expiry: timedelta, requested_by: str, ticket_id: int | None, opening_event_id: int | None = None,
+            ) -> Job:
+    """Insert a queued job for checked parameters, with its first event and audit entry; wake the agent
+    when the transaction commits. Raises IntegrityError for a second job of one ticket opening."""
     job = Job(
-        id=str(uuid.uuid4()), host_id=host.id, playbook=playbook, version=int(held["version"]),
-        digest=str(held["hash"]), kind=str(held["kind"]), params=dict(values), state=JobState.QUEUED.value,
-        ticket_id=ticket_id, requested_by=account.name, created_at=now, expires_at=now + expiry,
-        error="",
+        id=str(uuid.uuid4()), host_id=host_id, playbook=str(held["name"]), version=int(held["version"]),
+        digest=str(held["hash"]), kind=str(held["kind"]), params=values, state=JobState.QUEUED.value,
+        ticket_id=ticket_id, requested_by=requested_by, created_at=now, expires_at=now + expiry,
+        error="", opening_event_id=opening_event_id,
     )
     session.add(job)
     session.flush()
-    _event(session, job, JobState.QUEUED, now, f"by {account.name}")
-    _audit(session, now, account.name, "queued", host.id, job.id, held, dict(values), "")
-    job_wakeup.announce(session, host.id)  # its waiting agent is woken when this commits
-    return view(session, job)
+    _event(session, job, JobState.QUEUED, now, f"by {requested_by}")
+    _audit(session, now, requested_by, "queued", host_id, job.id, held, values, "")
+    job_wakeup.announce(session, host_id)  # its waiting agent is woken when this commits
+    return job
 
 
 def jobs_of_host(session: Session, account: Account, host_id: str, limit: int = 100) -> list[JobView]:

@@ -1,0 +1,29 @@
+"""auto-diagnosis: the checks an agent reports (on_ticket, options), one auto-run per ticket opening
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-03 12:30:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Plain ADD COLUMN (no batch copy): job_events point at jobs, and SQLite's foreign keys refuse a copy.
+    op.add_column("host_playbooks", sa.Column("checks", sa.JSON(), nullable=True))
+    op.add_column("jobs", sa.Column("opening_event_id", sa.BigInteger(), nullable=True))
+    op.create_index("uq_jobs_opening_event", "jobs", ["opening_event_id"], unique=True)
+
+
+def downgrade() -> None:
+    op.drop_index("uq_jobs_opening_event", table_name="jobs")
+    op.execute("ALTER TABLE jobs DROP COLUMN opening_event_id")
+    op.execute("ALTER TABLE host_playbooks DROP COLUMN checks")
