@@ -11,6 +11,8 @@
   a playbook that is unsigned or was altered after signing is not held, and a job for it is refused
   with that reason. Playbooks are never fetched from the collector: they arrive with the agent's
   installation or the provider's configuration management.
+- While a job runs, a second long-poll watches for its cancellation; a cancelled job's running program
+  is killed with its process group, the remaining steps are skipped, and it reports ``cancelled``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from fernwart.playbook.model import Playbook
 from fernwart.playbook.params import PATH_OPTIONS
 
 POLL_WAIT = 25  # seconds the collector holds the long-poll
+CANCEL_WAIT = 10  # seconds the collector holds a running job's cancel watch
 log = logging.getLogger(__name__)
 
 
@@ -69,6 +72,7 @@ class JobWorker:
         self._reported = False
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._watch: threading.Thread | None = None
         for job_id in outbox.interrupted_jobs():
             outbox.put_job_result(job_id, {"state": "failed", "error": "interrupted by an agent restart",
                                            "duration": 0.0, "steps": []})
@@ -90,6 +94,9 @@ class JobWorker:
             return False
         self.run(job)
         self.send_results()
+        if self._watch is not None:  # its long-poll ends with the job's result at the collector
+            self._watch.join(CANCEL_WAIT + 20)
+            self._watch = None
         return True
 
     def run(self, job: dict[str, Any]) -> None:
@@ -118,7 +125,33 @@ class JobWorker:
         except CollectorError as exc:  # the result still tells; running is only news
             log.info("could not report job %s running: %s", job_id, exc)
         log.info("running playbook %s v%d for job %s", playbook.name, playbook.version, job_id)
-        self.outbox.put_job_result(job_id, execute(playbook, values).to_dict())
+        cancelled, done = threading.Event(), threading.Event()
+        watch = threading.Thread(target=self._watch_cancel, args=(job_id, cancelled, done),
+                                 name="fernwart-job-cancel", daemon=True)
+        watch.start()
+        self._watch = watch
+        try:
+            outcome = execute(playbook, values, cancelled=cancelled)
+        finally:
+            done.set()
+        self.outbox.put_job_result(job_id, outcome.to_dict())
+
+    def _watch_cancel(self, job_id: str, cancelled: threading.Event, done: threading.Event) -> None:
+        """Wait on the collector's cancel long-poll for the running job; set `cancelled` when asked."""
+        while not done.is_set():
+            try:
+                answer = self.link.send_json("GET", f"/api/v1/agent/jobs/{job_id}/cancel?wait={CANCEL_WAIT}",
+                                             read_timeout=CANCEL_WAIT + 15)
+            except CollectorError as exc:  # the run goes on; look again a little later
+                log.info("cancel watch of job %s: %s", job_id, exc)
+                done.wait(5)
+                continue
+            if answer and answer.get("cancel"):
+                log.warning("job %s cancelled by the collector; stopping it", job_id)
+                cancelled.set()
+                return
+            if answer and answer.get("ended"):
+                return
 
     def send_results(self) -> None:
         """Post every waiting result; delete each after a 2xx; keep them when the collector is away."""

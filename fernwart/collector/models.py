@@ -411,6 +411,7 @@ class Job(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     # the ticket opening (its OPENED/REOPENED history entry) this job auto-diagnoses: one job each at most
     opening_event_id: Mapped[int | None] = mapped_column(BigId)
+    cancel_requested_at: Mapped[datetime | None]  # a technician cancelled it after delivery
 
 
 class JobEvent(Base):

@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -28,6 +29,7 @@ from fernwart.collector.services import auth, diagnostics
 from fernwart.collector.services.errors import Unauthenticated
 from fernwart.collector.services.job_wakeup import JobWaiters
 
+T = TypeVar("T")
 router = APIRouter(prefix="/api/v1", tags=["diagnostics"])
 MAX_WAIT = 60
 POLL_THREADS = 4  # threads the long-polls' database checks may use at once (of the pool's 40)
@@ -92,7 +94,8 @@ def get_job(job_id: str, db: DB, user: Tech) -> dict[str, Any]:
 
 @router.post("/jobs/{job_id}/cancel")
 def cancel_job(job_id: str, db: DB, user: Tech, now: Now) -> dict[str, Any]:
-    """Cancel a job that was not delivered yet."""
+    """Cancel a job: a queued one at once; a delivered or running one is stopped by its agent, which
+    kills the run's process group and reports `cancelled` (409 for a job that has ended)."""
     found = diagnostics.cancel(db, user, job_id, now)
     db.commit()
     return _out(found)
@@ -142,13 +145,17 @@ _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLi
 
 
 async def _check(request: Request, token: str) -> tuple[str, dict[str, Any] | None]:
-    """Run `_deliver_once` on one of POLL_THREADS threads: polls never take the worker pool's threads
-    all at once, so the requests that need them (a job being queued, a report) are not starved."""
+    return await _in_poll_thread(_deliver_once, request, token)
+
+
+async def _in_poll_thread(func: Callable[..., T], *args: Any) -> T:
+    """Run `func` on one of POLL_THREADS threads: polls never take the worker pool's threads all at
+    once, so the requests that need them (a job being queued, a report) are not starved."""
     loop = asyncio.get_running_loop()
     limiter = _limiters.get(loop)
     if limiter is None:
         limiter = _limiters[loop] = anyio.CapacityLimiter(POLL_THREADS)
-    return await anyio.to_thread.run_sync(_deliver_once, request, token, limiter=limiter)
+    return await anyio.to_thread.run_sync(func, *args, limiter=limiter)
 
 
 @router.get("/agent/jobs", responses={204: {"description": "no job came within `wait` seconds"}})
@@ -182,6 +189,42 @@ async def agent_jobs(request: Request, wait: Annotated[int, Query(ge=0, le=MAX_W
     finally:
         registry.remove(host_id, waiter)
         hung_up.cancel()
+
+
+def _cancel_asked(request: Request, token: str, job_id: str) -> bool | None:
+    with request.app.state.sessions() as db:
+        host = auth.host_for_token(db, token)
+        if host is None:
+            raise Unauthenticated("unknown agent token")
+        return diagnostics.cancel_requested(db, host, job_id)
+
+
+@router.get("/agent/jobs/{job_id}/cancel")
+async def job_cancel_watch(job_id: str, request: Request,
+                           wait: Annotated[int, Query(ge=0, le=MAX_WAIT)] = 0) -> dict[str, bool]:
+    """Tell the agent running a job whether it was cancelled, waiting up to `wait` seconds for a cancel;
+    `ended` once the job has its result."""
+    token = deps.bearer(request)
+    deadline = time.monotonic() + wait
+    registry: JobWaiters = request.app.state.job_waiters
+    recheck: float = request.app.state.settings.job_recheck
+    key = diagnostics.cancel_key(job_id)
+    waiter = registry.add(key)  # before the check, so a cancel committed meanwhile wakes us
+    try:
+        while True:
+            waiter.clear()
+            asked = await _in_poll_thread(_cancel_asked, request, token, job_id)
+            if asked is None or asked:
+                return {"cancel": bool(asked), "ended": asked is None}
+            left = deadline - time.monotonic()
+            if left <= 0 or await request.is_disconnected():
+                return {"cancel": False, "ended": False}
+            try:
+                await asyncio.wait_for(waiter.wait(), timeout=min(left, recheck))
+            except TimeoutError:
+                pass
+    finally:
+        registry.remove(key, waiter)
 
 
 async def _hung_up(request: Request) -> None:

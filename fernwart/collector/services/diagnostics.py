@@ -54,6 +54,7 @@ class JobView:
     delivered_at: datetime | None
     started_at: datetime | None
     finished_at: datetime | None
+    cancel_requested_at: datetime | None
     error: str
     result: dict[str, Any] | None
     events: list[dict[str, Any]]
@@ -147,15 +148,38 @@ def job(session: Session, account: Account, job_id: str) -> JobView:
 
 
 def cancel(session: Session, account: Account, job_id: str, now: datetime) -> JobView:
-    """Cancel a job not yet delivered; Conflict once the agent has it."""
+    """Cancel a job: a queued one at once; for a delivered or running one ask its agent, which kills the
+    run's process group and reports `cancelled`. Conflict for a job that has ended."""
     _technician(account)
     found = session.get(Job, job_id)
     if found is None:
         raise NotFound(f"job {job_id!r} not found")
-    if not _move(session, found, (JobState.QUEUED,), JobState.CANCELLED, now, f"by {account.name}"):
-        raise Conflict(f"job {job_id} is {found.state}; only a queued job can be cancelled")
-    _audit_job(session, now, account.name, "cancelled", found, "")
+    if _move(session, found, (JobState.QUEUED,), JobState.CANCELLED, now, f"by {account.name}"):
+        _audit_job(session, now, account.name, "cancelled", found, "")
+        return view(session, found)
+    if JobState(found.state) not in ACTIVE_STATES:
+        raise Conflict(f"job {job_id} is {found.state}; it has ended and cannot be cancelled")
+    if found.cancel_requested_at is None:
+        found.cancel_requested_at = now
+        session.add(JobEvent(job_id=found.id, at=now, state=found.state,
+                             message=f"cancel requested by {account.name}"))
+        _audit_job(session, now, account.name, "cancel_requested", found, "")
+        job_wakeup.announce(session, cancel_key(found.id))  # the agent's cancel watch wakes on commit
     return view(session, found)
+
+
+def cancel_key(job_id: str) -> str:
+    """Return the wake-up key an agent's cancel watch for `job_id` waits on."""
+    return f"cancel:{job_id}"
+
+
+def cancel_requested(session: Session, host: Host, job_id: str) -> bool | None:
+    """Return whether a cancel was asked for the host's job, None once it has ended (NotFound for
+    another host's job)."""
+    found = _agent_job(session, host, job_id)
+    if JobState(found.state) not in ACTIVE_STATES:
+        return None
+    return found.cancel_requested_at is not None
 
 
 def expire(session: Session, now: datetime, host_id: str | None = None) -> int:
@@ -195,13 +219,19 @@ def finish(session: Session, host: Host, job_id: str, result_id: str, result: di
     found = _agent_job(session, host, job_id)
     if found.result_id == result_id:
         return False
-    state = JobState(result.get("state", "failed"))
+    try:
+        state = JobState(result.get("state", "failed"))
+    except ValueError:
+        state = JobState.QUEUED  # not a state an agent reports: refused below
     if state not in REPORTED_STATES:
         raise Invalid(f"state: expected one of {', '.join(sorted(REPORTED_STATES))}")
+    if state == JobState.CANCELLED and found.cancel_requested_at is None:
+        raise Invalid("state: cancelled, but nobody asked to cancel this job")
     error = str(result.get("error", ""))[:2000]
     if not _move(session, found, tuple(ACTIVE_STATES), state, now, error):
         raise Conflict(f"job {job_id} is {found.state}; it takes no result")
     found.result_id, found.result, found.error = result_id, _capped(result), error
+    job_wakeup.announce(session, cancel_key(found.id))  # the agent's cancel watch ends with the job
     found.finished_at = now
     if found.started_at is None and state != JobState.REFUSED:
         found.started_at = now
@@ -231,7 +261,8 @@ def view(session: Session, found: Job) -> JobView:
         digest=found.digest, kind=found.kind, params=found.params, state=found.state,
         ticket_id=found.ticket_id, requested_by=found.requested_by, created_at=found.created_at,
         expires_at=found.expires_at, delivered_at=found.delivered_at, started_at=found.started_at,
-        finished_at=found.finished_at, error=found.error, result=found.result,
+        finished_at=found.finished_at, cancel_requested_at=found.cancel_requested_at, error=found.error,
+        result=found.result,
         events=[{"at": e.at, "state": e.state, "message": e.message} for e in events],
     )
 

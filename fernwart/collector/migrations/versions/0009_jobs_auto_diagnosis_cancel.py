@@ -1,4 +1,5 @@
-"""auto-diagnosis: the checks an agent reports (on_ticket, options), one auto-run per ticket opening
+"""jobs: auto-diagnosis (the checks an agent reports, one auto-run per ticket opening); cancel of a
+delivered or running job (when it was asked for)
 
 Revision ID: 0009
 Revises: 0008
@@ -21,9 +22,11 @@ def upgrade() -> None:
     op.add_column("host_playbooks", sa.Column("checks", sa.JSON(), nullable=True))
     op.add_column("jobs", sa.Column("opening_event_id", sa.BigInteger(), nullable=True))
     op.create_index("uq_jobs_opening_event", "jobs", ["opening_event_id"], unique=True)
+    op.add_column("jobs", sa.Column("cancel_requested_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    op.execute("ALTER TABLE jobs DROP COLUMN cancel_requested_at")
     op.drop_index("uq_jobs_opening_event", table_name="jobs")
     op.execute("ALTER TABLE jobs DROP COLUMN opening_event_id")
     op.execute("ALTER TABLE host_playbooks DROP COLUMN checks")
