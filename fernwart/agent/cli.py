@@ -35,6 +35,7 @@ from fernwart.agent.outbox import REJECTED, Outbox, UnknownEntries
 from fernwart.agent.playbooks.executor import Refused, execute, prepare
 from fernwart.agent.playbooks.library import held_entry, load_library
 from fernwart.agent.playbooks.outcome import RunState
+from fernwart.agent.playbooks.shipped import install_playbooks, shipped_directory
 from fernwart.agent.runner import CheckRunner
 from fernwart.agent.scheduler import CheckScheduler
 from fernwart.agent.sender import Sender
@@ -317,6 +318,18 @@ def _library_dir(args: argparse.Namespace) -> tuple[Path, bool, bytes | None]:
     return config.playbooks, config.allow_repairs, config.playbook_signing_key
 
 
+def cmd_install_playbooks(args: argparse.Namespace) -> int:
+    """Copy the playbooks shipped with Fernwart into this agent's playbooks directory."""
+    directory, _, _ = _library_dir(args)
+    source = args.source or shipped_directory()
+    if source is None:
+        print("fernwart-agent: this installation has no shipped playbooks; give --from DIR", file=sys.stderr)
+        return EXIT_FAILURE
+    for line in install_playbooks(source, directory, force=args.force):
+        print(line)
+    return 0
+
+
 def cmd_playbooks(args: argparse.Namespace) -> int:
     """List the playbooks this agent holds with version, kind and hash; name every invalid file's problems."""
     directory, allow_repairs, signing_key = _library_dir(args)
@@ -478,6 +491,13 @@ def _parser() -> argparse.ArgumentParser:
         if name == "run-playbook":
             p.add_argument("name", help="the playbook's name")
             p.add_argument("--param", action="append", default=[], type=_param, metavar="NAME=VALUE")
+    p = commands.add_parser("install-playbooks",
+                            help="copy the shipped playbooks into this agent's directory")
+    p.add_argument("--config", type=Path, help="agent config (its playbooks: directory)")
+    p.add_argument("--dir", type=Path, help="a playbooks directory instead of the config's")
+    p.add_argument("--from", dest="source", type=Path, help="copy from here instead of the shipped ones")
+    p.add_argument("--force", action="store_true", help="replace files that differ from the shipped ones")
+    p.set_defaults(func=cmd_install_playbooks, allow_repairs=False)
     return parser
 
 
