@@ -140,3 +140,11 @@ def test_one_opening_never_queues_two_runs(database_url: str) -> None:
         fail(h, "disk-var")  # reopened within the reopen window: a new opening, a new run
         with h.sessions() as db:
             assert db.scalar(select(func.count()).select_from(Job)) == 2
+
+
+def test_a_bad_contract_rule_is_refused_naming_its_place(database_url: str) -> None:
+    with harness(database_url) as h:
+        r = h.client.put("/api/v1/contracts", headers=h.auth,
+                         json=contract(on_ticket=[{"check": "disk*", "playbook": "disk-full", "when": "x"}]))
+        assert r.status_code == 422
+        assert "on_ticket: [0].when: unknown key" in r.text
