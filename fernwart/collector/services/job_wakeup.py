@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 CHANNEL = "fernwart_jobs"
 LISTENER_NAME = "fernwart-job-listener"  # application_name of the listening connection
 _PENDING = "fernwart_job_wakeups"  # session.info key: host ids to wake after commit
+MAX_REMEMBERED = 100_000  # wake-ups remembered for `woken_since`; past that a mark just rechecks once
 PING_EVERY = 10.0  # seconds between liveness checks of the listening connection
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,9 @@ class JobWaiters:
         """Wake the waiters of `host_id` (none waiting: nothing happens)."""
         with self._lock:
             self._sequence += 1
+            if len(self._woken_at) >= MAX_REMEMBERED:  # bounded: forget all, as if all were woken now
+                self._woken_at.clear()
+                self._all_woken_at = self._sequence
             self._woken_at[host_id] = self._sequence
             waiting = list(self._waiting.get(host_id, []))
         self._set(waiting)

@@ -67,3 +67,21 @@ def test_a_commit_through_another_engine_wakes_the_listening_one(pg_url: str) ->
         listener.stop()
         sender.dispose()
         receiver.dispose()
+
+
+def test_a_mark_sees_a_wake_up_after_it_even_once_the_memory_of_them_was_cleared(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fernwart.collector.services import job_wakeup
+
+    monkeypatch.setattr(job_wakeup, "MAX_REMEMBERED", 3)
+    waiters = JobWaiters()
+    mark = waiters.mark()
+    assert waiters.woken_since("h1", mark) is False
+    waiters.wake("h1")
+    assert waiters.woken_since("h1", mark) is True and waiters.woken_since("h2", mark) is False
+    later = waiters.mark()
+    for n in range(5):  # more hosts than it remembers: it forgets, and errs on the side of a recheck
+        waiters.wake(f"other{n}")
+    assert waiters.woken_since("h1", later) is True
+    assert len(waiters._woken_at) <= 3
