@@ -373,6 +373,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=3.0, help="measured minutes per interval (3)")
     parser.add_argument("--interval", type=int, action="append", help="check interval(s), s (60 and 15)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument("--playbooks", choices=["none", "shipped", "signed"], default="shipped",
+                        help="the agent's playbooks: none (no job channel), the shipped ones (default), "
+                        "or shipped and signed, with playbook_signing_key configured")
     args = parser.parse_args(argv)
     intervals = args.interval or [60, 15]
     for binary in (NODE_EXPORTER, ZABBIX_AGENTD):
@@ -380,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"{binary} is missing: run `bash scripts/install-system-deps` as root")
     work = Path(tempfile.mkdtemp(prefix="fernwart-footprint-"))
     try:
-        return bench(work, intervals, args.minutes)
+        return bench(work, intervals, args.minutes, args.playbooks)
     finally:
         if args.keep:
             print(f"kept {work}")
@@ -390,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def bench(work: Path, intervals: list[int], minutes: float) -> int:
+def bench(work: Path, intervals: list[int], minutes: float, playbooks: str = "shipped") -> int:
     home = work / "collector"
     home.mkdir()
     env = {**os.environ, "FERNWART_HOME": str(home)}
@@ -410,6 +413,14 @@ def bench(work: Path, intervals: list[int], minutes: float) -> int:
         run([str(BIN / "fernwart-agent"), "enroll", "--collector", url, "--token", enrol_token,
              "--config", str(config_path)], env)
         enrolled = yaml.safe_load(config_path.read_text())
+        if playbooks != "none":  # the job channel is open: the agent long-polls for jobs meanwhile
+            run([str(BIN / "fernwart-agent"), "install-playbooks", "--config", str(config_path)], env)
+        if playbooks == "signed":
+            run([str(BIN / "fernwart"), "playbooks", "keygen", "--out", str(work / "key")], env)
+            run([str(BIN / "fernwart"), "playbooks", "sign", "--key", str(work / "key"),
+                 str(config_path.parent / "playbooks")], env)
+            enrolled["playbook_signing_key"] = str(work / "key.pub")
+        print(f"agent playbooks: {playbooks}", flush=True)
         node_port, zbx_port = free_port(), free_port(20050, 32767)  # zabbix: <= 32767
         with process([NODE_EXPORTER, f"--web.listen-address=127.0.0.1:{node_port}"],
                      work / "node_exporter.log") as node, \

@@ -38,6 +38,7 @@ from fernwart.agent.outbox import REJECTED, Outbox, UnknownEntries
 from fernwart.agent.playbooks.executor import Refused, execute, prepare
 from fernwart.agent.playbooks.library import held_entry, load_library
 from fernwart.agent.playbooks.outcome import RunState
+from fernwart.agent.playbooks.shipped import install_playbooks, shipped_directory
 from fernwart.agent.runner import CheckRunner
 from fernwart.agent.scheduler import CheckScheduler
 from fernwart.agent.sender import Sender
@@ -149,7 +150,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     worker = None
     if config.playbooks is not None and config.playbooks.is_dir():
         # the sender's link: a token rotation (TokenKeeper) reaches the job worker too
-        worker = JobWorker(outbox, transport, config.playbooks, allow_repairs=config.allow_repairs)
+        worker = JobWorker(outbox, transport, config.playbooks, allow_repairs=config.allow_repairs,
+                           signing_key=config.playbook_signing_key, checks=config.checks)
     pid_file = write_pid(config.state_dir, os.getpid())
     try:
         log.info("agent for host %s reporting to %s (%s); %d check(s), %d result(s) waiting in the outbox,"
@@ -320,37 +322,57 @@ def _open_outbox(args: argparse.Namespace) -> Iterator[Outbox | None]:
         yield outbox
     finally:
         outbox.close()
-def _library_dir(args: argparse.Namespace) -> tuple[Path, bool]:
-    """Return the playbooks directory (from --dir, or the config's) and whether repairs are allowed."""
+def _library_dir(args: argparse.Namespace) -> tuple[Path, bool, bytes | None]:
+    """Return the playbooks directory (from --dir, or the config's), whether repairs are allowed and the
+    signing key (the config's, also with --dir)."""
+    config = load_config(args.config) if args.config is not None else None
     if args.dir is not None:
-        return args.dir, args.allow_repairs
-    if args.config is None:
+        return args.dir, args.allow_repairs, config.playbook_signing_key if config else None
+    if config is None:
         raise ConfigError("give --config FILE or --dir DIRECTORY")
-    config = load_config(args.config)
     assert config.playbooks is not None
-    return config.playbooks, config.allow_repairs
+    return config.playbooks, config.allow_repairs, config.playbook_signing_key
+
+
+def cmd_install_playbooks(args: argparse.Namespace) -> int:
+    """Copy the playbooks shipped with Fernwart into this agent's playbooks directory."""
+    directory, _, _ = _library_dir(args)
+    source = args.source or shipped_directory()
+    if source is None:
+        print("fernwart-agent: this installation has no shipped playbooks; give --from DIR", file=sys.stderr)
+        return EXIT_FAILURE
+    for line in install_playbooks(source, directory, force=args.force):
+        print(line)
+    return 0
 
 
 def cmd_playbooks(args: argparse.Namespace) -> int:
     """List the playbooks this agent holds with version, kind and hash; name every invalid file's problems."""
-    directory, allow_repairs = _library_dir(args)
-    library = load_library(directory)
+    directory, allow_repairs, signing_key = _library_dir(args)
+    library = load_library(directory, signing_key)
     if args.json:
         print(json.dumps([held_entry(p) for p in library.playbooks.values()], indent=2))
     else:
-        print(f"{directory} (repairs {'allowed' if allow_repairs else 'not allowed'}):")
+        signed = f"; signed by key {library.signed_by}" if library.signed_by else ""
+        signed = signed if signing_key is None or library.signed_by else "; signing required"
+        print(f"{directory} (repairs {'allowed' if allow_repairs else 'not allowed'}{signed}):")
         for playbook in library.playbooks.values():
             print(f"{playbook.name} v{playbook.version} {playbook.kind} sha256:{playbook.digest}")
     for problem in library.problems:
         print(f"fernwart-agent: {problem}", file=sys.stderr)
-    return EXIT_FAILURE if library.problems else 0
+    for name, why in library.refused.items():
+        print(f"fernwart-agent: not held: {name}: {why}", file=sys.stderr)
+    return EXIT_FAILURE if library.problems or library.refused else 0
 
 
 def cmd_run_playbook(args: argparse.Namespace) -> int:
     """Run one held playbook here and now; print each step's output; exit 0 only when it succeeded."""
-    directory, allow_repairs = _library_dir(args)
-    library = load_library(directory)
+    directory, allow_repairs, signing_key = _library_dir(args)
+    library = load_library(directory, signing_key)
     playbook = library.playbooks.get(args.name)
+    if playbook is None and args.name in library.refused:
+        print(f"fernwart-agent: refused: {library.refused[args.name]}", file=sys.stderr)
+        return EXIT_FAILURE
     if playbook is None:
         print(f"fernwart-agent: no valid playbook {args.name!r} in {directory}", file=sys.stderr)
         return EXIT_FAILURE
@@ -504,6 +526,13 @@ def _parser() -> argparse.ArgumentParser:
         if name == "run-playbook":
             p.add_argument("name", help="the playbook's name")
             p.add_argument("--param", action="append", default=[], type=_param, metavar="NAME=VALUE")
+    p = commands.add_parser("install-playbooks",
+                            help="copy the shipped playbooks into this agent's directory")
+    p.add_argument("--config", type=Path, help="agent config (its playbooks: directory)")
+    p.add_argument("--dir", type=Path, help="a playbooks directory instead of the config's")
+    p.add_argument("--from", dest="source", type=Path, help="copy from here instead of the shipped ones")
+    p.add_argument("--force", action="store_true", help="replace files that differ from the shipped ones")
+    p.set_defaults(func=cmd_install_playbooks, allow_repairs=False)
     return parser
 
 

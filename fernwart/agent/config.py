@@ -14,6 +14,7 @@
     no_proxy: collector.lan          # hosts reached directly; default: NO_PROXY (see agent.proxy)
     playbooks: playbooks             # the playbooks this agent holds; default: playbooks/ beside this file
     allow_repairs: false             # run repair playbooks too (diagnostics only by default)
+    playbook_signing_key: k.pub      # an Ed25519 public key: hold only the playbooks it signed
     token_max_age: 2592000           # seconds before the agent token is rotated, >= 3600; default 30 days
     checks:
       - name: disk-root              # unique, [A-Za-z0-9_.:@-]{1,128}, not "host"
@@ -24,6 +25,10 @@
         warning: "80"                # Monitoring Plugins range; default: the type's
         critical: "90"
         path: /                      # further keys: the type's own options
+        on_ticket: disk-full         # a diagnostic playbook the collector runs when this check opens a
+                                     # ticket; its parameters come from the check's options of the same
+                                     # name (a path parameter from `path`), or give them:
+                                     # on_ticket: {playbook: disk-full, params: {depth: 2}}
 
 TLS verification cannot be turned off: ``tls_verify: false`` is refused (``tls_verify: PATH``, the old
 spelling of `ca_file`, and ``tls_verify: true`` are still read). Relative paths are resolved against the
@@ -49,15 +54,20 @@ from fernwart.checks.base import Check
 from fernwart.checks.options import OptionError, build
 from fernwart.checks.ranges import Range, RangeError
 from fernwart.checks.registry import UnknownCheckType, load
+from fernwart.playbook.model import NAME
+from fernwart.playbook.signing import SignatureError, key_id
 
 MAX_BATCH = 1000  # the protocol's limit on results per report
 TOP_LEVEL_KEYS = (
     "collector", "host_id", "token_file", "outbox", "state_dir", "heartbeat_interval", "batch_size",
     "report_delay", "ca_file", "tls_verify", "proxy", "no_proxy", "token_max_age", "checks", "playbooks",
     "allow_repairs",
+    "playbook_signing_key",
 )
 DEFAULT_TOKEN_MAX_AGE = 30 * 86400
-COMMON_CHECK_KEYS = ("name", "type", "interval", "timeout", "max_attempts", "warning", "critical")
+COMMON_CHECK_KEYS = (
+    "name", "type", "interval", "timeout", "max_attempts", "warning", "critical", "on_ticket",
+)
 DEFAULT_TIMEOUT_CAP = 30.0
 
 
@@ -81,6 +91,9 @@ class CheckConfig:
     critical: Range | None
     options: Any
     check_class: CheckClass = field(repr=False, compare=False)
+    on_ticket: str | None = None  # a diagnostic playbook to run when this check opens a ticket
+    on_ticket_params: Mapping[str, Any] = field(default_factory=dict)
+    raw_options: Mapping[str, Any] = field(default_factory=dict)  # the type's options as written
 
     def make(self) -> Check:
         """Return a fresh instance of this check; thresholds left None fall back to the type's defaults."""
@@ -107,6 +120,7 @@ class AgentConfig:
     playbooks: Path | None = None
     allow_repairs: bool = False
     token_max_age: int = DEFAULT_TOKEN_MAX_AGE
+    playbook_signing_key: bytes | None = None  # the public key's PEM, read and checked at load
 
 
 def load_config(path: Path | str, env: Mapping[str, str] | None = None) -> AgentConfig:
@@ -180,6 +194,7 @@ def parse_config(text: str, path: Path | str, env: Mapping[str, str] | None = No
         if not isinstance(value, str) or not value:
             raise fail(key, f"expected a file path, got {value!r}")
         paths[key] = base / value
+    signing_key = _signing_key(raw.get("playbook_signing_key"), base, fail)
     checks_raw = raw.get("checks", [])
     if checks_raw is None:
         checks_raw = []
@@ -202,7 +217,7 @@ def parse_config(text: str, path: Path | str, env: Mapping[str, str] | None = No
         heartbeat_interval=heartbeat, batch_size=batch_size,
         report_delay=float(report_delay), ca_file=ca_file, proxies=proxies, checks=tuple(checks),
         playbooks=paths["playbooks"], allow_repairs=allow_repairs,
-        token_max_age=token_max_age,
+        token_max_age=token_max_age, playbook_signing_key=signing_key,
     )
 
 
@@ -223,6 +238,24 @@ def _ca_file(raw: dict[str, Any], base: Path, fail: Callable[[str, str], ConfigE
     if not ca.is_file():
         raise fail(key, f"CA bundle {str(ca)!r} does not exist")
     return ca
+
+
+def _signing_key(value: Any, base: Path, fail: Any) -> bytes | None:
+    """Read and check the public key file `value` names (None when signing is not configured)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise fail("playbook_signing_key", f"expected the path of an Ed25519 public key, got {value!r}")
+    key_file = base / value
+    try:
+        pem = key_file.read_bytes()[:16384]
+    except OSError as exc:
+        raise fail("playbook_signing_key", f"cannot read {str(key_file)!r}: {exc.strerror or exc}") from None
+    try:
+        key_id(pem)  # checks the key's form; verifying needs cryptography, in a child (playbooks.trust)
+    except SignatureError as exc:
+        raise fail("playbook_signing_key", str(exc)) from None
+    return pem
 
 
 def _parse_check(entry: Any, index: int, where: str) -> CheckConfig:
@@ -277,6 +310,7 @@ def _parse_check(entry: Any, index: int, where: str) -> CheckConfig:
             thresholds[key] = Range.parse(value)
         except RangeError as exc:
             raise fail(key, f"{exc}; expected a range like 10, 10:, ~:10, 10:20 or @10:20") from None
+    on_ticket, on_ticket_params = _on_ticket(entry.get("on_ticket"), fail)
     type_options = {k: v for k, v in entry.items() if k not in COMMON_CHECK_KEYS}
     try:
         options = build(check_class.Options, type_options)
@@ -285,7 +319,8 @@ def _parse_check(entry: Any, index: int, where: str) -> CheckConfig:
     check = CheckConfig(
         name=name, type=type_name, interval=interval, timeout=timeout, max_attempts=max_attempts,
         warning=thresholds["warning"], critical=thresholds["critical"], options=options,
-        check_class=check_class,
+        check_class=check_class, on_ticket=on_ticket, on_ticket_params=on_ticket_params,
+        raw_options=type_options,
     )
     try:
         check.make()  # a type may validate its options as a whole, or its default thresholds
@@ -294,6 +329,25 @@ def _parse_check(entry: Any, index: int, where: str) -> CheckConfig:
     except (ValueError, TypeError) as exc:
         raise fail("type", f"check type {type_name!r} refuses these options: {exc}") from None
     return check
+
+
+def _on_ticket(value: Any, fail: Any) -> tuple[str | None, dict[str, Any]]:
+    """Validate `on_ticket:` (a playbook name, or {playbook, params}); the collector checks the rest."""
+    if value is None:
+        return None, {}
+    if isinstance(value, str):
+        value = {"playbook": value}
+    if not isinstance(value, dict) or set(value) - {"playbook", "params"}:
+        raise fail("on_ticket",
+                   f"expected a playbook name or {{playbook: NAME, params: {{...}}}}, got {value!r}")
+    name, params = value.get("playbook"), value.get("params") or {}
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise fail("on_ticket", f"playbook: expected a playbook name, got {name!r}")
+    if not isinstance(params, dict) or not all(
+        isinstance(k, str) and isinstance(v, (str, int, bool)) for k, v in params.items()
+    ):
+        raise fail("on_ticket", f"params: expected a mapping of names to values, got {params!r}")
+    return name, dict(params)
 
 
 def _whole(value: Any, low: int, high: int | None) -> int | None:

@@ -7,7 +7,12 @@
 - Results wait in the outbox (``job_results``, fsynced, a client-made id each) until the collector
   answered 2xx, so a collector outage loses no result and a resend is never stored twice.
 - A job naming a playbook this agent does not hold, another hash, a repair the config does not allow or
-  parameters that do not fit is answered ``refused`` with the reason; nothing runs.
+  parameters that do not fit is answered ``refused`` with the reason; nothing runs. With a signing key,
+  a playbook that is unsigned or was altered after signing is not held, and a job for it is refused
+  with that reason. Playbooks are never fetched from the collector: they arrive with the agent's
+  installation or the provider's configuration management.
+- While a job runs, a second long-poll watches for its cancellation; a cancelled job's running program
+  is killed with its process group, the remaining steps are skipped, and it reports ``cancelled``.
 """
 
 from __future__ import annotations
@@ -15,9 +20,11 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from fernwart.agent.config import CheckConfig
 from fernwart.agent.outbox import Outbox
 from fernwart.agent.playbooks.executor import Refused, execute, prepare
 from fernwart.agent.playbooks.library import held_entry, load_library
@@ -28,24 +35,50 @@ from fernwart.agent.transport import (
     InstanceRefused,
     RequestRejected,
 )
+from fernwart.playbook.model import Playbook
+from fernwart.playbook.params import PATH_OPTIONS
 
 POLL_WAIT = 25  # seconds the collector holds the long-poll
+CANCEL_WAIT = 10  # seconds the collector holds a running job's cancel watch
 log = logging.getLogger(__name__)
+
+
+def checks_report(checks: Sequence[CheckConfig], held: Iterable[Playbook]) -> list[dict[str, Any]]:
+    """Return what the collector needs for auto-diagnosis of each check: its type, its `on_ticket`
+    playbook and parameters, and those of its options a held playbook has a parameter for (or a path
+    option), scalars only (a one-item list as its item): nothing else of the check's config leaves
+    the host."""
+    wanted = set(PATH_OPTIONS) | {p.name for playbook in held for p in playbook.params}
+    report = []
+    for check in checks:
+        options = {}
+        for key, value in check.raw_options.items():
+            if isinstance(value, list) and len(value) == 1:
+                value = value[0]
+            if key in wanted and isinstance(value, (str, int, bool)) and len(str(value)) <= 1024:
+                options[key] = value
+        report.append({"name": check.name, "type": check.type, "on_ticket": check.on_ticket,
+                       "params": dict(check.on_ticket_params), "options": options})
+    return report
 
 
 class JobWorker:
     """Runs jobs from the collector; `step` does one round, `start`/`stop` run it in a thread."""
 
     def __init__(self, outbox: Outbox, link: CollectorLink, playbooks: Path, *, allow_repairs: bool,
-                 wait: int = POLL_WAIT) -> None:
+                 wait: int = POLL_WAIT, signing_key: bytes | None = None,
+                 checks: Sequence[CheckConfig] = ()) -> None:
         self.outbox = outbox
         self.link = link
         self.playbooks = playbooks
         self.allow_repairs = allow_repairs
+        self.signing_key = signing_key
+        self.checks = tuple(checks)
         self.wait = wait
         self._reported = False
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._watch: threading.Thread | None = None
         for job_id in outbox.interrupted_jobs():
             outbox.put_job_result(job_id, {"state": "failed", "error": "interrupted by an agent restart",
                                            "duration": 0.0, "steps": []})
@@ -53,10 +86,13 @@ class JobWorker:
     def step(self) -> bool:
         """Report holdings (once), send waiting results, wait for one job and run it; True if one ran."""
         if not self._reported:
-            library = load_library(self.playbooks)
+            library = load_library(self.playbooks, self.signing_key)
+            for name, why in library.refused.items():
+                log.warning("not holding playbook %s: %s", name, why)
             held = [held_entry(p) for p in library.playbooks.values()]
             self.link.send_json("PUT", "/api/v1/agent/playbooks",
-                                {"allow_repairs": self.allow_repairs, "playbooks": held})
+                                {"allow_repairs": self.allow_repairs, "playbooks": held,
+                                 "checks": checks_report(self.checks, library.playbooks.values())})
             self._reported = True
         self.send_results()
         job = self.link.send_json("GET", f"/api/v1/agent/jobs?wait={self.wait}", read_timeout=self.wait + 15)
@@ -64,6 +100,9 @@ class JobWorker:
             return False
         self.run(job)
         self.send_results()
+        if self._watch is not None:  # its long-poll ends with the job's result at the collector
+            self._watch.join(CANCEL_WAIT + 20)
+            self._watch = None
         return True
 
     def run(self, job: dict[str, Any]) -> None:
@@ -72,11 +111,14 @@ class JobWorker:
         if not job_id or not self.outbox.start_job(job_id):
             log.warning("job %r was started before; not running it again", job_id)
             return
-        library = load_library(self.playbooks)
-        playbook = library.playbooks.get(str(job.get("playbook")))
+        library = load_library(self.playbooks, self.signing_key)
+        name = str(job.get("playbook"))
+        playbook = library.playbooks.get(name)
         try:
+            if playbook is None and name in library.refused:
+                raise Refused(f"playbook {name!r} is not trusted: {library.refused[name]}")
             if playbook is None:
-                raise Refused(f"this agent holds no playbook {job.get('playbook')!r}")
+                raise Refused(f"this agent holds no playbook {name!r}")
             values = prepare(playbook, job.get("params") or {}, digest=str(job.get("hash")),
                              allow_repairs=self.allow_repairs)
         except Refused as exc:
@@ -89,7 +131,33 @@ class JobWorker:
         except CollectorError as exc:  # the result still tells; running is only news
             log.info("could not report job %s running: %s", job_id, exc)
         log.info("running playbook %s v%d for job %s", playbook.name, playbook.version, job_id)
-        self.outbox.put_job_result(job_id, execute(playbook, values).to_dict())
+        cancelled, done = threading.Event(), threading.Event()
+        watch = threading.Thread(target=self._watch_cancel, args=(job_id, cancelled, done),
+                                 name="fernwart-job-cancel", daemon=True)
+        watch.start()
+        self._watch = watch
+        try:
+            outcome = execute(playbook, values, cancelled=cancelled)
+        finally:
+            done.set()
+        self.outbox.put_job_result(job_id, outcome.to_dict())
+
+    def _watch_cancel(self, job_id: str, cancelled: threading.Event, done: threading.Event) -> None:
+        """Wait on the collector's cancel long-poll for the running job; set `cancelled` when asked."""
+        while not done.is_set():
+            try:
+                answer = self.link.send_json("GET", f"/api/v1/agent/jobs/{job_id}/cancel?wait={CANCEL_WAIT}",
+                                             read_timeout=CANCEL_WAIT + 15)
+            except CollectorError as exc:  # the run goes on; look again a little later
+                log.info("cancel watch of job %s: %s", job_id, exc)
+                done.wait(5)
+                continue
+            if answer and answer.get("cancel"):
+                log.warning("job %s cancelled by the collector; stopping it", job_id)
+                cancelled.set()
+                return
+            if answer and answer.get("ended"):
+                return
 
     def send_results(self) -> None:
         """Post every waiting result; delete each after a 2xx; keep them when the collector is away."""

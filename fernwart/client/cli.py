@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from fernwart.client import render
+from fernwart.client import bundle, render
 from fernwart.client.api import ApiError, Client
 from fernwart.client.config import DEFAULT_PATH, ConfigError, load
 from fernwart.playbook.model import PlaybookError, load_playbook
@@ -317,6 +317,11 @@ def build_parser() -> argparse.ArgumentParser:
     psub = playbooks.add_subparsers(dest="action", required=True, metavar="ACTION")
     check = psub.add_parser("validate", help="validate playbook files; name the place of every problem")
     check.add_argument("files", nargs="+", metavar="FILE")
+    keygen = psub.add_parser("keygen", help="make an Ed25519 key pair for signing playbooks (offline)")
+    keygen.add_argument("--out", type=Path, required=True, metavar="KEY", help="private key; KEY.pub beside")
+    signer = psub.add_parser("sign", help="sign a playbooks directory: writes DIR/playbooks.sig")
+    signer.add_argument("--key", type=Path, required=True, metavar="KEY", help="the private key file")
+    signer.add_argument("directory", type=Path, metavar="DIR")
     contracts = sub.add_parser("contracts", help="read or apply maintenance contracts")
     csub = contracts.add_subparsers(dest="action", required=True, metavar="ACTION")
     get = csub.add_parser("get", parents=[out], help="print stored contracts as a contracts file")
@@ -383,6 +388,10 @@ def _windows(sub: Any, out: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     """Run one command; return the exit code (0 ok, 1 API error, 2 usage or configuration error)."""
     args = build_parser().parse_args(argv)
+    if args.command == "playbooks" and args.action == "keygen":
+        return bundle.keygen(args.out)
+    if args.command == "playbooks" and args.action == "sign":
+        return bundle.sign_directory(args.key, args.directory)
     if args.command == "playbooks":
         return validate_playbooks(args.files)
     try:

@@ -27,6 +27,7 @@ from fernwart.collector.jobs import JobRunner
 from fernwart.collector.metrics import Metrics
 from fernwart.collector.middleware import BodyLimit
 from fernwart.collector.models import utcnow
+from fernwart.collector.services import job_wakeup
 from fernwart.collector.services.errors import ServiceError
 from fernwart.collector.services.group_commit import GroupCommit
 from fernwart.collector.services.notifications import load_transports
@@ -44,11 +45,17 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
     """Build the collector application for `settings`; `engine` may be given by tests."""
     engine = engine or database.make_engine(settings.effective_database_url)
     sessions = database.session_factory(engine)
+    waiters = job_wakeup.JobWaiters()
+    job_wakeup.install(sessions, waiters)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if migrate:
             database.migrate(engine)
+        listener = None
+        if engine.dialect.name == "postgresql":  # jobs queued by other collectors wake our long-polls
+            listener = job_wakeup.JobListener(engine, waiters)
+            listener.start()
         runner = None
         if settings.run_jobs:
             transports = load_transports(settings.notify_config or settings.home / "notify.yaml")
@@ -78,6 +85,8 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
             if runner:
                 runner.stop()
             app.state.writer.stop()
+            if listener:
+                listener.stop()
 
     app = FastAPI(title="Fernwart collector", version=__version__, lifespan=lifespan)
     app.state.settings = settings
@@ -86,8 +95,9 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
     # agents' reports: writer threads, concurrent reports committed together
     writers = 1 if engine.dialect.name == "sqlite" else WRITERS
     app.state.writer = GroupCommit(sessions, (ServiceError, RequestValidationError), writers=writers)
+    app.state.job_waiters = waiters
     app.state.policy = TicketPolicy(settings.ticket_on, settings.resolve_on_recovery, settings.reopen_window)
-    app.state.metrics = Metrics(sessions)
+    app.state.metrics = Metrics(sessions, waiters)
     app.state.throttle = Throttle(failures=settings.auth_failure_limit)
     app.state.ssh_worker = None
     api.errors.install(app)

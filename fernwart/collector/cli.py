@@ -21,6 +21,10 @@ from fernwart.collector import database
 from fernwart.collector.models import utcnow
 from fernwart.collector.settings import Settings, SettingsError, from_env
 
+# Seconds requests in flight get to finish at shutdown; waiting job long-polls (up to 60 s) are cut
+# then, and their agents simply poll again, so a stop does not wait out every agent's poll.
+GRACEFUL_SHUTDOWN = 5
+
 
 class CliError(Exception):
     """A mistake on the command line or in the environment; printed without a traceback."""
@@ -126,11 +130,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
             access_log=args.access_log,
             ssl_certfile=args.tls_cert,
             ssl_keyfile=args.tls_key,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
         )
         return 0
     app = create_app(settings, engine=engine, migrate=False)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=args.access_log,
-                ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key)
+                ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key,
+                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN)
     return 0
 
 

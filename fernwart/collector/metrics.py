@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
@@ -16,6 +16,7 @@ from fernwart.collector.domain.tickets import TicketEventKind
 from fernwart.collector.models import Host, Ticket, TicketEvent, utcnow
 from fernwart.collector.services import housekeeping
 from fernwart.collector.services.ingest import IngestOutcome
+from fernwart.collector.services.job_wakeup import JobWaiters
 
 
 class _DatabaseGauges(Collector):
@@ -75,7 +76,7 @@ class _DatabaseGauges(Collector):
 class Metrics:
     """The collector's metrics registry."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], waiters: JobWaiters | None = None) -> None:
         self.registry = CollectorRegistry()
         self.results = Counter(
             "fernwart_results_ingested", "Results stored (duplicates not counted)", registry=self.registry
@@ -91,6 +92,10 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_DatabaseGauges(sessions))
+        if waiters is not None:
+            polls = Gauge("fernwart_job_polls_waiting", "Agent job long-polls this process holds open",
+                          registry=self.registry)
+            polls.set_function(waiters.count)
 
     def observe_ingest(self, outcome: IngestOutcome, seconds: float) -> None:
         """Count one processed report."""

@@ -460,6 +460,8 @@ class HostPlaybooks(Base):
     allow_repairs: Mapped[bool] = mapped_column(Boolean, default=False)
     held: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     reported_at: Mapped[datetime]
+    # per check: name, type, on_ticket playbook and params, the options a held playbook takes
+    checks: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 
 class HostFacts(Base):
@@ -492,6 +494,7 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_host_state", "host_id", "state"),
         Index("ix_jobs_via_state", "via", "state"),
+        Index("uq_jobs_opening_event", "opening_event_id", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -513,6 +516,9 @@ class Job(Base):
     result_id: Mapped[str | None] = mapped_column(String(36), unique=True)  # made by the agent
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str] = mapped_column(Text, default="")
+    # the ticket opening (its OPENED/REOPENED history entry) this job auto-diagnoses: one job each at most
+    opening_event_id: Mapped[int | None] = mapped_column(BigId)
+    cancel_requested_at: Mapped[datetime | None]  # a technician cancelled it after delivery
 
 
 class HostSSHTarget(Base):

@@ -55,6 +55,7 @@ class Settings:
     retain_history: timedelta = timedelta(days=3 * 366)  # hourly rollups, state changes (contracts)
     partitions_ahead: int = 7  # days of result partitions made ahead (PostgreSQL)
     housekeeping_interval: float = 3600.0  # seconds between housekeeping runs of the periodic job
+    job_recheck: float = 30.0  # seconds a waiting job long-poll goes without a database check (fallback)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -159,6 +160,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         retain_history=timedelta(days=_number(env, "FERNWART_RETAIN_HISTORY_DAYS", 3 * 366)),
         partitions_ahead=int(_number(env, "FERNWART_PARTITIONS_AHEAD_DAYS", 7)),
         housekeeping_interval=_number(env, "FERNWART_HOUSEKEEPING_INTERVAL", 3600.0),
+        job_recheck=max(0.1, _number(env, "FERNWART_JOB_RECHECK", 30.0)),
     )
     settings.retention()  # fail fast on an impossible combination
     return settings

@@ -256,3 +256,27 @@ class ParamError(ValueError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = tuple(problems)
         super().__init__("; ".join(problems))
+
+
+PATH_OPTIONS = ("path", "mounts", "mount")  # check options a path parameter is taken from, in order
+
+
+def params_from_check(declared: tuple[Param, ...], options: Mapping[str, object],
+                      given: Mapping[str, object]) -> dict[str, object]:
+    """Return the parameters of a playbook run about a check (auto-diagnosis), to be validated as usual.
+
+    Each declared parameter takes the value `given` for it, else the check's option of the same name,
+    else (a path parameter) the check's first option of PATH_OPTIONS (a disk check's one mount); the
+    parameters left out keep their defaults.
+    """
+    values: dict[str, object] = {}
+    for param in declared:
+        if param.name in given:
+            values[param.name] = given[param.name]
+        elif param.name in options:
+            values[param.name] = options[param.name]
+        elif param.type == "path":
+            found = next((options[o] for o in PATH_OPTIONS if o in options), None)
+            if found is not None:
+                values[param.name] = found
+    return values

@@ -125,3 +125,79 @@ def test_an_agent_restart_in_the_middle_reports_the_job_interrupted(setup: Setup
             worker.send_results()
     done = setup.job(job["id"])
     assert done["state"] == "failed" and done["error"] == "interrupted by an agent restart"
+
+
+def test_a_signing_agent_refuses_a_playbook_altered_after_signing(setup: Setup, tmp_path: Path) -> None:
+    from fernwart.client.cli import main
+
+    bundle = tmp_path / "signed"
+    shutil.copytree(setup.playbooks, bundle)
+    assert main(["playbooks", "keygen", "--out", str(tmp_path / "key")], environ={}) == 0
+    assert main(["playbooks", "sign", "--key", str(tmp_path / "key"), str(bundle)], environ={}) == 0
+    key = (tmp_path / "key.pub").read_bytes()
+    with Outbox(tmp_path / "outbox.sqlite") as outbox:
+        link = CollectorLink(setup.collector.url, setup.agent_token)
+        try:
+            worker = JobWorker(outbox, link, bundle, allow_repairs=False, wait=2, signing_key=key)
+            worker.step()  # reports the signed playbooks as held
+            ok = setup.queue("host-overview")
+            assert worker.step() is True and setup.job(ok["id"])["state"] == "succeeded"
+            job = setup.queue("memory-pressure")
+            target = bundle / "memory-pressure.yaml"
+            target.write_text(target.read_text() + "  - {name: more, run: [id]}\n")  # still valid, not signed
+            assert worker.step() is True
+        finally:
+            link.close()
+    done = setup.job(job["id"])
+    assert done["state"] == "refused", done
+    assert "not trusted" in done["error"] and "altered since it was signed" in done["error"]
+    assert done["result"]["steps"] == []
+
+
+SLOW = """name: slow
+version: 1
+description: A long run, for cancelling.
+kind: diagnostic
+timeout: 2m
+steps:
+  - {name: wait, run: [sleep, "90"], timeout: 90s}
+"""
+
+
+def test_a_running_job_is_cancelled_its_process_killed_and_reported_cancelled(
+    setup: Setup, tmp_path: Path,
+) -> None:
+    import threading
+    import time
+
+    bundle = tmp_path / "playbooks"
+    shutil.copytree(setup.playbooks, bundle)
+    (bundle / "slow.yaml").write_text(SLOW)
+    headers = {"Authorization": f"Bearer {setup.token}"}
+    with Outbox(tmp_path / "outbox.sqlite") as outbox:
+        link = CollectorLink(setup.collector.url, setup.agent_token)
+        try:
+            worker = JobWorker(outbox, link, bundle, allow_repairs=False, wait=2)
+            worker.step()  # reports what it holds, slow among them
+            job = setup.queue("slow")
+            runner = threading.Thread(target=worker.step)
+            runner.start()
+            deadline = time.monotonic() + 30
+            while setup.job(job["id"])["state"] != "running":
+                assert time.monotonic() < deadline, setup.job(job["id"])
+                time.sleep(0.1)
+            asked = time.monotonic()
+            r = requests.post(f"{setup.collector.url}/api/v1/jobs/{job['id']}/cancel", headers=headers,
+                              timeout=10)
+            assert r.status_code == 200 and r.json()["cancel_requested_at"] is not None, r.text
+            runner.join(60)
+            assert not runner.is_alive() and time.monotonic() - asked < 30  # not the 90 s of the sleep
+        finally:
+            link.close()
+    done = setup.job(job["id"])
+    assert done["state"] == "cancelled", done
+    assert "[killed: the job was cancelled]" in done["result"]["steps"][0]["output"]
+    assert any(e["message"].startswith("cancel requested by alice") for e in done["events"])
+    again = requests.post(f"{setup.collector.url}/api/v1/jobs/{job['id']}/cancel", headers=headers,
+                          timeout=10)
+    assert again.status_code == 409

@@ -122,3 +122,38 @@ def test_the_library_holds_valid_files_and_names_the_problems_of_the_others(tmp_
     library = load_library(tmp_path)
     assert list(library.playbooks) == ["good"]
     assert library.problems[0].startswith(f"{tmp_path}/bad.yaml: steps[0] (a).check: unknown check type")
+
+
+def test_a_cancelled_run_kills_the_running_program_with_its_group_and_skips_the_rest(tmp_path: Path) -> None:
+    import threading
+
+    marker = tmp_path / "child.pid"
+    book = playbook(f"""steps:
+  - {{name: first, run: [echo, done]}}
+  - {{name: hang, run: [sh, -c, "sleep 60 & echo $! > {marker}; echo started; sleep 60"], timeout: 25s}}
+  - {{name: later, run: [echo, never]}}
+""")
+    cancelled = threading.Event()
+    watcher = threading.Thread(target=lambda: (_wait_for_file(marker), cancelled.set()))
+    watcher.start()
+    began = time.monotonic()
+    outcome = execute(book, prepare(book, {}), cancelled=cancelled)
+    watcher.join()
+    assert outcome.state == RunState.CANCELLED and outcome.error == "cancelled by a technician"
+    assert time.monotonic() - began < 20  # well before the step's 25 s timeout
+    first, hang, later = outcome.steps
+    assert (first.status, hang.status, later.status) == (
+        StepStatus.OK, StepStatus.CANCELLED, StepStatus.SKIPPED)
+    assert hang.output.startswith("started") and "[killed: the job was cancelled]" in hang.output
+    child = int(marker.read_text())
+    deadline = time.monotonic() + 5
+    while psutil.pid_exists(child) and psutil.Process(child).status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, "the background child outlived the cancel"
+        time.sleep(0.05)
+
+
+def _wait_for_file(path: Path) -> None:
+    deadline = time.monotonic() + 20
+    while not (path.exists() and path.read_text().strip()):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping
 
@@ -58,14 +59,17 @@ def prepare(
 def execute(
     playbook: Playbook, values: Mapping[str, ParamValue], *, probe: Probe | None = None,
     monotonic: Callable[[], float] = time.monotonic, step_runner: StepRunner | None = None,
+    cancelled: threading.Event | None = None,
 ) -> RunOutcome:
     """Run every step of `playbook` with prepared `values`; never raises for what a step does.
 
-    `step_runner` runs each step (default: here, in-process and as local programs).
+    `step_runner` runs each step (default: here, in-process and as local programs). Once `cancelled` is
+    set, a running local program's process group is killed and later steps are skipped; the run ends
+    `cancelled` with the output so far.
     """
     def local(playbook: Playbook, step: PlaybookStep, values: Mapping[str, ParamValue],
               timeout: float) -> StepOutput:
-        return _step(playbook, step, values, timeout, probe, monotonic)
+        return _step(playbook, step, values, timeout, probe, monotonic, cancelled)
 
     run_step = step_runner or local
     started = monotonic()
@@ -75,7 +79,11 @@ def execute(
     error = ""
     for step in playbook.steps:
         left = deadline - monotonic()
-        if state == RunState.TIMED_OUT or (state == RunState.FAILED and playbook.kind == "repair"):
+        if cancelled is not None and cancelled.is_set() and state != RunState.CANCELLED:
+            state, error = RunState.CANCELLED, "cancelled by a technician"
+        if state in (RunState.TIMED_OUT, RunState.CANCELLED) or (
+            state == RunState.FAILED and playbook.kind == "repair"
+        ):
             outputs.append(StepOutput(step.name, step.kind, StepStatus.SKIPPED, "", 0.0))
             continue
         if left <= 0:
@@ -88,7 +96,9 @@ def execute(
             continue
         output = run_step(playbook, step, values, min(step.timeout, left))
         outputs.append(output)
-        if output.status == StepStatus.TIMED_OUT:
+        if output.status == StepStatus.CANCELLED:
+            state, error = RunState.CANCELLED, "cancelled by a technician"
+        elif output.status == StepStatus.TIMED_OUT:
             state, error = RunState.TIMED_OUT, f"step {step.name!r} timed out"
         elif output.status == StepStatus.FAILED and state == RunState.SUCCEEDED:
             state, error = RunState.FAILED, f"step {step.name!r} failed"
@@ -97,13 +107,14 @@ def execute(
 
 def _step(
     playbook: Playbook, step: PlaybookStep, values: Mapping[str, ParamValue], timeout: float,
-    probe: Probe | None, monotonic: Callable[[], float],
+    probe: Probe | None, monotonic: Callable[[], float], cancelled: threading.Event | None = None,
 ) -> StepOutput:
     began = monotonic()
     code: int | None = None
     truncated = False
     if step.kind == "run":
-        status, text, truncated, code = run_bounded(argv_of(step, values), timeout, step.max_output)
+        status, text, truncated, code = run_bounded(argv_of(step, values), timeout, step.max_output,
+                                                    cancelled)
         if status == StepStatus.FAILED and code in step.options.get("ok_codes", [0]):
             status = StepStatus.OK
     elif step.kind == "read_file":

@@ -12,6 +12,7 @@ class StepStatus(StrEnum):
     FAILED = "failed"
     TIMED_OUT = "timed_out"
     SKIPPED = "skipped"
+    CANCELLED = "cancelled"
 
 
 class RunState(StrEnum):
@@ -21,6 +22,7 @@ class RunState(StrEnum):
     FAILED = "failed"
     TIMED_OUT = "timed_out"
     REFUSED = "refused"
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The `run` step: an argv list, never a shell, in its own process group with a reduced environment.
 
-At the deadline the whole process group is killed (SIGKILL) and the output so far is kept. Output beyond
+At the deadline, or when the job is cancelled, the whole process group is killed (SIGKILL) and the
+output so far is kept. Output beyond
 the step's cap is read and dropped, so a chatty program cannot block on a full pipe, and the step says
 it was truncated. stdout and stderr share one stream, in the order the program wrote them.
 """
@@ -11,6 +12,7 @@ import os
 import selectors
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Sequence
 
@@ -29,8 +31,11 @@ ENVIRONMENT = {
 }
 
 
+CANCEL_CHECK = 0.2  # seconds between looks at the cancel flag while a program runs
+
+
 def run_bounded(
-    argv: Sequence[str], timeout: float, max_output: int,
+    argv: Sequence[str], timeout: float, max_output: int, cancelled: threading.Event | None = None,
 ) -> tuple[StepStatus, str, bool, int | None]:
     """Run `argv`; return (status, output, truncated, exit code). A program not found is exit 127."""
     try:
@@ -46,7 +51,7 @@ def run_bounded(
     kept = bytearray()
     seen = 0
     deadline = time.monotonic() + timeout
-    timed_out = False
+    timed_out = stopped = False
     with selectors.DefaultSelector() as selector:
         selector.register(proc.stdout, selectors.EVENT_READ)
         while True:
@@ -54,7 +59,10 @@ def run_bounded(
             if left <= 0:
                 timed_out = True
                 break
-            if not selector.select(left):
+            if cancelled is not None and cancelled.is_set():
+                stopped = True
+                break
+            if not selector.select(min(left, CANCEL_CHECK) if cancelled is not None else left):
                 continue
             chunk = os.read(proc.stdout.fileno(), 65536)
             if not chunk:
@@ -62,7 +70,7 @@ def run_bounded(
             seen += len(chunk)
             if len(kept) <= max_output:
                 kept += chunk[: max_output + 1 - len(kept)]
-    if timed_out:
+    if timed_out or stopped:
         _kill_group(proc.pid)
     else:
         try:
@@ -74,6 +82,8 @@ def run_bounded(
     code = proc.wait()
     proc.stdout.close()
     text, truncated = clip(bytes(kept), max_output)
+    if stopped:
+        return StepStatus.CANCELLED, text + "\n[killed: the job was cancelled]", truncated, code
     if timed_out:
         return StepStatus.TIMED_OUT, text + f"\n[killed after {timeout:g}s]", truncated, code
     return (StepStatus.OK if code == 0 else StepStatus.FAILED), text, truncated or seen > max_output, code

@@ -1,32 +1,39 @@
 """Playbook jobs: technicians queue, list, read and cancel them; agents wait for them and report results.
 
-The agent's `GET /api/v1/agent/jobs?wait=N` is a long-poll on the event loop (no worker thread is held
-per waiting agent): a job queued on this collector wakes the waiting agent at once; jobs queued on
-another collector sharing the database are seen at the next recheck (RECHECK seconds).
+The agent's `GET /api/v1/agent/jobs?wait=N` is a long-poll on the event loop: a waiting agent holds an
+`asyncio.Event`, no worker thread (threads are borrowed only for the short database checks at the start
+and after each wake-up). A job queued on this collector wakes it after commit; one queued on another
+collector on the same PostgreSQL wakes it through LISTEN/NOTIFY (`services.job_wakeup`). The database
+is checked again without a wake-up only every `FERNWART_JOB_RECHECK` seconds, as a fallback. A poll
+whose agent hung up takes no job, so a job is not handed to a connection nobody reads.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
+import weakref
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from fernwart.collector import deps
 from fernwart.collector.api.agents import own_instance
 from fernwart.collector.deps import DB, Now, Tech
 from fernwart.collector.services import auth, diagnostics, ssh_jobs
 from fernwart.collector.services.errors import Unauthenticated
+from fernwart.collector.services.job_wakeup import JobWaiters
 
+T = TypeVar("T")
 router = APIRouter(prefix="/api/v1", tags=["diagnostics"])
-RECHECK = 5.0
 MAX_WAIT = 60
+POLL_THREADS = 4  # threads the long-polls' database checks may use at once (of the pool's 40)
 
 
 class JobIn(BaseModel):
@@ -39,9 +46,20 @@ class JobIn(BaseModel):
     expires_in: int | None = Field(default=None, ge=1, le=7 * 86400, description="seconds; default 24 h")
 
 
+class CheckIn(BaseModel):
+    """A check of the agent's config, as far as auto-diagnosis needs it."""
+
+    name: str = Field(min_length=1, max_length=128)
+    type: str = Field(default="", max_length=64)
+    on_ticket: str | None = Field(default=None, max_length=64)
+    params: dict[str, str | int | bool] = Field(default_factory=dict, max_length=50)
+    options: dict[str, str | int | bool] = Field(default_factory=dict, max_length=50)
+
+
 class HeldIn(BaseModel):
     allow_repairs: bool = False
     playbooks: list[dict[str, Any]] = Field(default_factory=list, max_length=500)
+    checks: list[CheckIn] = Field(default_factory=list, max_length=1000)
 
 
 class JobResultIn(BaseModel):
@@ -50,45 +68,6 @@ class JobResultIn(BaseModel):
     error: str = Field(default="", max_length=4000)
     duration: float = 0.0
     steps: list[dict[str, Any]] = Field(default_factory=list, max_length=100)
-
-
-class Waiters:
-    """Agents waiting for a job, by host id; `wake` may be called from any thread."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._waiting: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
-
-    def add(self, host_id: str) -> asyncio.Event:
-        event = asyncio.Event()
-        with self._lock:
-            self._waiting.setdefault(host_id, []).append((asyncio.get_running_loop(), event))
-        return event
-
-    def remove(self, host_id: str, event: asyncio.Event) -> None:
-        with self._lock:
-            left = [w for w in self._waiting.get(host_id, []) if w[1] is not event]
-            if left:
-                self._waiting[host_id] = left
-            else:
-                self._waiting.pop(host_id, None)
-
-    def wake(self, host_id: str) -> None:
-        with self._lock:
-            waiting = list(self._waiting.get(host_id, []))
-        for loop, event in waiting:
-            loop.call_soon_threadsafe(event.set)
-
-    def count(self) -> int:
-        with self._lock:
-            return sum(len(w) for w in self._waiting.values())
-
-
-def waiters(request: Request) -> Waiters:
-    found: Waiters | None = getattr(request.app.state, "job_waiters", None)
-    if found is None:
-        found = request.app.state.job_waiters = Waiters()
-    return found
 
 
 def _out(found: diagnostics.JobView) -> dict[str, Any]:
@@ -104,12 +83,9 @@ def queue_job(host_id: str, body: JobIn, request: Request, db: DB, user: Tech, n
         if body.via == "ssh" else None
     found = diagnostics.queue(db, user, host_id, body.playbook, body.params, now, ticket_id=body.ticket,
                               expires_in=expires, via=body.via, collector_playbooks=held)
-    db.commit()
-    if body.via == "ssh":
-        if request.app.state.ssh_worker is not None:
-            request.app.state.ssh_worker.wake()
-    else:
-        waiters(request).wake(host_id)
+    db.commit()  # wakes the host's waiting agent, here or at another collector
+    if body.via == "ssh" and request.app.state.ssh_worker is not None:
+        request.app.state.ssh_worker.wake()
     return _out(found)
 
 
@@ -127,7 +103,8 @@ def get_job(job_id: str, db: DB, user: Tech) -> dict[str, Any]:
 
 @router.post("/jobs/{job_id}/cancel")
 def cancel_job(job_id: str, db: DB, user: Tech, now: Now) -> dict[str, Any]:
-    """Cancel a job that was not delivered yet."""
+    """Cancel a job: a queued one at once; a delivered or running one is stopped by its agent, which
+    kills the run's process group and reports `cancelled` (409 for a job that has ended)."""
     found = diagnostics.cancel(db, user, job_id, now)
     db.commit()
     return _out(found)
@@ -149,14 +126,17 @@ def _agent_host(request: Request, db: Any) -> Any:
 
 @router.put("/agent/playbooks", status_code=204)
 def held_playbooks(body: HeldIn, request: Request, db: DB, now: Now) -> Response:
-    """Record the playbooks this agent holds (name, version, hash, kind, params) and its repair setting."""
+    """Record the playbooks this agent holds (name, version, hash, kind, params), its repair setting and its
+    checks' auto-diagnosis (`on_ticket`, and the options a held playbook takes)."""
     host = _agent_host(request, db)
-    diagnostics.report_held(db, host, body.playbooks, body.allow_repairs, now)
+    diagnostics.report_held(db, host, body.playbooks, body.allow_repairs, now,
+                            [c.model_dump() for c in body.checks])
     db.commit()
     return Response(status_code=204)
 
 
-def _deliver_once(request: Request, token: str) -> dict[str, Any] | None:
+def _deliver_once(request: Request, token: str) -> tuple[str, dict[str, Any] | None]:
+    """Return the agent's host id and its next job (None if none), in one transaction."""
     with request.app.state.sessions() as db:
         host = auth.host_for_token(db, token)
         if host is None:
@@ -165,9 +145,28 @@ def _deliver_once(request: Request, token: str) -> dict[str, Any] | None:
         found = diagnostics.deliver(db, host, _now(request))
         db.commit()
         if found is None:
-            return None
-        return {"id": found.id, "playbook": found.playbook, "version": found.version, "hash": found.digest,
-                "params": found.params}
+            return str(host.id), None
+        return str(host.id), {"id": found.id, "playbook": found.playbook, "version": found.version,
+                              "hash": found.digest, "params": found.params}
+
+
+_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _check(request: Request, token: str) -> tuple[str, dict[str, Any] | None]:
+    return await _in_poll_thread(_deliver_once, request, token)
+
+
+async def _in_poll_thread(func: Callable[..., T], *args: Any) -> T:
+    """Run `func` on one of POLL_THREADS threads: polls never take the worker pool's threads all at
+    once, so the requests that need them (a job being queued, a report) are not starved."""
+    loop = asyncio.get_running_loop()
+    limiter = _limiters.get(loop)
+    if limiter is None:
+        limiter = _limiters[loop] = anyio.CapacityLimiter(POLL_THREADS)
+    return await anyio.to_thread.run_sync(func, *args, limiter=limiter)
 
 
 @router.get("/agent/jobs", responses={204: {"description": "no job came within `wait` seconds"}})
@@ -175,36 +174,80 @@ async def agent_jobs(request: Request, wait: Annotated[int, Query(ge=0, le=MAX_W
     """Hand the agent its next job, waiting up to `wait` seconds for one; 204 when none came."""
     token = deps.bearer(request)
     deadline = time.monotonic() + wait
-    registry = waiters(request)
-    while True:
-        event = registry.add(token_host := await run_in_threadpool(_host_id, request, token))
-        try:
-            found = await run_in_threadpool(_deliver_once, request, token)
+    registry: JobWaiters = request.app.state.job_waiters
+    recheck: float = request.app.state.settings.job_recheck
+    mark = registry.mark()
+    host_id, found = await _check(request, token)
+    if found is not None or wait == 0:
+        return found if found is not None else Response(status_code=204)
+    waiter = registry.add(host_id)
+    if registry.woken_since(host_id, mark):  # a job was queued while we checked
+        waiter.set()
+    hung_up = asyncio.ensure_future(_hung_up(request))
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            woken = asyncio.ensure_future(waiter.wait())
+            await asyncio.wait({woken, hung_up}, timeout=min(left, recheck),
+                               return_when=asyncio.FIRST_COMPLETED)
+            woken.cancel()
+            if hung_up.done():  # nobody would read a job handed out now
+                break
+            waiter.clear()  # before the check: a wake-up during it makes the next wait return at once
+            _, found = await _check(request, token)
             if found is not None:
                 return found
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return Response(status_code=204)
-            try:
-                await asyncio.wait_for(event.wait(), timeout=min(left, RECHECK))
-            except TimeoutError:
-                pass
-        finally:
-            registry.remove(token_host, event)
+        return Response(status_code=204)
+    finally:
+        registry.remove(host_id, waiter)
+        hung_up.cancel()
 
 
-def _now(request: Request) -> Any:
-    """Return now as the request's `deps.now` dependency gives it (tests override it)."""
-    return deps.request_now(request)
-
-
-def _host_id(request: Request, token: str) -> str:
+def _cancel_asked(request: Request, token: str, job_id: str) -> bool | None:
     with request.app.state.sessions() as db:
         host = auth.host_for_token(db, token)
         if host is None:
             raise Unauthenticated("unknown agent token")
         own_instance(request, db, host, _now(request))
-        return str(host.id)
+        return diagnostics.cancel_requested(db, host, job_id)
+
+
+@router.get("/agent/jobs/{job_id}/cancel")
+async def job_cancel_watch(job_id: str, request: Request,
+                           wait: Annotated[int, Query(ge=0, le=MAX_WAIT)] = 0) -> dict[str, bool]:
+    """Tell the agent running a job whether it was cancelled, waiting up to `wait` seconds for a cancel;
+    `ended` once the job has its result."""
+    token = deps.bearer(request)
+    deadline = time.monotonic() + wait
+    registry: JobWaiters = request.app.state.job_waiters
+    recheck: float = request.app.state.settings.job_recheck
+    key = diagnostics.cancel_key(job_id)
+    waiter = registry.add(key)  # before the check, so a cancel committed meanwhile wakes us
+    try:
+        while True:
+            waiter.clear()
+            asked = await _in_poll_thread(_cancel_asked, request, token, job_id)
+            if asked is None or asked:
+                return {"cancel": bool(asked), "ended": asked is None}
+            left = deadline - time.monotonic()
+            if left <= 0 or await request.is_disconnected():
+                return {"cancel": False, "ended": False}
+            try:
+                await asyncio.wait_for(waiter.wait(), timeout=min(left, recheck))
+            except TimeoutError:
+                pass
+    finally:
+        registry.remove(key, waiter)
+
+
+async def _hung_up(request: Request) -> None:
+    """Return once the client has closed its connection."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+def _now(request: Request) -> Any:
+    """Return now as the request's `deps.now` dependency gives it (tests override it)."""
+    return deps.request_now(request)
 
 
 @router.post("/agent/jobs/{job_id}/running", status_code=204)

@@ -39,6 +39,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from fernwart.collector.domain.auto_diagnosis import AutoDiagnosis, parse_rules
 from fernwart.collector.domain.availability import AvailabilityRules
 from fernwart.collector.domain.calendar import ServiceCalendar, load_zone
 from fernwart.collector.domain.clocks import PriorityTargets
@@ -68,6 +69,7 @@ _CONTRACT_KEYS = {
     "report_to",
     "flapping",
     "approval",
+    "on_ticket",
 }
 _AVAILABILITY_KEYS = {"target", "counts", "warning_counts_as", "no_data", "maintenance_counts_as"}
 _PRIORITY_KEYS = {"response", "resolution", "hours"}
@@ -135,6 +137,7 @@ class Contract:
     report_to: tuple[str, ...]
     flapping: FlapRules = FlapRules()
     approval_required: bool = False  # a newly enrolled host waits as pending until a technician approves
+    on_ticket: tuple[AutoDiagnosis, ...] = ()
 
     def priority_for(self, impact: str, urgency: str) -> Priority:
         """Return the priority for impact (high|normal|low) and urgency (critical|warning|unknown).
@@ -309,11 +312,12 @@ def _contract(value: object, place: str, problems: _Problems) -> Contract | None
     approval = spec.get("approval", "none")
     if approval not in APPROVALS:
         problems.add(f"{place}.approval", f"expected one of {', '.join(APPROVALS)}, got {approval!r}")
+    on_ticket = problems.attempt(f"{place}.on_ticket", partial(parse_rules, spec.get("on_ticket", [])))
     if len(problems.lines) > before or hours is None or availability is None or flapping is None:
         return None
     return Contract(
         str(kind), zone_name, hours, availability, matrix, priorities, escalation, warn, windows, report_to,
-        flapping, approval == "required",
+        flapping, approval == "required", on_ticket or (),
     )
 
 

@@ -34,7 +34,8 @@ class JobState(StrEnum):
 
 FINAL_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.TIMED_OUT, JobState.REFUSED,
                           JobState.EXPIRED, JobState.CANCELLED})
-REPORTED_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.TIMED_OUT, JobState.REFUSED})
+REPORTED_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.TIMED_OUT, JobState.REFUSED,
+                             JobState.CANCELLED})  # cancelled: only after a cancel was asked for
 ACTIVE_STATES = frozenset({JobState.DELIVERED, JobState.RUNNING})
 
 

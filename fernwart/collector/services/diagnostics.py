@@ -31,7 +31,7 @@ from fernwart.collector.domain.diagnostics import (
 )
 from fernwart.collector.domain.tickets import TicketEventKind
 from fernwart.collector.models import AuditEntry, Host, HostPlaybooks, HostSSHTarget, Job, JobEvent, Ticket
-from fernwart.collector.services import history
+from fernwart.collector.services import history, job_wakeup
 from fernwart.collector.services.auth import Account
 from fernwart.collector.services.contracts import contract_of
 from fernwart.collector.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -65,19 +65,21 @@ class JobView:
     delivered_at: datetime | None
     started_at: datetime | None
     finished_at: datetime | None
+    cancel_requested_at: datetime | None
     error: str
     result: dict[str, Any] | None
     events: list[dict[str, Any]]
 
 
 def report_held(session: Session, host: Host, held: list[dict[str, Any]], allow_repairs: bool,
-                now: datetime) -> None:
-    """Store what the agent says it holds (replacing its last report)."""
+                now: datetime, checks: list[dict[str, Any]] | None = None) -> None:
+    """Store what the agent says it holds, and its checks' auto-diagnosis settings (replacing the last)."""
     row = session.get(HostPlaybooks, host.id)
     if row is None:
-        session.add(HostPlaybooks(host_id=host.id, allow_repairs=allow_repairs, held=held, reported_at=now))
+        session.add(HostPlaybooks(host_id=host.id, allow_repairs=allow_repairs, held=held, reported_at=now,
+                                  checks=checks or []))
     else:
-        row.allow_repairs, row.held, row.reported_at = allow_repairs, held, now
+        row.allow_repairs, row.held, row.reported_at, row.checks = allow_repairs, held, now, checks or []
 
 
 def queue(
@@ -135,17 +137,28 @@ def queue(
         ticket = session.get(Ticket, ticket_id)
         if ticket is None or ticket.host_id != host.id:
             raise Invalid(f"ticket: #{ticket_id} is not a ticket of host {host.name!r}")
+    job = new_job(session, host.id, held, dict(values), now, expiry, account.name, ticket_id, via=via)
+    return view(session, job)
+
+
+def new_job(session: Session, host_id: str, held: Mapping[str, Any], values: dict[str, Any], now: datetime,
+            expiry: timedelta, requested_by: str, ticket_id: int | None, opening_event_id: int | None = None,
+            via: str = VIA_AGENT) -> Job:
+    """Insert a queued job for checked parameters, with its first event and audit entry; wake the agent
+    when the transaction commits. Raises IntegrityError for a second job of one ticket opening."""
     job = Job(
-        id=str(uuid.uuid4()), host_id=host.id, playbook=playbook, version=int(held["version"]),
-        digest=str(held["hash"]), kind=str(held["kind"]), params=dict(values), state=JobState.QUEUED.value,
-        via=via, ticket_id=ticket_id, requested_by=account.name, created_at=now, expires_at=now + expiry,
-        error="",
+        id=str(uuid.uuid4()), host_id=host_id, playbook=str(held["name"]), version=int(held["version"]),
+        digest=str(held["hash"]), kind=str(held["kind"]), params=values, state=JobState.QUEUED.value,
+        via=via, ticket_id=ticket_id, requested_by=requested_by, created_at=now, expires_at=now + expiry,
+        error="", opening_event_id=opening_event_id,
     )
     session.add(job)
     session.flush()
-    _event(session, job, JobState.QUEUED, now, f"by {account.name}" + (" over SSH" if via == VIA_SSH else ""))
-    _audit(session, now, account.name, "queued", host.id, job.id, held, dict(values), "")
-    return view(session, job)
+    _event(session, job, JobState.QUEUED, now, f"by {requested_by}" + (" over SSH" if via == VIA_SSH else ""))
+    _audit(session, now, requested_by, "queued", host_id, job.id, held, values, "")
+    if via == VIA_AGENT:
+        job_wakeup.announce(session, host_id)  # its waiting agent is woken when this commits
+    return job
 
 
 def _collector_held(session: Session, host: Host, playbook: str,
@@ -177,15 +190,38 @@ def job(session: Session, account: Account, job_id: str) -> JobView:
 
 
 def cancel(session: Session, account: Account, job_id: str, now: datetime) -> JobView:
-    """Cancel a job not yet delivered; Conflict once the agent has it."""
+    """Cancel a job: a queued one at once; for a delivered or running one ask its agent, which kills the
+    run's process group and reports `cancelled`. Conflict for a job that has ended."""
     _technician(account)
     found = session.get(Job, job_id)
     if found is None:
         raise NotFound(f"job {job_id!r} not found")
-    if not _move(session, found, (JobState.QUEUED,), JobState.CANCELLED, now, f"by {account.name}"):
-        raise Conflict(f"job {job_id} is {found.state}; only a queued job can be cancelled")
-    _audit_job(session, now, account.name, "cancelled", found, "")
+    if _move(session, found, (JobState.QUEUED,), JobState.CANCELLED, now, f"by {account.name}"):
+        _audit_job(session, now, account.name, "cancelled", found, "")
+        return view(session, found)
+    if JobState(found.state) not in ACTIVE_STATES:
+        raise Conflict(f"job {job_id} is {found.state}; it has ended and cannot be cancelled")
+    if found.cancel_requested_at is None:
+        found.cancel_requested_at = now
+        session.add(JobEvent(job_id=found.id, at=now, state=found.state,
+                             message=f"cancel requested by {account.name}"))
+        _audit_job(session, now, account.name, "cancel_requested", found, "")
+        job_wakeup.announce(session, cancel_key(found.id))  # the agent's cancel watch wakes on commit
     return view(session, found)
+
+
+def cancel_key(job_id: str) -> str:
+    """Return the wake-up key an agent's cancel watch for `job_id` waits on."""
+    return f"cancel:{job_id}"
+
+
+def cancel_requested(session: Session, host: Host, job_id: str) -> bool | None:
+    """Return whether a cancel was asked for the host's job, None once it has ended (NotFound for
+    another host's job)."""
+    found = _agent_job(session, host, job_id)
+    if JobState(found.state) not in ACTIVE_STATES:
+        return None
+    return found.cancel_requested_at is not None
 
 
 def expire(session: Session, now: datetime, host_id: str | None = None) -> int:
@@ -267,13 +303,19 @@ def record_result(session: Session, found: Job, result_id: str, result: dict[str
     """
     if found.result_id == result_id:
         return False
-    state = JobState(result.get("state", "failed"))
+    try:
+        state = JobState(result.get("state", "failed"))
+    except ValueError:
+        state = JobState.QUEUED  # not a state an agent reports: refused below
     if state not in REPORTED_STATES:
         raise Invalid(f"state: expected one of {', '.join(sorted(REPORTED_STATES))}")
+    if state == JobState.CANCELLED and found.cancel_requested_at is None:
+        raise Invalid("state: cancelled, but nobody asked to cancel this job")
     error = str(result.get("error", ""))[:2000]
     if not _move(session, found, tuple(ACTIVE_STATES), state, now, error):
         raise Conflict(f"job {found.id} is {found.state}; it takes no result")
     found.result_id, found.result, found.error = result_id, _capped(result), error
+    job_wakeup.announce(session, cancel_key(found.id))  # the agent's cancel watch ends with the job
     found.finished_at = now
     if found.started_at is None and state != JobState.REFUSED:
         found.started_at = now
@@ -303,7 +345,8 @@ def view(session: Session, found: Job) -> JobView:
         digest=found.digest, kind=found.kind, params=found.params, state=found.state, via=found.via,
         ticket_id=found.ticket_id, requested_by=found.requested_by, created_at=found.created_at,
         expires_at=found.expires_at, delivered_at=found.delivered_at, started_at=found.started_at,
-        finished_at=found.finished_at, error=found.error, result=found.result,
+        finished_at=found.finished_at, cancel_requested_at=found.cancel_requested_at, error=found.error,
+        result=found.result,
         events=[{"at": e.at, "state": e.state, "message": e.message} for e in events],
     )
 

@@ -21,8 +21,10 @@ def append(
     actor: str = SYSTEM,
     message: str = "",
     status: int | None = None,
-) -> None:
-    """Append one entry to the ticket's history."""
-    session.add(
-        TicketEvent(ticket_id=ticket.id, at=at, kind=kind.value, actor=actor, message=message, status=status)
+) -> TicketEvent:
+    """Append one entry to the ticket's history; return it (its id is set at the next flush)."""
+    event = TicketEvent(
+        ticket_id=ticket.id, at=at, kind=kind.value, actor=actor, message=message, status=status
     )
+    session.add(event)
+    return event

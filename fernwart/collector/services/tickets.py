@@ -17,7 +17,7 @@ from fernwart.collector.domain.tickets import OPEN_STATES, TicketEventKind, Tick
 from fernwart.collector.domain.windows import MaintenanceWindow
 from fernwart.collector.models import Host, Ticket
 from fernwart.collector.notify.base import NotificationKind
-from fernwart.collector.services import clocks, history
+from fernwart.collector.services import auto_diagnosis, clocks, history
 from fernwart.collector.services.auth import Account
 from fernwart.collector.services.contracts import terms_of
 from fernwart.collector.services.errors import Conflict, Invalid, NotFound
@@ -72,7 +72,8 @@ def open_ticket(
             raise
         add_failure(session, existing, status, summary, at, now)
         return existing
-    history.append(session, ticket, TicketEventKind.OPENED, at, message=summary, status=int(status))
+    opening = history.append(session, ticket, TicketEventKind.OPENED, at, message=summary, status=int(status))
+    auto_diagnosis.after_opening(session, ticket, host, opening, now)
     if contract is not None:
         clocks.refresh(session, ticket, now)
         page(
@@ -108,7 +109,12 @@ def reopen(
     ticket.occurrences += 1
     ticket.updated_at = now
     session.flush()
-    history.append(session, ticket, TicketEventKind.REOPENED, at, message=summary, status=int(status))
+    opening = history.append(
+        session, ticket, TicketEventKind.REOPENED, at, message=summary, status=int(status)
+    )
+    host = session.get(Host, ticket.host_id)
+    if host is not None:
+        auto_diagnosis.after_opening(session, ticket, host, opening, now)
     _after(session, ticket, now, NotificationKind.REOPENED)
 
 
