@@ -39,6 +39,8 @@ class Settings:
         0.5  # more than this share of hosts silent at once: one incident
     )
     mass_silence_min_hosts: int = 10  # ... among at least this many hosts
+    provider_name: str = "Fernwart"  # the service provider's name in the dashboard's header
+    provider_logo: Path | None = None  # its logo (PNG, JPEG, SVG or WebP), served at /brand/logo
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -101,4 +103,30 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         auth_failure_limit=max(1, int(_number(env, "FERNWART_AUTH_FAILURE_LIMIT", 10))),
         mass_silence_share=_number(env, "FERNWART_MASS_SILENCE_SHARE", 0.5),
         mass_silence_min_hosts=int(_number(env, "FERNWART_MASS_SILENCE_MIN_HOSTS", 10)),
+        provider_name=_provider_name(env),
+        provider_logo=_logo(env),
     )
+
+
+LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml",
+              ".webp": "image/webp"}
+PROVIDER_NAME_LIMIT = 100
+
+
+def _provider_name(env: Mapping[str, str]) -> str:
+    raw = env.get("FERNWART_PROVIDER_NAME", "").strip()
+    if len(raw) > PROVIDER_NAME_LIMIT or any(ord(c) < 32 for c in raw):
+        raise SettingsError(
+            f"FERNWART_PROVIDER_NAME: at most {PROVIDER_NAME_LIMIT} characters, no control characters"
+        )
+    return raw or "Fernwart"
+
+
+def _logo(env: Mapping[str, str]) -> Path | None:
+    raw = env.get("FERNWART_PROVIDER_LOGO", "")
+    if not raw:
+        return None
+    path = Path(raw)
+    if path.suffix.lower() not in LOGO_TYPES:
+        raise SettingsError(f"FERNWART_PROVIDER_LOGO={raw!r}: expected a .png, .jpg, .svg or .webp file")
+    return path

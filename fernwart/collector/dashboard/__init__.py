@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.staticfiles import StaticFiles
 
-from fernwart.collector.dashboard import pages, report_pages, signin
+from fernwart.collector.dashboard import account, pages, report_pages, signin
 from fernwart.collector.dashboard.web import HERE, STATIC_PATH, install
 
 __all__ = ["STATIC_PATH", "install", "router", "static_files"]
@@ -17,6 +17,7 @@ router = APIRouter(include_in_schema=False)
 router.include_router(signin.router)
 router.include_router(pages.router)
 router.include_router(report_pages.router)
+router.include_router(account.router)
 
 
 def static_files() -> StaticFiles:

@@ -26,6 +26,7 @@ from fernwart.collector.dashboard.web import (
     refusal_page,
     render,
     ticket_number,
+    time_formatter,
 )
 from fernwart.collector.deps import DB, Now
 from fernwart.collector.domain.tickets import OPEN_STATES, TicketState
@@ -88,12 +89,18 @@ def host_list(request: Request, db: DB, signed_in: Viewing) -> Response:
 
 
 @router.get("/hosts/{host_id}")
-def host_detail(request: Request, db: DB, signed_in: Viewing, host_id: str, check: str = "") -> Response:
-    """Show a host's check states and its latest results (optionally of one check) with perfdata."""
+def host_detail(
+    request: Request, db: DB, now: Now, signed_in: Viewing, host_id: str, check: str = "", month: str = ""
+) -> Response:
+    """Show a host's check states, its state timeline for a month (the running one by default), its last
+    delivery and its latest results (optionally of one check) with perfdata."""
     try:
         host = read.hosts.one(db, signed_in.user, host_id)
+        timeline = read.timeline.of_host(db, signed_in.user, host_id, month[:7] or None, now)
     except NotFound:
         return error_page(request, signed_in, 404, "No such host.")
+    except Invalid as exc:
+        return error_page(request, signed_in, 422, str(exc))
     states = read.hosts.checks(db, signed_in.user, host_id)
     results = read.hosts.results(db, signed_in.user, host_id, check=check or None, limit=50)
     return render(
@@ -108,6 +115,13 @@ def host_detail(request: Request, db: DB, signed_in: Viewing, host_id: str, chec
         check=check,
         charts=_charts(results) if check else [],
         windows=read.windows.of_host(db, signed_in.user, host_id),
+        timeline=timeline,
+        timeline_chart=charts.state_timeline(timeline, time_formatter(signed_in)),
+        earlier=read.timeline.shift_month(timeline.month, -1),
+        later=read.timeline.shift_month(timeline.month, 1)
+        if timeline.end <= now else None,
+        delivery=read.delivery.last_delivery(db, signed_in.user, host_id),
+        duration=report_formats.duration,
     )
 
 

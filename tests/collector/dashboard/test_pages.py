@@ -51,7 +51,7 @@ def test_the_overview_counts_hosts_tickets_and_checks_and_lists_problems(site: H
     assert problems.index(">app<") < problems.index(">pg<")
     assert '<span class="statetype t-soft">SOFT</span> 1/3' in problems
     assert "replication lag 40s" in problems and ">disk<" not in problems
-    assert "All times are UTC." in page
+    assert "Times are shown in UTC." in page
 
 
 def test_a_hard_failure_shows_as_hard_with_its_ticket(site: Harness) -> None:
