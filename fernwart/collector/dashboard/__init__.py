@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.staticfiles import StaticFiles
 
-from fernwart.collector.dashboard import account, pages, report_pages, signin
+from fernwart.collector.dashboard import account, pages, report_pages, request_pages, signin
 from fernwart.collector.dashboard.web import HERE, STATIC_PATH, install
 
 __all__ = ["STATIC_PATH", "install", "router", "static_files"]
@@ -18,6 +18,7 @@ router.include_router(signin.router)
 router.include_router(pages.router)
 router.include_router(report_pages.router)
 router.include_router(account.router)
+router.include_router(request_pages.router)
 
 
 def static_files() -> StaticFiles:
