@@ -61,7 +61,9 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
             if runner:
                 runner.stop()
 
-    app = FastAPI(title="Fernwart collector", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="Fernwart collector", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = sessions
@@ -70,6 +72,7 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
     app.state.throttle = Throttle(failures=settings.auth_failure_limit)
     api.errors.install(app)
     api.openapi.install(app)
+    api.openapi.install_docs(app)
     dashboard.install(app)
 
     @app.get("/healthz", tags=["operations"])

@@ -243,3 +243,15 @@ def test_the_ticket_page_offers_only_actions_that_fit_the_state(site: Harness) -
         assert r.status_code == 303, (action, r.text)
         assert offered() == then, action
     assert site.get(f"/api/v1/tickets/{ticket_id}")["state"] == "closed"
+
+
+def test_the_api_docs_load_their_assets_from_the_collector_not_a_cdn(site: Harness) -> None:
+    docs = site.client.get("/docs")
+    assert docs.status_code == 200
+    assert "cdn." not in docs.text and "https://" not in docs.text.replace("https://swagger.io", "")
+    assert 'src="/docs/assets/swagger-ui-bundle.js"' in docs.text and "/openapi.json" in docs.text
+    script = site.client.get("/docs/assets/swagger-ui-bundle.js")
+    css = site.client.get("/docs/assets/swagger-ui.css")
+    assert script.status_code == 200 and len(script.content) > 100_000 and "SwaggerUIBundle" in script.text
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert site.client.get("/redoc").status_code == 404  # ReDoc would need a CDN too: not offered
