@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException
 
 from fernwart import __version__
 from fernwart.collector import api, dashboard, database
@@ -74,6 +75,13 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
     api.openapi.install(app)
     api.openapi.install_docs(app)
     dashboard.install(app)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        """Answer a browser's unknown dashboard path with a page, everything else as the API does."""
+        if exc.status_code == 404 and dashboard.wants_page(request):
+            return dashboard.not_found_page(request)
+        return api.errors.http_error(exc)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, Any]:

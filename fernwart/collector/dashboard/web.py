@@ -230,6 +230,21 @@ def set_cookie(request: Request, response: Response, name: str, value: str, max_
 SESSION_MAX_AGE = int(LIFETIME.total_seconds())
 
 
+# Paths that are never dashboard pages: a miss there stays the API's JSON error.
+NOT_PAGES = ("/api/", "/healthz", "/metrics", "/openapi.json", "/docs", STATIC_PATH)
+
+
+def wants_page(request: Request) -> bool:
+    """Return whether a browser asked for a dashboard page (an unknown one answers an HTML 404 page)."""
+    path = request.url.path
+    return "text/html" in request.headers.get("accept", "") and not path.startswith(NOT_PAGES)
+
+
+def not_found_page(request: Request) -> HTMLResponse:
+    """Render the 404 page of an unknown dashboard path (no viewer: nothing is looked up for it)."""
+    return error_page(request, None, 404, "No such page. The menu above leads to every page.")
+
+
 def install(app: FastAPI) -> None:
     """Register the dashboard's handler that sends anonymous visitors to the sign-in page."""
 
