@@ -62,6 +62,11 @@ def overview(request: Request, db: DB, now: Now, signed_in: Viewing) -> Response
     for host in hosts:
         check_statuses.update(host.checks)
     sla_lines, closest = read.sla.overview(db, signed_in.user, now)
+    problems = read.hosts.problems(db, signed_in.user)
+    marks = read.marks.of_problems(db, signed_in.user, problems, now)
+    no_mark = read.marks.ProblemMark(None, None, False, None)
+    # per customer (stable: the worst first within each), so one customer's outage reads as one block
+    problems = sorted(problems, key=lambda p: marks.get((p.host_id, p.check), no_mark).customer or "")
     return render(
         request,
         "overview.html",
@@ -76,7 +81,8 @@ def overview(request: Request, db: DB, now: Now, signed_in: Viewing) -> Response
         ticket_counts=read.tickets.open_counts(db, signed_in.user),
         open_states=[s.value for s in TicketState if s in OPEN_STATES],
         check_counts=[(s.name, check_statuses.get(s.name, 0)) for s in Status],
-        problems=read.hosts.problems(db, signed_in.user),
+        problems=problems,
+        marks=marks,
     )
 
 

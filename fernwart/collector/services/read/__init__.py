@@ -6,9 +6,20 @@ under the same scoping. `read.hosts` reads hosts, checks, results, problems and 
 `read.tickets` reads tickets and their notifications (`services.tickets` is their write side);
 `read.queue` pages the dashboard's filtered, sorted ticket queue; `read.sla` reads the overview's
 availability this month and the tickets closest to breach; `read.windows` the windows covering a host;
-`read.timeline` a host's month of hard states; `read.delivery` its agent's last delivery of results.
+`read.timeline` a host's month of hard states; `read.delivery` its agent's last delivery of results;
+`read.marks` the overview's marks on problems.
 """
 
-from fernwart.collector.services.read import delivery, hosts, queue, scope, sla, tickets, timeline, windows
+from fernwart.collector.services.read import (
+    delivery,
+    hosts,
+    marks,
+    queue,
+    scope,
+    sla,
+    tickets,
+    timeline,
+    windows,
+)
 
-__all__ = ["delivery", "hosts", "queue", "scope", "sla", "tickets", "timeline", "windows"]
+__all__ = ["delivery", "hosts", "marks", "queue", "scope", "sla", "tickets", "timeline", "windows"]
