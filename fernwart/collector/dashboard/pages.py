@@ -227,6 +227,40 @@ def ticket_detail(request: Request, db: DB, signed_in: Viewing, ticket_id: str) 
     return _ticket_page(request, db, signed_in, number)
 
 
+BULK_LIMIT = 200  # the queue's largest page
+
+
+@router.post("/tickets/bulk")
+def bulk_action(
+    request: Request,
+    db: DB,
+    now: Now,
+    signed_in: Viewing,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    action: Annotated[str, Form(max_length=20)] = "",
+    ticket: Annotated[list[str] | None, Form()] = None,
+    message: Annotated[str, Form(max_length=MESSAGE_LIMIT)] = "",
+) -> Response:
+    """Acknowledge the tickets ticked in the queue, each as its own action (one refusal stops no other)."""
+    if not signed_in.csrf_valid(csrf):
+        return error_page(request, signed_in, 403, "The form's security token is missing or wrong.")
+    if action != "acknowledge":
+        return error_page(request, signed_in, 422, "action: only acknowledge works on several tickets.")
+    numbers = [n for n in (ticket_number(t) for t in (ticket or [])) if n is not None]
+    if not numbers or len(numbers) > BULK_LIMIT:
+        return error_page(request, signed_in, 422, f"Tick between 1 and {BULK_LIMIT} tickets.")
+    done, refused = [], []
+    for number in dict.fromkeys(numbers):
+        try:
+            with db.begin_nested():
+                tickets.act(db, signed_in.user, number, action, now, message.replace("\x00", "\ufffd"))
+            done.append(number)
+        except ServiceError as exc:
+            refused.append((number, str(exc)))
+    db.commit()
+    return render(request, "bulk.html", signed_in, done=done, refused=refused, label=LABELS[action])
+
+
 @router.post("/tickets/{ticket_id}/{action}")
 def ticket_action(
     request: Request,
