@@ -18,7 +18,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "fernwart"
 COLLECTOR_DEPENDENCIES = (
     "sqlalchemy", "fastapi", "starlette", "pydantic", "uvicorn", "alembic", "jinja2", "psycopg",
-    "prometheus_client", "holidays", "paramiko",
+    "prometheus_client", "holidays", "paramiko", "swagger_ui_bundle",
 )
 
 # (part of the package, prefixes it must not import, why)

@@ -72,8 +72,14 @@ class Client:
             response = self.session.request(method, url, timeout=self.timeout, **kwargs)
         except requests.Timeout:
             raise ApiError(f"the collector at {self.url} did not answer within {self.timeout:g}s") from None
+        except requests.ConnectionError:
+            raise ApiError(
+                f"cannot reach the collector at {self.url} ({method} {url}: connection failed); is it "
+                "running, and are FERNWART_URL (or the config file's url) and the port right?"
+            ) from None
         except requests.RequestException as exc:
-            raise ApiError(f"cannot reach the collector at {self.url}: {exc.__class__.__name__}") from None
+            reason = f"{exc.__class__.__name__}: {exc}"
+            raise ApiError(f"cannot reach the collector at {self.url}: {reason}") from None
         if not response.ok:
             try:
                 body = response.json()
@@ -82,6 +88,11 @@ class Client:
             error = body.get("error") if isinstance(body, dict) else None
             problems = tuple(body.get("problems") or ()) if isinstance(body, dict) else ()
             message = str(error) if error else f"HTTP {response.status_code} {response.reason}"
+            if response.status_code == 404 and error in (None, "Not Found"):  # the path itself is unknown
+                message = (
+                    f"{method} {url}: 404 Not Found; is {self.url} the collector's address (not a proxy "
+                    "or another service), and is the collector as new as this client?"
+                )
             raise ApiError(message, response.status_code, problems)
         return response
 

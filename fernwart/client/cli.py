@@ -410,6 +410,13 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `fernwart tickets --json | head`: the reader has all it wanted
+        _silence_stdout()
+        return 0
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
     return 0
 
 
@@ -423,6 +430,13 @@ def _run_deploy(args: argparse.Namespace, environ: Mapping[str, str] | None) -> 
         return cmd_deploy(Client(config.url, config.token, config.timeout), args)
     except DeployUsageError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null: the interpreter's own flush at exit then finds no closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":

@@ -208,7 +208,7 @@ def windows(items: list[dict[str, Any]]) -> str:
 
 
 def maintenance_log(items: list[dict[str, Any]]) -> str:
-    """Return maintenance log entries."""
+    """Return maintenance log entries, their times in UTC like the messages' (one zone in one log)."""
     return table(("AT", "WINDOW", "KIND", "HOST", "CHECK", "MESSAGE"), [
         (when(e["at"]), e["window"], e["kind"], e["host"], e["check"], e["message"]) for e in items
     ])

@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException
 
 from fernwart import __version__
 from fernwart.collector import api, dashboard, database
@@ -88,7 +89,9 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
             if listener:
                 listener.stop()
 
-    app = FastAPI(title="Fernwart collector", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="Fernwart collector", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = sessions
@@ -102,7 +105,15 @@ def create_app(settings: Settings, engine: Engine | None = None, migrate: bool =
     app.state.ssh_worker = None
     api.errors.install(app)
     api.openapi.install(app)
+    api.openapi.install_docs(app)
     dashboard.install(app)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        """Answer a browser's unknown dashboard path with a page, everything else as the API does."""
+        if exc.status_code == 404 and dashboard.wants_page(request):
+            return dashboard.not_found_page(request)
+        return api.errors.http_error(exc)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, Any]:

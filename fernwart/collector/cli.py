@@ -13,17 +13,25 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
-
-from fernwart.collector import database
-from fernwart.collector.models import utcnow
 from fernwart.collector.settings import Settings, SettingsError, from_env
 
 # Seconds requests in flight get to finish at shutdown; waiting job long-polls (up to 60 s) are cut
 # then, and their agents simply poll again, so a stop does not wait out every agent's poll.
 GRACEFUL_SHUTDOWN = 5
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+try:  # the collector's dependencies live behind an extra; an agent-only install lacks them
+    from fernwart.collector import database
+    from fernwart.collector.models import utcnow
+except ModuleNotFoundError as missing:
+    MISSING_DEPENDENCY: str | None = missing.name or "a collector dependency"
+else:
+    MISSING_DEPENDENCY = None
 
 
 class CliError(Exception):
@@ -51,7 +59,17 @@ def _ttl(text: str) -> timedelta:
     return timedelta(days=d.days, seconds=d.seconds)  # a TTL counts calendar days, not service days
 
 
-def _engine(settings: Settings) -> Engine:
+def _engine(settings: Settings, create: bool = False) -> Engine:
+    """Open (and migrate) the database; a missing SQLite file is created only when `create` is set
+    (migrate, serve, or --create-database), so a command run from the wrong directory says so instead of
+    working on a new, empty database."""
+    path = _sqlite_path(settings.effective_database_url)
+    if path is not None and not create and not path.exists():
+        raise CliError(
+            f"no database at {path}; run `fernwart-collector migrate` to create it, or point "
+            "FERNWART_HOME, FERNWART_DATABASE_URL or --database at the existing one "
+            "(--create-database creates it here)"
+        )
     try:
         engine = database.make_engine(settings.effective_database_url)
         database.migrate(engine)
@@ -93,6 +111,26 @@ def check_tls_files(cert: str | None, key: str | None) -> bool:
     return True
 
 
+def _sqlite_path(url: str) -> Path | None:
+    """Return the file of an SQLite URL (None for another database or an in-memory one)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url[len(prefix):] in ("", ":memory:"):
+        return None
+    return Path(url[len(prefix):].split("?", 1)[0])
+
+
+def _database_name(settings: Settings) -> str:
+    return database.safe_url(settings.effective_database_url)
+
+
+def _os_user() -> str:
+    """Return the OS account running the command (from the password database, not only $USER)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return f"uid {os.getuid()}"
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -108,7 +146,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         load_transports(settings.notify_config or settings.home / "notify.yaml")
     except NotifyConfigError as exc:
         raise CliError(str(exc)) from None
-    engine = _engine(settings)
+    engine = _engine(settings, create=True)
     url = f"{'https' if tls else 'http'}://{args.host}:{args.port}"
     print(
         f"Fernwart collector on {url}  (API {url}/api/v1/, docs {url}/docs, "
@@ -142,7 +180,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    _engine(settings).dispose()
+    _engine(settings, create=True).dispose()
     print(f"schema up to date: {database.safe_url(settings.effective_database_url)}")
     return 0
 
@@ -169,18 +207,25 @@ def cmd_housekeeping(args: argparse.Namespace) -> int:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    from fernwart.collector.services import auth
+    from fernwart.collector.services import auth, customers
     from fernwart.collector.services.errors import ServiceError
 
-    engine = _engine(_settings(args))
+    settings = _settings(args)
+    engine = _engine(settings, create=args.create_database)
     with database.session_factory(engine)() as db:
+        if args.customer and not args.create_customer and customers.by_name(db, args.customer) is None:
+            known = ", ".join(sorted(c.name for c in customers.listed(db))) or "none yet"
+            raise CliError(
+                f"no customer {args.customer!r} in {_database_name(settings)} (known: {known}); "
+                "check the spelling, or add --create-customer"
+            )
         try:
             token = auth.create_user(db, args.name, args.role, utcnow(), customer=args.customer)
         except ServiceError as exc:
             raise CliError(str(exc)) from None
         db.commit()
     engine.dispose()
-    print(f"created {args.role} {args.name}; API token (shown once):")
+    print(f"created {args.role} {args.name} in {_database_name(settings)}; API token (shown once):")
     print(token)
     return 0
 
@@ -189,7 +234,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     from fernwart.collector.services import auth
     from fernwart.collector.services.errors import ServiceError
 
-    engine = _engine(_settings(args))
+    engine = _engine(_settings(args), create=args.create_database)
     with database.session_factory(engine)() as db:
         try:
             token = auth.create_enrollment_token(
@@ -214,7 +259,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 def cmd_token_list(args: argparse.Namespace) -> int:
     from fernwart.collector.services import auth
 
-    engine = _engine(_settings(args))
+    engine = _engine(_settings(args), create=args.create_database)
     with database.session_factory(engine)() as db:
         tokens = auth.enrollment_tokens(db, utcnow())
     engine.dispose()
@@ -231,7 +276,7 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
     from fernwart.collector.services import auth
     from fernwart.collector.services.errors import ServiceError
 
-    engine = _engine(_settings(args))
+    engine = _engine(_settings(args), create=args.create_database)
     with database.session_factory(engine)() as db:
         try:
             auth.revoke_enrollment_token(db, args.id, utcnow())
@@ -247,7 +292,7 @@ def cmd_host_revoke(args: argparse.Namespace) -> int:
     from fernwart.collector.services import auth
     from fernwart.collector.services.errors import ServiceError
 
-    engine = _engine(_settings(args))
+    engine = _engine(_settings(args), create=args.create_database)
     with database.session_factory(engine)() as db:
         try:
             auth.revoke_host(db, args.name, args.customer, utcnow())
@@ -417,7 +462,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from fernwart.collector.services.errors import Invalid
 
     try:
-        text = open(args.file, encoding="utf-8").read()
+        text = Path(args.file).read_text(encoding="utf-8")
     except OSError as exc:
         raise CliError(f"cannot read {args.file}: {exc.strerror}") from None
     try:
@@ -430,9 +475,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(f"{args.file}: valid ({names}); nothing applied (--dry-run)")
         return 0
-    engine = _engine(_settings(args))
+    engine = _engine(_settings(args), create=args.create_database)
     with database.session_factory(engine)() as db:
-        applied = contracts.apply(db, document, f"cli:{os.environ.get('USER', 'unknown')}", utcnow())
+        applied = contracts.apply(db, document, f"cli:{args.by or _os_user()}", utcnow())
         db.commit()
     engine.dispose()
     print(f"applied contracts for {names}; {applied.hosts_updated} host criticalities updated")
@@ -449,6 +494,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     db_flag = argparse.ArgumentParser(add_help=False)
     db_flag.add_argument("--database", metavar="URL", help="database URL (overrides FERNWART_DATABASE_URL)")
+    db_flag.add_argument("--create-database", action="store_true",
+                         help="create a missing SQLite database (migrate and serve always may)")
 
     serve = sub.add_parser("serve", parents=[db_flag], help="run the collector API, dashboard and jobs")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -491,7 +538,8 @@ def build_parser() -> argparse.ArgumentParser:
     add = user.add_parser("add", parents=[db_flag], help="add a technician; prints their API token last")
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=["admin", "level1", "level2", "level3"])
-    add.add_argument("--customer", help="restrict this account to one customer's data")
+    add.add_argument("--customer", help="restrict this account to one customer's data (an existing one)")
+    add.add_argument("--create-customer", action="store_true", help="create --customer if it is new")
     add.set_defaults(func=cmd_user_add)
 
     token = sub.add_parser("token", help="manage enrollment tokens").add_subparsers(
@@ -532,6 +580,7 @@ def build_parser() -> argparse.ArgumentParser:
     apply = sub.add_parser("apply", parents=[db_flag], help="apply a contracts YAML file (all or nothing)")
     apply.add_argument("file", help="YAML file with a top-level 'customers:' list")
     apply.add_argument("--dry-run", action="store_true", help="only validate")
+    apply.add_argument("--by", metavar="NAME", help="who applies it, for the audit (default: the OS user)")
     apply.set_defaults(func=cmd_apply)
     return parser
 
@@ -566,6 +615,13 @@ def _ssh_commands(sub: Any, db_flag: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    if MISSING_DEPENDENCY is not None:
+        print(
+            f"fernwart-collector: the collector's dependencies are not installed ({MISSING_DEPENDENCY} is "
+            "missing); install them with: pip install 'fernwart[collector]'",
+            file=sys.stderr,
+        )
+        return 2
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

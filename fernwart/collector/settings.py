@@ -56,6 +56,8 @@ class Settings:
     partitions_ahead: int = 7  # days of result partitions made ahead (PostgreSQL)
     housekeeping_interval: float = 3600.0  # seconds between housekeeping runs of the periodic job
     job_recheck: float = 30.0  # seconds a waiting job long-poll goes without a database check (fallback)
+    provider_name: str = "Fernwart"  # the service provider's name in the dashboard's header
+    provider_logo: Path | None = None  # its logo (PNG, JPEG, SVG or WebP), served at /brand/logo
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -161,6 +163,8 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         partitions_ahead=int(_number(env, "FERNWART_PARTITIONS_AHEAD_DAYS", 7)),
         housekeeping_interval=_number(env, "FERNWART_HOUSEKEEPING_INTERVAL", 3600.0),
         job_recheck=max(0.1, _number(env, "FERNWART_JOB_RECHECK", 30.0)),
+        provider_name=_provider_name(env),
+        provider_logo=_logo(env),
     )
     settings.retention()  # fail fast on an impossible combination
     return settings
@@ -168,3 +172,27 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
 
 def _path(env: Mapping[str, str], name: str) -> Path | None:
     return Path(env[name]) if env.get(name) else None
+
+
+LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml",
+              ".webp": "image/webp"}
+PROVIDER_NAME_LIMIT = 100
+
+
+def _provider_name(env: Mapping[str, str]) -> str:
+    raw = env.get("FERNWART_PROVIDER_NAME", "").strip()
+    if len(raw) > PROVIDER_NAME_LIMIT or any(ord(c) < 32 for c in raw):
+        raise SettingsError(
+            f"FERNWART_PROVIDER_NAME: at most {PROVIDER_NAME_LIMIT} characters, no control characters"
+        )
+    return raw or "Fernwart"
+
+
+def _logo(env: Mapping[str, str]) -> Path | None:
+    raw = env.get("FERNWART_PROVIDER_LOGO", "")
+    if not raw:
+        return None
+    path = Path(raw)
+    if path.suffix.lower() not in LOGO_TYPES:
+        raise SettingsError(f"FERNWART_PROVIDER_LOGO={raw!r}: expected a .png, .jpg, .svg or .webp file")
+    return path

@@ -167,6 +167,26 @@ def test_a_bad_token_exits_1_with_the_collectors_message(system: System) -> None
 def test_an_unreachable_collector_exits_1(system: System) -> None:
     done = fernwart("hosts", env=system.env(FERNWART_URL="http://127.0.0.1:9"))
     assert done.returncode == 1 and "cannot reach the collector at http://127.0.0.1:9" in done.stderr
+    # which URL was tried and what to check, not only the exception's class name
+    assert "GET http://127.0.0.1:9/api/v1/hosts" in done.stderr and "is it running" in done.stderr
+
+
+def test_a_wrong_collector_path_says_which_url_answered_404(system: System) -> None:
+    wrong = system.env()["FERNWART_URL"] + "/fernwart"
+    done = fernwart("hosts", env=system.env(FERNWART_URL=wrong))
+    assert done.returncode == 1
+    assert f"GET {wrong}/api/v1/hosts: 404 Not Found; is {wrong} the collector's address" in done.stderr
+
+
+def test_output_into_a_closed_pipe_ends_quietly(system: System) -> None:
+    # `fernwart tickets --json | head`: the reader is gone before the client writes
+    with subprocess.Popen([str(BIN / "fernwart"), "tickets", "--json"], env=system.env(),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=60) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
 
 
 def test_missing_configuration_exits_2(system: System) -> None:

@@ -64,6 +64,7 @@ class Collector:
         if database_url:
             self.env["FERNWART_DATABASE_URL"] = database_url
         self.proc: subprocess.Popen[bytes] | None = None
+        self.migrated = False
         self.log = home / "collector.log"
         home.mkdir(parents=True, exist_ok=True)
 
@@ -72,7 +73,13 @@ class Collector:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def cli(self, *args: str) -> str:
-        """Run `fernwart-collector ARGS`; return the last line of stdout (the token, for user/token)."""
+        """Run `fernwart-collector ARGS`; return the last line of stdout (the token, for user/token).
+
+        The first call migrates first, as an operator does (other commands do not create a database).
+        """
+        if not self.migrated and args[:1] != ("migrate",):
+            self.migrated = True
+            self.cli("migrate")
         done = subprocess.run(
             [str(BIN / "fernwart-collector"), *args], env=self.env, capture_output=True, text=True, timeout=60
         )

@@ -55,16 +55,21 @@ def service_error(error: ServiceError) -> JSONResponse:
     return JSONResponse(body, status_of(error), headers=headers)
 
 
+def http_error(exc: HTTPException) -> JSONResponse:
+    """Return the JSON answer of a routing or protocol error (unknown path, wrong method, bad body)."""
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 400 and exc.detail == BODY_NOT_PARSED:
+        # FastAPI's answer to a body that is not even text (e.g. not UTF-8): invalid input as any other
+        return JSONResponse({"error": "malformed JSON: the body is not UTF-8 JSON text"}, 422)
+    return JSONResponse({"error": str(exc.detail)}, exc.status_code, headers=headers)
+
+
 def install(app: FastAPI) -> None:
     """Register the error handlers on `app`."""
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        headers = getattr(exc, "headers", None)
-        if exc.status_code == 400 and exc.detail == BODY_NOT_PARSED:
-            # FastAPI's answer to a body that is not even text (e.g. not UTF-8): invalid input as any other
-            return JSONResponse({"error": "malformed JSON: the body is not UTF-8 JSON text"}, 422)
-        return JSONResponse({"error": str(exc.detail)}, exc.status_code, headers=headers)
+        return http_error(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -19,7 +19,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
+from starlette.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
 from fernwart.collector.api.inputs import add_body_schemas
 
@@ -60,6 +64,25 @@ REASONS = {
     "503": "the database cannot be reached; retry later (Retry-After)",
 }
 REPORT_TYPES = ("application/json", "text/html", "application/pdf", "application/zip")
+
+
+DOCS_ASSETS = "/docs/assets"
+
+
+def install_docs(app: FastAPI) -> None:
+    """Serve Swagger UI at /docs from the `swagger-ui-bundle` package (FastAPI's default loads it from a
+    CDN, so /docs stayed blank offline); `app` is made with docs_url=None and redoc_url=None."""
+    app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+        )
 
 
 def install(app: FastAPI) -> None:

@@ -1,4 +1,4 @@
-"""Small server-side SVG charts for dashboard pages: a check's metric history.
+"""Small server-side SVG charts for dashboard pages: a check's metric history, a host's state timeline.
 
 The SVG is inline markup with presentation attributes only (no style attribute, no script), so it draws
 under the dashboard's CSP; every text in it (labels come from agents) is escaped.
@@ -7,13 +7,15 @@ under the dashboard's CSP; every text in it (labels come from agents) is escaped
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
 from markupsafe import Markup, escape
 
+from fernwart.collector.domain.calendar import load_zone
 from fernwart.collector.domain.rollups import Point
 from fernwart.collector.services.read.hosts import ResultView
+from fernwart.collector.services.read.timeline import NO_DATA, HostTimeline
 
 WIDTH, HEIGHT, PAD = 480, 120, 4
 
@@ -97,4 +99,85 @@ def history_chart(label: str, points: Sequence[Point], uom: str, resolution: int
         text = escape(f"{value:g}{uom}")
         parts.append(f'<text x="{PAD + 2}" y="{top}" font-size="11" fill="#555">{text}</text>')
     parts.append(f"<title>{escape(title)}</title></svg>")
+    return Markup("".join(parts))
+
+
+# State timeline: one row per object, coloured by hard status; hover titles name the span.
+STATUS_FILLS = {
+    "OK": "#2e7d32",
+    "WARNING": "#f9a825",
+    "CRITICAL": "#c62828",
+    "UNKNOWN": "#6a1b9a",
+    NO_DATA: "#e0e0e0",
+}
+ROW, LABEL_WIDTH, TIMELINE_WIDTH, AXIS = 18, 150, 720, 16
+LABEL_CHARS = 22
+_CONTROL = dict.fromkeys([*range(0x20), 0x7F], "\ufffd")
+
+
+def printable(text: str) -> str:
+    """Return `text` with control characters (NUL included) shown as U+FFFD, as the page shows them."""
+    return text.translate(_CONTROL)
+
+
+def _clipped(name: str) -> str:
+    name = printable(name)
+    return name if len(name) <= LABEL_CHARS else name[: LABEL_CHARS - 1] + "…"
+
+
+def state_timeline(timeline: HostTimeline, show: Callable[[datetime], str]) -> Markup:
+    """Return an SVG of the host's month: a row per object, its hard states as coloured bars.
+
+    The axis spans the whole month (the part after `measured_to` stays blank) with a tick at each local
+    midnight; each bar's title says the object, status and its span as `show` formats times. Object names
+    come from agents: they are escaped, control characters replaced, long ones clipped (the title keeps
+    the whole name).
+    """
+    t0, t1 = timeline.start.timestamp(), timeline.end.timestamp()
+    inner = TIMELINE_WIDTH - LABEL_WIDTH - PAD
+    height = AXIS + ROW * max(1, len(timeline.objects)) + PAD
+
+    def x(at: datetime) -> float:
+        return LABEL_WIDTH + inner * (at.timestamp() - t0) / (t1 - t0)
+
+    label = f"state timeline {timeline.month} ({timeline.timezone}): {len(timeline.objects)} objects"
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" width="{TIMELINE_WIDTH}" '
+        f'height="{height}" viewBox="0 0 {TIMELINE_WIDTH} {height}" role="img" '
+        f'aria-label="{escape(label)}">',
+        f"<title>{escape(label)}</title>",
+    ]
+    zone = load_zone(timeline.timezone)
+    day = timeline.start.astimezone(zone)
+    while day.astimezone(UTC) < timeline.end:
+        at = day.astimezone(UTC)
+        parts.append(
+            f'<line x1="{x(at):.1f}" y1="{AXIS - 4}" x2="{x(at):.1f}" y2="{height - PAD}" stroke="#ddd"/>'
+        )
+        if day.day == 1 or day.day % 5 == 0:
+            parts.append(
+                f'<text x="{x(at) + 2:.1f}" y="{AXIS - 5}" font-size="10" fill="#555">{day.day}</text>'
+            )
+        day += timedelta(days=1)  # wall-clock arithmetic: the next local midnight, DST or not
+    if not timeline.objects:
+        parts.append(
+            f'<text x="{LABEL_WIDTH}" y="{AXIS + 13}" font-size="11" fill="#555">no state changes</text>'
+        )
+    for row, found in enumerate(timeline.objects):
+        top = AXIS + row * ROW
+        name = escape(printable(found.name))
+        parts.append(
+            f'<text x="0" y="{top + 13}" font-size="11" fill="#222">{escape(_clipped(found.name))}'
+            f"<title>{name}</title></text>"
+        )
+        for span in found.spans:
+            left, right = x(span.start), x(span.end)
+            fill = STATUS_FILLS.get(span.status, STATUS_FILLS["UNKNOWN"])
+            what = "no data" if span.status == NO_DATA else span.status
+            title = escape(f"{printable(found.name)}: {what} from {show(span.start)} to {show(span.end)}")
+            parts.append(
+                f'<rect x="{left:.2f}" y="{top + 2}" width="{max(right - left, 0.5):.2f}" height="{ROW - 4}" '
+                f'fill="{fill}"><title>{title}</title></rect>'
+            )
+    parts.append("</svg>")
     return Markup("".join(parts))

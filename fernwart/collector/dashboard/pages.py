@@ -27,6 +27,7 @@ from fernwart.collector.dashboard.web import (
     refusal_page,
     render,
     ticket_number,
+    time_formatter,
 )
 from fernwart.collector.deps import DB, Now
 from fernwart.collector.domain.tickets import OPEN_STATES, TicketState
@@ -62,6 +63,11 @@ def overview(request: Request, db: DB, now: Now, signed_in: Viewing) -> Response
     for host in hosts:
         check_statuses.update(host.checks)
     sla_lines, closest = read.sla.overview(db, signed_in.user, now)
+    problems = read.hosts.problems(db, signed_in.user)
+    marks = read.marks.of_problems(db, signed_in.user, problems, now)
+    no_mark = read.marks.ProblemMark(None, None, False, None)
+    # per customer (stable: the worst first within each), so one customer's outage reads as one block
+    problems = sorted(problems, key=lambda p: marks.get((p.host_id, p.check), no_mark).customer or "")
     return render(
         request,
         "overview.html",
@@ -76,7 +82,8 @@ def overview(request: Request, db: DB, now: Now, signed_in: Viewing) -> Response
         ticket_counts=read.tickets.open_counts(db, signed_in.user),
         open_states=[s.value for s in TicketState if s in OPEN_STATES],
         check_counts=[(s.name, check_statuses.get(s.name, 0)) for s in Status],
-        problems=read.hosts.problems(db, signed_in.user),
+        problems=problems,
+        marks=marks,
     )
 
 
@@ -90,14 +97,19 @@ def host_list(request: Request, db: DB, signed_in: Viewing) -> Response:
 
 @router.get("/hosts/{host_id}")
 def host_detail(
-    request: Request, db: DB, now: Now, signed_in: Viewing, host_id: str, check: str = "", days: int = 0
+    request: Request, db: DB, now: Now, signed_in: Viewing, host_id: str, check: str = "", days: int = 0,
+    month: str = "",
 ) -> Response:
-    """Show a host's check states and its latest results (optionally of one check) with perfdata; with
-    `days`, the check's charts span that many days (bucket averages, rollups past the raw retention)."""
+    """Show a host's check states, its state timeline for a month (the running one by default), its last
+    delivery and its latest results (optionally of one check) with perfdata; with `days`, the check's
+    charts span that many days (bucket averages, rollups past the raw retention)."""
     try:
         host = read.hosts.one(db, signed_in.user, host_id)
+        timeline = read.timeline.of_host(db, signed_in.user, host_id, month[:7] or None, now)
     except NotFound:
         return error_page(request, signed_in, 404, "No such host.")
+    except Invalid as exc:
+        return error_page(request, signed_in, 422, str(exc))
     if days and days not in read.hosts.CHART_DAYS:
         choices = ", ".join(str(d) for d in read.hosts.CHART_DAYS)
         return error_page(request, signed_in, 422, f"days: choose one of {choices}.")
@@ -125,6 +137,13 @@ def host_detail(
         chart_days=read.hosts.CHART_DAYS,
         charts=shown,
         windows=read.windows.of_host(db, signed_in.user, host_id),
+        timeline=timeline,
+        timeline_chart=charts.state_timeline(timeline, time_formatter(signed_in)),
+        earlier=read.timeline.shift_month(timeline.month, -1),
+        later=read.timeline.shift_month(timeline.month, 1)
+        if timeline.end <= now else None,
+        delivery=read.delivery.last_delivery(db, signed_in.user, host_id),
+        duration=report_formats.duration,
     )
 
 
@@ -222,6 +241,40 @@ def ticket_detail(request: Request, db: DB, signed_in: Viewing, ticket_id: str) 
     if number is None:
         return error_page(request, signed_in, 404, "No such ticket.")
     return _ticket_page(request, db, signed_in, number)
+
+
+BULK_LIMIT = 200  # the queue's largest page
+
+
+@router.post("/tickets/bulk")
+def bulk_action(
+    request: Request,
+    db: DB,
+    now: Now,
+    signed_in: Viewing,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    action: Annotated[str, Form(max_length=20)] = "",
+    ticket: Annotated[list[str] | None, Form()] = None,
+    message: Annotated[str, Form(max_length=MESSAGE_LIMIT)] = "",
+) -> Response:
+    """Acknowledge the tickets ticked in the queue, each as its own action (one refusal stops no other)."""
+    if not signed_in.csrf_valid(csrf):
+        return error_page(request, signed_in, 403, "The form's security token is missing or wrong.")
+    if action != "acknowledge":
+        return error_page(request, signed_in, 422, "action: only acknowledge works on several tickets.")
+    numbers = [n for n in (ticket_number(t) for t in (ticket or [])) if n is not None]
+    if not numbers or len(numbers) > BULK_LIMIT:
+        return error_page(request, signed_in, 422, f"Tick between 1 and {BULK_LIMIT} tickets.")
+    done, refused = [], []
+    for number in dict.fromkeys(numbers):
+        try:
+            with db.begin_nested():
+                tickets.act(db, signed_in.user, number, action, now, message.replace("\x00", "\ufffd"))
+            done.append(number)
+        except ServiceError as exc:
+            refused.append((number, str(exc)))
+    db.commit()
+    return render(request, "bulk.html", signed_in, done=done, refused=refused, label=LABELS[action])
 
 
 @router.post("/tickets/{ticket_id}/{action}")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,7 +19,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fernwart.collector.dashboard.sessions import LIFETIME, SignedSession, Signer, load_secret
 from fernwart.collector.deps import DB, Now
-from fernwart.collector.services import auth
+from fernwart.collector.domain.calendar import load_zone
+from fernwart.collector.services import auth, preferences
 from fernwart.collector.services.auth import Account
 from fernwart.collector.services.errors import ServiceError
 from fernwart.collector.statuses import status_of
@@ -62,6 +65,7 @@ class Viewer:
     session: SignedSession
     csrf: str
     signer: Signer
+    timezone: str = preferences.DEFAULT_TIMEZONE  # the zone this account's pages show times in
 
     @property
     def may_change_tickets(self) -> bool:
@@ -89,7 +93,8 @@ def viewer(request: Request, db: DB, now: Now) -> Viewer | None:
     signed_out = auth.signed_out_at(db, user.id)
     if signed_out is not None and session.issued_at <= signed_out:
         return None
-    return Viewer(user, session, keys.csrf_token(session.session_id), keys)
+    zone = preferences.display_timezone(db, user)
+    return Viewer(user, session, keys.csrf_token(session.session_id), keys, zone)
 
 
 SignedIn = Annotated[Viewer | None, Depends(viewer)]
@@ -109,11 +114,40 @@ def signed_in_viewer(signed_in: SignedIn) -> Viewer:
 Viewing = Annotated[Viewer, Depends(signed_in_viewer)]
 
 
+# The zone of the page being rendered: `render` sets it from the viewer, `format_local` reads it (pages
+# render synchronously in one thread, so a context variable keeps concurrent requests apart).
+_page_zone: ContextVar[tzinfo] = ContextVar("page_zone", default=UTC)
+
+
 def format_utc(value: datetime | None) -> str:
     """Format an aware datetime as UTC to the second; None as a dash."""
     if value is None:
         return "–"
-    return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def format_in(value: datetime | None, zone: tzinfo) -> str:
+    """Format an aware datetime in `zone` to the second, with the zone's abbreviation; None as a dash."""
+    if value is None:
+        return "–"
+    local = value.astimezone(zone)
+    return local.strftime("%Y-%m-%d %H:%M:%S ") + (local.tzname() or "UTC")
+
+
+def format_local(value: datetime | None) -> str:
+    """Format an aware datetime in the timezone of the page being rendered (see `render`)."""
+    return format_in(value, _page_zone.get())
+
+
+def time_formatter(signed_in: Viewer) -> Callable[[datetime], str]:
+    """Return a formatter of times in the viewer's timezone, for text built before the page renders."""
+    zone = load_zone(signed_in.timezone)
+    return lambda value: format_in(value, zone)
+
+
+def format_iso(value: datetime) -> str:
+    """Format an aware datetime as ISO 8601 in UTC to the second, with Z (a <time datetime=...>)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @cache
@@ -127,6 +161,8 @@ def templates() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["utc"] = format_utc
+    env.filters["local"] = format_local
+    env.filters["iso"] = format_iso
     env.filters["status_class"] = lambda name: STATUS_CLASSES.get(str(name), "unknown")
     env.globals["css"] = CSS
     return env
@@ -137,7 +173,16 @@ def render(
 ) -> HTMLResponse:
     """Render a page with the security headers; `signed_in` fills the header bar and forms' CSRF token."""
     context.setdefault("refresh", None)
-    html = templates().get_template(template).render(viewer=signed_in, path=request.url.path, **context)
+    zone_name = signed_in.timezone if signed_in is not None else preferences.DEFAULT_TIMEZONE
+    context.setdefault("provider", request.app.state.settings.provider_name)
+    context.setdefault("logo", bool(request.app.state.settings.provider_logo))
+    reset = _page_zone.set(load_zone(zone_name))
+    try:
+        html = templates().get_template(template).render(
+            viewer=signed_in, path=request.url.path, timezone=zone_name, **context
+        )
+    finally:
+        _page_zone.reset(reset)
     return HTMLResponse(html, status_code, headers=SECURITY_HEADERS)
 
 
@@ -183,6 +228,21 @@ def set_cookie(request: Request, response: Response, name: str, value: str, max_
 
 
 SESSION_MAX_AGE = int(LIFETIME.total_seconds())
+
+
+# Paths that are never dashboard pages: a miss there stays the API's JSON error.
+NOT_PAGES = ("/api/", "/healthz", "/metrics", "/openapi.json", "/docs", STATIC_PATH)
+
+
+def wants_page(request: Request) -> bool:
+    """Return whether a browser asked for a dashboard page (an unknown one answers an HTML 404 page)."""
+    path = request.url.path
+    return "text/html" in request.headers.get("accept", "") and not path.startswith(NOT_PAGES)
+
+
+def not_found_page(request: Request) -> HTMLResponse:
+    """Render the 404 page of an unknown dashboard path (no viewer: nothing is looked up for it)."""
+    return error_page(request, None, 404, "No such page. The menu above leads to every page.")
 
 
 def install(app: FastAPI) -> None:

@@ -67,6 +67,22 @@ def load_zone(name: object) -> ZoneInfo:
         raise SpecError(f"unknown timezone {name!r}") from None
 
 
+def utc_text(at: datetime) -> str:
+    """Return an instant as "2026-11-22 10:30:00 UTC": to the second, no microseconds, zone named."""
+    return require_aware(at).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def local_text(at: datetime, timezone: str) -> str:
+    """Return an instant in `timezone` with the zone's abbreviation, and UTC after it unless that is the
+    zone: "2026-11-22 11:30 CET (10:30 UTC)" (minutes: what people read in a message)."""
+    zone = load_zone(timezone)
+    local, utc = require_aware(at).astimezone(zone), require_aware(at)
+    text = f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+    if local.tzname() == "UTC":
+        return text
+    return f"{text} ({utc:%H:%M} UTC)"
+
+
 def parse_days(text: str) -> frozenset[int]:
     """Return the weekdays (Monday = 0) named by "mon", "mon-fri", "fri-mon", "mon,wed,fri" or "daily".
 

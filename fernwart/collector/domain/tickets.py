@@ -95,3 +95,13 @@ def decide(
 def open_key(host_id: str, check_name: str) -> str:
     """Return the value that makes 'one open ticket per (host, check)' a unique constraint."""
     return f"{host_id}/{check_name}"
+
+
+# The pseudo-check of a service request: a ticket a customer (or a technician for them) opened by hand,
+# about a host but no check. The space keeps it out of agents' check names (protocol.CHECK_NAME).
+SERVICE_REQUEST = "service request"
+
+
+def request_key(host_id: str, ticket_token: str) -> str:
+    """Return the open key of a service request: unique per request, so a host may have several open."""
+    return f"{host_id}/{SERVICE_REQUEST}/{ticket_token}"

@@ -23,3 +23,8 @@ def get_or_create(session: Session, name: str, now: datetime) -> Customer:
         session.add(customer)
         session.flush()
     return customer
+
+
+def listed(session: Session) -> list[Customer]:
+    """Return every customer, by name."""
+    return list(session.scalars(select(Customer).order_by(Customer.name)))

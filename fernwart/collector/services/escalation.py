@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from fernwart.collector.domain.calendar import utc_text
 from fernwart.collector.domain.clocks import ClockState, escalation_level
 from fernwart.collector.domain.contracts import CustomerContract
 from fernwart.collector.domain.tickets import OPEN_STATES, TicketEventKind
@@ -85,6 +86,7 @@ def page(
         customer.name if customer else "",
         detail,
         dashboard_url,
+        contract.contract.timezone,
     )
 
 
@@ -112,7 +114,7 @@ def _check_clock(
             ticket,
             TicketEventKind.SLA_WARNING,
             c.warning_at,
-            message=f"{c.name} due {c.due.isoformat()}",
+            message=f"{c.name} due {utc_text(c.due)}",
         )
         outcome.warnings += 1
         queued = page(
@@ -133,7 +135,7 @@ def _check_clock(
             ticket,
             TicketEventKind.SLA_BREACHED,
             c.breached_at,
-            message=f"{c.name} was due {c.due.isoformat()}",
+            message=f"{c.name} was due {utc_text(c.due)}",
         )
         outcome.breaches += 1
         queued = page(

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from fernwart.collector.domain.calendar import local_text
 from fernwart.collector.models import NOTIFICATIONS, Delivery, Host, Notification, Ticket
 from fernwart.collector.notify import registry
 from fernwart.collector.notify.base import (
@@ -74,6 +75,10 @@ def transport_name(target: str) -> str:
     return "webhook" if target.startswith(("http://", "https://")) else "email"
 
 
+def _due(at: datetime | None, timezone: str) -> str:
+    return local_text(at, timezone) if at is not None else "-"
+
+
 def queue(
     session: Session,
     ticket: Ticket,
@@ -84,8 +89,12 @@ def queue(
     customer: str,
     detail: str = "",
     dashboard_url: str = "",
+    timezone: str = "UTC",
 ) -> int:
-    """Queue `kind` about `ticket` for each target once ever; return how many rows were new."""
+    """Queue `kind` about `ticket` for each target once ever; return how many rows were new.
+
+    Due times in the body are in the contract's `timezone` with UTC beside them, to the minute.
+    """
     host = session.get(Host, ticket.host_id)
     host_name = host.name if host else ticket.host_id
     what = "host unreachable" if ticket.check_name == "host" else ticket.check_name
@@ -98,8 +107,8 @@ def queue(
             f"Ticket #{ticket.id} ({customer}): {ticket.title}",
             f"Event: {kind.value}" + (f" - {detail}" if detail else ""),
             f"Priority: {ticket.priority or '-'}   Level: {level}   State: {ticket.state}",
-            f"Response due: {ticket.response_due.isoformat() if ticket.response_due else '-'}",
-            f"Resolution due: {ticket.resolution_due.isoformat() if ticket.resolution_due else '-'}",
+            f"Response due: {_due(ticket.response_due, timezone)}",
+            f"Resolution due: {_due(ticket.resolution_due, timezone)}",
             f"{dashboard_url}/tickets/{ticket.id}" if dashboard_url else "",
         )
         if line

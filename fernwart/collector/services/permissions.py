@@ -1,7 +1,8 @@
 """Who may do what: the permission matrix per role and action, enforced by the service layer.
 
 Reading is scoped separately (`read.scope`): every account reads only what it may see. Changing needs
-the action's permission below; customer accounts change nothing.
+the action's permission below; customer accounts may only comment on their tickets and open service
+requests (`CUSTOMER_MAY`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class Permission(StrEnum):
     REVISE_REPORTS = "make a revision of a stored report"
     APPROVE_HOSTS = "approve hosts"
     ENROLL_HOSTS = "create enrollment tokens"
+    REQUEST_SERVICE = "open service requests"
 
 
 LEVEL = {"level1": 1, "level2": 2, "level3": 3}  # admin has no level: it may act at every level
@@ -43,7 +45,11 @@ MATRIX: dict[Permission, frozenset[str]] = {
     Permission.REVISE_REPORTS: frozenset({"admin"}),
     Permission.APPROVE_HOSTS: SENIOR,  # trusting a new machine's results is a senior decision
     Permission.ENROLL_HOSTS: SENIOR,  # a token lets a machine into a customer's fleet
+    Permission.REQUEST_SERVICE: TECHNICIANS,
 }
+# What a customer's account may do, on its own customer's tickets and hosts only (reads are scoped):
+# comment on a ticket and open a service request, the way support "on request of the customer" starts.
+CUSTOMER_MAY = frozenset({Permission.COMMENT, Permission.REQUEST_SERVICE})
 # Acting on a ticket with these needs a role at or above the ticket's support level (tiered support:
 # once a ticket went to level 2, level 1 may still comment on it but no longer works it).
 AT_TICKET_LEVEL = frozenset(
@@ -53,7 +59,9 @@ AT_TICKET_LEVEL = frozenset(
 
 def allowed(account: Account, permission: Permission, ticket_level: int | None = None) -> bool:
     """Return whether the account may do what `permission` names (on a ticket at `ticket_level`)."""
-    if account.is_customer or account.role not in MATRIX[permission]:
+    if account.is_customer:
+        return permission in CUSTOMER_MAY
+    if account.role not in MATRIX[permission]:
         return False
     if ticket_level is not None and permission in AT_TICKET_LEVEL:
         return LEVEL.get(account.role, ticket_level) >= ticket_level

@@ -13,7 +13,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fernwart.checks.status import Status
-from fernwart.collector.domain.tickets import OPEN_STATES, TicketEventKind, TicketState, open_key
+from fernwart.collector.domain.tickets import (
+    OPEN_STATES,
+    SERVICE_REQUEST,
+    TicketEventKind,
+    TicketState,
+    open_key,
+    request_key,
+)
 from fernwart.collector.domain.windows import MaintenanceWindow
 from fernwart.collector.models import Host, Ticket
 from fernwart.collector.notify.base import NotificationKind
@@ -227,12 +234,16 @@ def reopen_by_hand(session: Session, ticket: Ticket, actor: str, now: datetime, 
     """Reopen a resolved ticket by hand; the resolution clock resumes where it stopped."""
     if ticket.state != TicketState.RESOLVED:
         raise Conflict(f"ticket {ticket.id} is {ticket.state}; only resolved tickets can be reopened")
-    if session.scalar(
+    if ticket.check_name == SERVICE_REQUEST:
+        key = request_key(ticket.host_id, str(ticket.id))  # requests never block one another
+    elif session.scalar(
         select(Ticket.id).where(Ticket.open_key == open_key(ticket.host_id, ticket.check_name))
     ):
         raise Conflict(f"another ticket is open for {ticket.check_name} on this host")
+    else:
+        key = open_key(ticket.host_id, ticket.check_name)
     ticket.state = TicketState.ACKNOWLEDGED if ticket.acknowledged_at else TicketState.NEW
-    ticket.open_key = open_key(ticket.host_id, ticket.check_name)
+    ticket.open_key = key
     ticket.resolved_at = None
     ticket.updated_at = now
     session.flush()
@@ -321,7 +332,7 @@ def act(
     """Carry out `action` on a ticket the account may see; the caller commits.
 
     Raise NotFound for a ticket the account may not see or an unknown action, Forbidden when the account
-    may not (customer accounts never may), Conflict when the action does not fit the ticket's state,
+    may not (customer accounts may only comment), Conflict when the action does not fit the ticket's state,
     Invalid for a bad message.
     """
     ticket, _ = visible_ticket(session, account, ticket_id)
@@ -330,3 +341,5 @@ def act(
         raise NotFound(f"no ticket action {action!r}; expected one of {', '.join(ACTIONS)}")
     require(account, operation.permission, ticket.level)
     operation.run(session, ticket, account.name, now, message)
+    if account.is_customer and action == "comment" and ticket.state == TicketState.WAITING:
+        resume(session, ticket, account.name, now, "the customer answered")  # the clocks run again

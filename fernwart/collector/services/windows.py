@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fernwart.collector.domain.calendar import utc_text
 from fernwart.collector.domain.windows import MaintenanceWindow, Scope
 from fernwart.collector.models import AdHocWindow, Customer, MaintenanceLog
 from fernwart.collector.services.contracts import contract_of
@@ -131,7 +132,7 @@ def add(
         row.id,
         name,
         "created",
-        message=f"{scope} {starts_at.isoformat()} - {ends_at.isoformat()} by {actor}: {reason}",
+        message=f"{scope} {utc_text(starts_at)} - {utc_text(ends_at)} by {actor}: {reason}",
     )
     zone = contract.contract.timezone if (contract := contract_of(session, row.id)) else "UTC"
     return ListedWindow(to_window(window, zone), window.id, actor)

@@ -92,6 +92,8 @@ def test_windows_list_contract_and_adhoc_windows_with_next_occurrences(database_
     assert [w["name"] for w in active] == ["disk swap"] and [w["name"] for w in night] == ["patch night"]
     assert [(e["kind"], e["window"]) for e in log] == [("created", "disk swap")]
     assert "RMA disk" in log[0]["message"]
+    # the log states its times in UTC, named, to the second, like its `at` (no local offsets mixed in)
+    assert "2026-11-22 12:00:00 UTC - 2026-11-22 14:00:00 UTC by admin" in log[0]["message"]
 
 
 @pytest.mark.parametrize(("changes", "status", "message"), [

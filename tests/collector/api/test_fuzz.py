@@ -52,7 +52,9 @@ def start(home: Path, database_url: str | None) -> Iterator[Target]:
     collector = Collector(home, database_url, job_interval=3600)
     collector.env["FERNWART_AUTH_FAILURE_LIMIT"] = "1000000"  # the fuzzer guesses tokens on purpose
     admin = collector.cli("user", "add", "fuzz-admin", "--role", "admin")
-    customer = collector.cli("user", "add", "fuzz-customer", "--role", "level1", "--customer", "Fuzz AG")
+    customer = collector.cli(
+        "user", "add", "fuzz-customer", "--role", "level1", "--customer", "Fuzz AG", "--create-customer"
+    )
     enrollment = collector.cli("token", "create", "--customer", "Fuzz AG", "--uses", "1")
     collector.start()
     try:

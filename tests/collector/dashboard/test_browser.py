@@ -175,3 +175,66 @@ def test_a_customer_walks_the_queue_host_and_reports_pages_in_chromium(collector
             assert page.locator("h1").inner_text().startswith("404") or "No such customer" in page.content()
         finally:
             chromium.close()
+
+
+@pytest.mark.browser
+def test_a_customer_on_a_phone_requests_service_comments_and_reads_the_timeline_in_chromium(
+    collector: Collector,
+) -> None:
+    require(
+        CHROMIUM.exists(), f"{CHROMIUM} not installed (Debian package chromium, scripts/install-system-deps)"
+    )
+    require(importlib.util.find_spec("playwright") is not None, "Python package playwright not installed")
+    from playwright.sync_api import sync_playwright
+
+    host_id = _failing_host(collector)
+    other = collector.cli("token", "create", "--customer", "Other AG")
+    enroll = {"token": other, "hostname": "db01"}
+    foreign = requests.post(f"{collector.url}/api/v1/enroll", json=enroll, timeout=5)
+    assert foreign.status_code == 201, foreign.text
+    token = collector.cli("user", "add", "muster", "--role", "level1", "--customer", "Muster GmbH")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = chromium.new_context(viewport={"width": 390, "height": 844}).new_page()
+            page.goto(f"{collector.url}/tickets")
+            page.fill("#token", token)
+            page.click("button:has-text('Sign in')")
+            page.wait_for_url(f"{collector.url}/tickets")
+            header = page.locator("header.bar").bounding_box()
+            sign_out = page.locator("button:has-text('Sign out')").bounding_box()
+            assert header and sign_out and sign_out["x"] + sign_out["width"] <= 390
+            assert sign_out["y"] + sign_out["height"] <= header["y"] + header["height"]  # inside the bar
+            title = page.locator("table.queue td.summary").first.bounding_box()
+            assert title and title["width"] >= 150  # a title reads as words, not a column of letters
+            page.screenshot(path=str(SCREENSHOTS / "fernwart-dashboard-phone-queue.png"), full_page=True)
+
+            page.click("text=New service request")
+            page.fill("#title", "Add a mailbox")
+            page.fill("#description", f"for the new colleague {HOSTILE}")
+            page.select_option("#urgency", "normal")
+            page.screenshot(path=str(SCREENSHOTS / "fernwart-dashboard-phone-request.png"), full_page=True)
+            page.click("button:has-text('Open request')")
+            page.wait_for_url("**/tickets/*")
+            assert "web01: Add a mailbox" in page.locator("p.title").inner_text()
+            page.fill("#message", "Any time after 14:00.")
+            page.click("button:has-text('Comment')")
+            page.wait_for_load_state()
+            history = page.locator("ol.history").inner_text()
+            assert "comment by muster" in history and HOSTILE in history  # shown as text
+            assert page.locator("body script").count() == 0
+            shot = SCREENSHOTS / "fernwart-dashboard-phone-request-ticket.png"
+            page.screenshot(path=str(shot), full_page=True)
+
+            page.goto(f"{collector.url}/hosts/{host_id}")
+            assert page.locator("svg.timeline rect").count() >= 2  # host and app rows
+            assert "Last delivery" in page.locator("#delivery").inner_text()
+            assert page.locator("time").first.get_attribute("title", timeout=5000).endswith(" UTC")
+            page.screenshot(path=str(SCREENSHOTS / "fernwart-dashboard-phone-host.png"), full_page=True)
+
+            answer = page.goto(f"{collector.url}/hosts/{foreign.json()['host_id']}")
+            assert answer is not None and answer.status == 404 and "db01" not in page.content()
+            answer = page.goto(f"{collector.url}/reports/monthly?customer=Other+AG&month=2026-10&format=pdf")
+            assert answer is not None and answer.status == 404
+        finally:
+            chromium.close()

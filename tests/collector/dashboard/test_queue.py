@@ -12,7 +12,7 @@ from sqlalchemy import select
 from fernwart.collector.models import Ticket
 from fernwart.collector.services import auth
 from fernwart.collector.services.read import queue
-from tests.collector.dashboard.conftest import ESCAPED, HOSTILE, browser, sign_in
+from tests.collector.dashboard.conftest import ESCAPED, HOSTILE, browser, hidden, sign_in
 from tests.collector.dashboard.test_pages import failing_host
 from tests.collector.helpers import T0, Harness, result
 
@@ -148,3 +148,30 @@ def test_a_checks_metric_history_is_an_svg_chart_with_escaped_labels(site: Harne
     assert chart.count("<polyline") == 1 and HOSTILE not in page
     assert f"{ESCAPED}: 3 values from 1s to 3s" in chart
     assert 'class="chart"' not in client.get(f"/hosts/{host_id}").text  # all checks: no chart
+
+
+def test_tickets_are_acknowledged_in_bulk_from_the_queue(site: Harness) -> None:
+    numbers = [failing_host(site, name)[1] for name in ("web01", "web02", "web03")]
+    admin = sign_in(site.client, site.admin_token)
+    queue = admin.get("/tickets").text
+    assert all(f'name="ticket" value="{n}" form="bulk"' in queue for n in numbers)
+    csrf = hidden(queue, "csrf")
+    first = admin.post(f"/tickets/{numbers[0]}/acknowledge", data={"csrf": csrf}, follow_redirects=False)
+    assert first.status_code == 303
+    ticked = {"csrf": csrf, "action": "acknowledge", "ticket": numbers, "message": "storm: on it"}
+    done = admin.post("/tickets/bulk", data=ticked)
+    assert done.status_code == 200
+    assert "Acknowledge: 2 done, 1 refused" in done.text and "acknowledged already" in done.text
+    assert [site.get(f"/api/v1/tickets/{n}")["state"] for n in numbers] == ["acknowledged"] * 3
+    assert admin.post("/tickets/bulk", data={**ticked, "csrf": "x"}).status_code == 403
+    assert admin.post("/tickets/bulk", data={**ticked, "action": "resolve"}).status_code == 422
+    assert admin.post("/tickets/bulk", data={"csrf": csrf, "action": "acknowledge"}).status_code == 422
+
+    with site.sessions() as db:
+        token = auth.create_user(db, "viewer", "level1", site.clock.now, customer="Muster GmbH")
+        db.commit()
+    customer = sign_in(browser(site), token)
+    page = customer.get("/tickets").text
+    assert 'action="/tickets/bulk"' not in page
+    refused = customer.post("/tickets/bulk", data={**ticked, "csrf": hidden(page, "csrf")})
+    assert refused.status_code == 200 and "0 done, 3 refused" in refused.text  # none is its own: 404 each

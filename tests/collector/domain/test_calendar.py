@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fernwart.collector.domain.calendar import ServiceCalendar, parse_days, parse_spans
+from fernwart.collector.domain.calendar import ServiceCalendar, local_text, parse_days, parse_spans, utc_text
 from fernwart.collector.domain.errors import SpecError
 from tests.collector.domain.conftest import berlin, utc
 
@@ -157,3 +157,11 @@ def test_business_time_is_additive(calendar: ServiceCalendar, a: datetime, x: in
     b = a + timedelta(seconds=x)
     c = b + timedelta(seconds=y)
     assert calendar.business_time(a, c) == calendar.business_time(a, b) + calendar.business_time(b, c)
+
+
+def test_times_in_messages_are_to_the_second_or_minute_with_the_zone_named() -> None:
+    at = datetime(2026, 11, 22, 10, 30, 5, 123456, tzinfo=UTC)
+    assert utc_text(at) == "2026-11-22 10:30:05 UTC"
+    assert local_text(at, "Europe/Berlin") == "2026-11-22 11:30 CET (10:30 UTC)"
+    assert local_text(at.replace(month=7), "Europe/Berlin") == "2026-07-22 12:30 CEST (10:30 UTC)"
+    assert local_text(at, "UTC") == "2026-11-22 10:30 UTC"

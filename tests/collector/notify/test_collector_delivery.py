@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,6 +88,10 @@ def test_ticket_pages_go_out_by_mail_and_webhook_and_every_attempt_is_visible(
     assert envelope["rcpt_tos"] == ["oncall@provider.example"]
     assert "ticket opened" in mail["Subject"] and "erp01" in mail["Subject"]
     assert "database down" in mail.get_content()
+    # due times in the contract's zone with UTC beside them, to the minute: no raw ISO, no microseconds
+    text = mail.get_content()
+    assert re.search(r"Response due: \d{4}-\d\d-\d\d \d\d:\d\d CET \(\d\d:\d\d UTC\)\r?\n", text)
+    assert not re.search(r"\d\d:\d\d:\d\d\.\d|\+00:00", text)
 
     assert len(receiver.requests) == 2
     last = receiver.requests[-1]

@@ -60,7 +60,9 @@ def test_a_revoked_token_enrolls_nothing(sessions: Any) -> None:
 def test_cli_creates_lists_and_revokes(sqlite_template: Any, tmp_path: Any,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path / 'c.sqlite'}"
-    assert main(["token", "create", "--database", url, "--customer", "Muster GmbH"]) == 0
+    assert main(["token", "create", "--database", url, "--customer", "Muster GmbH"]) == 2
+    assert "no database at" in capsys.readouterr().err  # a fresh path is refused, not created silently
+    assert main(["token", "create", "--database", url, "--customer", "Muster GmbH", "--create-database"]) == 0
     out = capsys.readouterr().out
     assert "customer Muster GmbH, valid for 1 day, 0:00:00, 1 use;" in out
     assert out.splitlines()[-1].startswith("fwe_")
@@ -110,6 +112,7 @@ def test_replace_needs_the_agent_flag_and_a_token_made_for_that_host(sessions: A
 
 def test_cli_revokes_a_host(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path / 'c.sqlite'}"
+    assert main(["migrate", "--database", url]) == 0
     assert main(["host", "revoke", "--database", url, "web01"]) == 2
     assert "host web01: no such host" in capsys.readouterr().err
     engine = make_engine(url)

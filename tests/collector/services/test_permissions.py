@@ -10,13 +10,15 @@ from fernwart.collector.services.permissions import Permission, allowed
 from tests.collector.helpers import harness, result
 
 P = Permission
-# role -> what it may do (the README's table); customers may do nothing.
+# role -> what it may do (the README's table); customers may only comment and request service.
 MATRIX = {
-    "level1": {P.COMMENT, P.WORK_TICKETS, P.ESCALATE, P.RUN_DIAGNOSTICS},
+    "level1": {P.COMMENT, P.WORK_TICKETS, P.ESCALATE, P.RUN_DIAGNOSTICS, P.REQUEST_SERVICE},
     "level2": {P.COMMENT, P.WORK_TICKETS, P.ESCALATE, P.HAND_BACK, P.CLOSE, P.ADD_WINDOWS, P.RUN_DIAGNOSTICS,
-               P.RUN_REPAIRS, P.APPROVE_HOSTS, P.ENROLL_HOSTS},
+               P.RUN_REPAIRS, P.APPROVE_HOSTS, P.ENROLL_HOSTS,
+               P.REQUEST_SERVICE},
     "level3": {P.COMMENT, P.WORK_TICKETS, P.ESCALATE, P.HAND_BACK, P.CLOSE, P.ADD_WINDOWS, P.RUN_DIAGNOSTICS,
-               P.RUN_REPAIRS, P.APPROVE_HOSTS, P.ENROLL_HOSTS},
+               P.RUN_REPAIRS, P.APPROVE_HOSTS, P.ENROLL_HOSTS,
+               P.REQUEST_SERVICE},
     "admin": set(Permission),
 }
 
@@ -29,7 +31,7 @@ def account(role: str, customer: int | None = None) -> Account:
 @pytest.mark.parametrize("permission", list(Permission))
 def test_matrix(role: str, permission: Permission) -> None:
     assert allowed(account(role), permission) is (permission in MATRIX[role])
-    assert allowed(account(role, customer=7), permission) is False
+    assert allowed(account(role, customer=7), permission) is (permission in (P.COMMENT, P.REQUEST_SERVICE))
 
 
 @pytest.mark.parametrize(("role", "level", "may"), [
