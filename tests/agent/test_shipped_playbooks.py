@@ -45,6 +45,10 @@ def params_for(name: str, tmp_path: Path, tls_port: int) -> dict[str, object]:
         return {"host": "localhost", "port": tls_port}
     if name == "network-reachability":
         return {"host": "localhost", "port": tls_port}
+    if name == "disk-full":  # a small tree: summing all of / takes most of a minute on a busy machine
+        (tmp_path / "logs").mkdir()
+        (tmp_path / "logs" / "big.log").write_bytes(b"x" * 65536)
+        return {"mount": str(tmp_path)}
     if name in ("service-down", "restart-service"):
         return {"unit": "fernwart-test-nonexistent.service"}
     return {}
@@ -64,6 +68,8 @@ def test_shipped_playbook_runs_here(name: str, tmp_path: Path, tls_server: int) 
         assert statuses["after"] == StepStatus.SKIPPED
         return
     assert outcome.state == RunState.SUCCEEDED, outcome.to_dict()
+    if name == "disk-full":
+        assert "logs" in next(s.output for s in outcome.steps if s.name == "biggest-directories")
     if name == "cert-expiry":
         assert "days left" in outcome.steps[0].output
     if name == "backup-freshness":

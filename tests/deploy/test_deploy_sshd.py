@@ -231,19 +231,10 @@ def test_a_target_without_python_3_11_is_named_and_left_alone(site: Site, hosts:
     assert hosts[0].leftovers() == []
 
 
-def test_an_expired_token_fails_the_enrollment_and_everything_is_rolled_back(
-    site: Site, hosts: list[Host],
-) -> None:
-    done = deploy(site, hosts[:1], "--token-ttl", "1")  # creating the venv alone takes longer
-    assert done.returncode == 1
-    detail = rows(done)[hosts[0].name]
-    assert "enroll with the collector: exit 1:" in detail and "enrollment token expired at" in detail
-    assert detail.endswith("; rolled back")
-    assert hosts[0].leftovers() == []
-    assert site.host_named(hosts[0].name) == []
-
-
 def test_a_collector_the_agent_cannot_reach_fails_and_is_rolled_back(site: Site, hosts: list[Host]) -> None:
+    # The agent's enrollment failing on the target (here: no collector; an expired or revoked token fails
+    # at the same step, see tests/collector/api/test_enrollment_tokens.py) rolls back everything deploy made there. A test
+    # of the expired token through deploy would race the token's TTL against the machine's speed.
     dead = f"http://127.0.0.1:{free_port()}"
     done = deploy(site, hosts[:1], "--collector-url", dead)
     assert done.returncode == 1
