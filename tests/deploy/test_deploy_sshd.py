@@ -232,9 +232,9 @@ def test_a_target_without_python_3_11_is_named_and_left_alone(site: Site, hosts:
 
 
 def test_a_collector_the_agent_cannot_reach_fails_and_is_rolled_back(site: Site, hosts: list[Host]) -> None:
-    # The agent's enrollment failing on the target (here: no collector; an expired or revoked token fails
-    # at the same step, see tests/collector/api/test_enrollment_tokens.py) rolls back everything deploy made there. A test
-    # of the expired token through deploy would race the token's TTL against the machine's speed.
+    # The agent's enrollment failing on the target (here: no collector; an expired or revoked token
+    # fails at the same step, see tests/collector/api/test_enrollment_tokens.py) rolls back everything
+    # deploy made there. An expired token through deploy would race its TTL against the machine's speed.
     dead = f"http://127.0.0.1:{free_port()}"
     done = deploy(site, hosts[:1], "--collector-url", dead)
     assert done.returncode == 1
