@@ -22,7 +22,7 @@ from fernwart.client.api import ApiError, Client
 from fernwart.deploy import plan
 from fernwart.deploy.inventory import Target
 from fernwart.deploy.plan import DeployAction, Layout, PlanError, RemoteStep, StepKind
-from fernwart.deploy.progress import HostReport, Outcome, Progress, clean
+from fernwart.deploy.progress import DeployOutcome, HostReport, Progress, clean
 from fernwart.deploy.wheels import Wheelhouse
 
 NO_SUCH_COMMAND = 127  # what a POSIX shell answers for a command it cannot find
@@ -233,7 +233,7 @@ def deploy_host(target: Target, connect: Connect, collector: CollectorSide, whee
     try:
         remote = connect(target)
     except HostFailure as exc:
-        return HostReport(label, Outcome.FAILED, str(exc))
+        return HostReport(label, DeployOutcome.FAILED, str(exc))
     try:
         return _deploy(target, remote, collector, wheelhouse, settings, progress, run_id)
     finally:
@@ -263,7 +263,7 @@ def _deploy(target: Target, remote: Remote, collector: CollectorSide, wheelhouse
             if known is not None:
                 detail = (f"fernwart {own.version} (sha256 {own.sha256[:12]}) installed and enrolled as "
                           f"{known['name']} ({found.host_id}), agent running: nothing changed")
-                return HostReport(label, Outcome.UNCHANGED, detail, own.version, found.host_id or "")
+                return HostReport(label, DeployOutcome.UNCHANGED, detail, own.version, found.host_id or "")
             action = DeployAction.START  # enrolled here but unknown there: let the wait tell
         last_seen = None
         if action is DeployAction.INSTALL:
@@ -297,12 +297,12 @@ def _deploy(target: Target, remote: Remote, collector: CollectorSide, wheelhouse
         if run.host_id and action is DeployAction.INSTALL and enrolled:
             rolled += (f" (the collector keeps host {run.host_id}; deploy again with --replace to enroll "
                        "this machine as it)")
-        return HostReport(label, Outcome.FAILED, f"{exc}{rolled}")
-    outcomes = {DeployAction.INSTALL: Outcome.INSTALLED, DeployAction.UPGRADE: Outcome.UPGRADED,
-                DeployAction.START: Outcome.STARTED}
+        return HostReport(label, DeployOutcome.FAILED, f"{exc}{rolled}")
+    outcomes = {DeployAction.INSTALL: DeployOutcome.INSTALLED, DeployAction.UPGRADE: DeployOutcome.UPGRADED,
+                DeployAction.START: DeployOutcome.STARTED}
     outcome = outcomes[action]
     if not started and not settings.start_without_systemd:
-        return HostReport(label, Outcome.NOT_STARTED, "systemd is not running on the target: "
+        return HostReport(label, DeployOutcome.NOT_STARTED, "systemd is not running on the target: "
                           f"{run.install_note or 'start the agent by hand'} (or deploy with "
                           "--start-without-systemd)", own.version, run.host_id or "")
     return HostReport(label, outcome, f"fernwart {own.version} as host {run.host_id}; first report arrived",

@@ -18,7 +18,7 @@ BAR_WIDTH = 30
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-class Outcome(StrEnum):
+class DeployOutcome(StrEnum):
     INSTALLED = "installed"
     UPGRADED = "upgraded"
     STARTED = "started"
@@ -32,14 +32,14 @@ class HostReport:
     """How one host's deploy ended: outcome, version there, and what happened or why it failed."""
 
     label: str
-    outcome: Outcome
+    outcome: DeployOutcome
     detail: str
     version: str = ""
     host_id: str = ""
 
     @property
     def failed(self) -> bool:
-        return self.outcome is Outcome.FAILED
+        return self.outcome is DeployOutcome.FAILED
 
 
 def clean(text: str, limit: int = 400) -> str:

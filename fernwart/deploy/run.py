@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fernwart.deploy.host import CollectorSide, Connect, DeploySettings, deploy_host
 from fernwart.deploy.inventory import Target
-from fernwart.deploy.progress import HostReport, Outcome, Progress
+from fernwart.deploy.progress import DeployOutcome, HostReport, Progress
 from fernwart.deploy.wheels import Wheelhouse
 
 MAX_PARALLEL = 64
@@ -26,8 +26,8 @@ def deploy_all(targets: Sequence[Target], connect: Connect, collector: Collector
         try:
             report = deploy_host(target, connect, collector, wheelhouse, settings, progress, run_id)
         except Exception as exc:  # noqa: BLE001 - one host's surprise must not stop the others
-            report = HostReport(target.label, Outcome.FAILED, f"unexpected error: {exc.__class__.__name__}: "
-                                f"{exc}")
+            report = HostReport(target.label, DeployOutcome.FAILED,
+                                f"unexpected error: {exc.__class__.__name__}: {exc}")
         progress.finish(report)
         return report
 

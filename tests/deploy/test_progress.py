@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from fernwart.deploy.progress import HostReport, Outcome, Progress, clean, summary
+from fernwart.deploy.progress import DeployOutcome, HostReport, Progress, clean, summary
 
 
 def test_plain_lines_when_not_a_terminal() -> None:
@@ -12,7 +12,7 @@ def test_plain_lines_when_not_a_terminal() -> None:
     progress = Progress(["web01", "web02"], out, tty=False)
     progress.step("web01", 1, 4, "connect")
     progress.step("web02", 2, 4, "look at the target")
-    progress.finish(HostReport("web01", Outcome.FAILED, "host key unknown"))
+    progress.finish(HostReport("web01", DeployOutcome.FAILED, "host key unknown"))
     assert out.getvalue().splitlines() == [
         "web01: [1/4] connect",
         "web02: [2/4] look at the target",
@@ -25,7 +25,7 @@ def test_a_terminal_gets_one_line_per_host_and_a_bar_redrawn_in_place() -> None:
     out = io.StringIO()
     progress = Progress(["a", "bb"], out, tty=True)
     progress.step("a", 3, 5, "install the packages")
-    progress.finish(HostReport("bb", Outcome.UNCHANGED, "nothing changed"))
+    progress.finish(HostReport("bb", DeployOutcome.UNCHANGED, "nothing changed"))
     frames = out.getvalue().split("\x1b[3F")  # the second frame starts by moving up over 2 hosts + bar
     assert len(frames) == 2
     last = [line.removeprefix("\x1b[2K") for line in frames[1].splitlines()]
@@ -41,9 +41,10 @@ def test_text_from_a_target_cannot_drive_the_terminal() -> None:
 
 def test_the_summary_lists_failures_first_with_their_cause() -> None:
     table = summary([
-        HostReport("web01", Outcome.INSTALLED, "fernwart 0.2.0 as host 1f; first report arrived", "0.2.0"),
-        HostReport("db01", Outcome.FAILED, "the target has Python 3.9.2; Fernwart needs Python 3.11"),
-        HostReport("app01", Outcome.UNCHANGED, "nothing changed", "0.2.0"),
+        HostReport("web01", DeployOutcome.INSTALLED, "fernwart 0.2.0 as host 1f; first report arrived",
+                   "0.2.0"),
+        HostReport("db01", DeployOutcome.FAILED, "the target has Python 3.9.2; Fernwart needs Python 3.11"),
+        HostReport("app01", DeployOutcome.UNCHANGED, "nothing changed", "0.2.0"),
     ]).splitlines()
     assert table[0].split() == ["HOST", "RESULT", "VERSION", "DETAIL"]
     assert table[1].startswith("db01   failed     -        the target has Python 3.9.2")

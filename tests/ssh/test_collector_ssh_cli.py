@@ -15,8 +15,12 @@ from tests.sshd import SSHServer
 
 
 def collector(home: Path, *args: str, answer: str = "") -> subprocess.CompletedProcess[str]:
+    """Run `fernwart-collector ARGS` on the collector home `home`, migrating its database first."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FERNWART_")}
     env["FERNWART_HOME"] = str(home)
+    if not (home / "fernwart.sqlite").exists():  # the CLI creates a database only in migrate and serve
+        subprocess.run([str(BIN / "fernwart-collector"), "migrate"], env=env, check=True,
+                       capture_output=True, timeout=120)
     return subprocess.run([str(BIN / "fernwart-collector"), *args], env=env, input=answer,
                           capture_output=True, text=True, timeout=120)
 
