@@ -42,6 +42,9 @@ class HostReport:
         return self.outcome is DeployOutcome.FAILED
 
 
+DETAIL_LIMIT = 2000  # characters of a host's detail in the summary table
+
+
 def clean(text: str, limit: int = 400) -> str:
     """Return `text` on one line without control characters, cut to `limit` characters."""
     flat = _CONTROL.sub("?", " ".join(text.split()))
@@ -102,7 +105,9 @@ def summary(reports: Sequence[HostReport]) -> str:
     """Return the closing table (host, result, version, detail) and one line of counts; failures first."""
     ordered = sorted(reports, key=lambda r: (not r.failed, r.label))
     rows = [("HOST", "RESULT", "VERSION", "DETAIL")]
-    rows += [(clean(r.label, 60), r.outcome.value, r.version or "-", clean(r.detail)) for r in ordered]
+    # the detail is whole up to DETAIL_LIMIT: it may end in the command to run (a trust line with paths)
+    rows += [(clean(r.label, 60), r.outcome.value, r.version or "-", clean(r.detail, DETAIL_LIMIT))
+             for r in ordered]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}".rstrip() for a, b, c, d in rows]
     counts: dict[str, int] = {}
