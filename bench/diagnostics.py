@@ -35,16 +35,16 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psutil
 import requests
-from sqlalchemy import create_engine, insert
+from scratch import throwaway_postgres
+from sqlalchemy import insert
 
 from fernwart.agent.jobs import JobWorker
 from fernwart.agent.outbox import Outbox
@@ -55,7 +55,6 @@ from fernwart.collector.models import Host, HostPlaybooks
 from fernwart.collector.services import auth
 
 BIN = Path(sys.executable).parent
-PG_ADMIN = os.environ.get("FERNWART_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 PLAYBOOK = """\
 name: bench-load
 version: 1
@@ -311,20 +310,6 @@ def across(a: Collector, b: Collector, admin: str, agent: tuple[str, str], trial
             latencies.append(polling.arrived[job_id] - at)
             polling.stop()
     figures("queued on collector A, agent polling collector B (PostgreSQL NOTIFY)", latencies)
-
-
-@contextmanager
-def throwaway_postgres() -> Iterator[str]:
-    name = f"fernwart_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def main() -> None:

@@ -15,7 +15,6 @@ batches; PostgreSQL: detach, downsample, drop). It prints figures; it asserts no
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import tempfile
@@ -25,7 +24,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, insert
+from scratch import throwaway_postgres
+from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from fernwart.checks.status import Status
@@ -35,7 +35,6 @@ from fernwart.collector.models import RESULTS, Host
 from fernwart.collector.services import housekeeping
 from fernwart.collector.services.ingest import IncomingResult, ingest, lock_host
 
-PG_ADMIN = os.environ.get("FERNWART_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 Sessions = sessionmaker[Session]
 BASE = datetime(2027, 6, 1, tzinfo=UTC)  # past every partition the migration makes
 NOW = BASE + timedelta(days=40)
@@ -191,16 +190,8 @@ def main() -> None:
         home = Path(tempfile.mkdtemp(prefix="fernwart-bench-housekeeping-"))
         bench("sqlite", f"sqlite:///{home / 'fernwart.sqlite'}", args)
     if args.only != "sqlite":
-        name = f"fernwart_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            bench("postgresql", PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", args)
-        finally:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.dispose()
+        with throwaway_postgres() as url:
+            bench("postgresql", url, args)
 
 
 if __name__ == "__main__":

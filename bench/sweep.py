@@ -17,7 +17,6 @@ It prints figures; it asserts no timings.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import tempfile
@@ -27,7 +26,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, Engine, create_engine, delete, func, insert, select, update
+from scratch import throwaway_postgres
+from sqlalchemy import ColumnElement, Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from fernwart.checks.status import Status
@@ -37,7 +37,6 @@ from fernwart.collector.models import CHECK_STATES, Host, MetaValue, Ticket
 from fernwart.collector.services import staleness
 from fernwart.collector.services.ingest import IncomingResult, ingest, lock_host
 
-PG_ADMIN = os.environ.get("FERNWART_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 Sessions = sessionmaker[Session]
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 INTERVAL = timedelta(seconds=10)
@@ -218,16 +217,8 @@ def main() -> None:
         home = Path(tempfile.mkdtemp(prefix="fernwart-bench-sweep-"))
         bench("sqlite", f"sqlite:///{home / 'fernwart.sqlite'}", args)
     if args.only != "sqlite":
-        name = f"fernwart_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            bench("postgresql", PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", args)
-        finally:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.dispose()
+        with throwaway_postgres() as url:
+            bench("postgresql", url, args)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,20 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fernwart.playbook.model import PlaybookError, load_playbook
+from fernwart.playbook.model import Playbook, PlaybookError, load_playbook
 from fernwart.playbook.signing import MANIFEST, SignatureError, SignedEntry, key_id, new_key_pair, sign
+
+
+def load_reporting(path: Path, label: str) -> Playbook | None:
+    """Return the playbook in `path`, or None after printing why it cannot be read or is invalid."""
+    try:
+        return load_playbook(path.read_bytes(), label)
+    except OSError as exc:
+        print(f"fernwart: {label}: cannot read: {exc.strerror}", file=sys.stderr)
+    except PlaybookError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+    return None
 
 
 def keygen(out: Path) -> int:
@@ -60,15 +72,8 @@ def sign_directory(key: Path, directory: Path, now: datetime | None = None) -> i
         return 2
     entries, bad, names = [], 0, set()
     for path in paths:
-        try:
-            playbook = load_playbook(path.read_bytes(), str(path))
-        except OSError as exc:
-            print(f"fernwart: {path}: cannot read: {exc.strerror}", file=sys.stderr)
-            bad += 1
-            continue
-        except PlaybookError as exc:
-            for problem in exc.problems:
-                print(problem, file=sys.stderr)
+        playbook = load_reporting(path, str(path))
+        if playbook is None:
             bad += 1
             continue
         if playbook.name in names:

@@ -22,7 +22,6 @@ import yaml
 from fernwart.client import bundle, render
 from fernwart.client.api import ApiError, Client
 from fernwart.client.config import DEFAULT_PATH, ConfigError, load
-from fernwart.playbook.model import PlaybookError, load_playbook
 
 # CLI verb -> API action under /api/v1/tickets/{id}/, and what the human output says happened.
 TICKET_ACTIONS: dict[str, tuple[str, str]] = {
@@ -249,15 +248,8 @@ def validate_playbooks(files: Sequence[str]) -> int:
     """
     bad = 0
     for name in files:
-        try:
-            playbook = load_playbook(Path(name).read_bytes(), name)
-        except OSError as exc:
-            print(f"fernwart: {name}: cannot read: {exc.strerror}", file=sys.stderr)
-            bad += 1
-            continue
-        except PlaybookError as exc:
-            for problem in exc.problems:
-                print(problem, file=sys.stderr)
+        playbook = bundle.load_reporting(Path(name), name)
+        if playbook is None:
             bad += 1
             continue
         print(f"{name}: ok: {playbook.name} v{playbook.version} {playbook.kind}, {len(playbook.steps)} steps,"
